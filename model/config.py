@@ -1,0 +1,85 @@
+"""Mount options, as declared in the kernel's ``fs/overlayfs/params.c``.
+
+Only what userspace can choose at mount time lives here; the layers themselves are passed
+separately.  Defaults are those of kernel 6.18 on the reference machines
+(``CONFIG_OVERLAY_FS_REDIRECT_DIR`` unset, ``REDIRECT_ALWAYS_FOLLOW=y``, no index, xino,
+metacopy): ``redirect_dir=follow``, ``index=off``, ``metacopy=off``, ``xino=off``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+RedirectDir = Literal["on", "follow", "nofollow", "off"]
+Xino = Literal["off", "auto", "on"]
+
+OVL_MAX_STACK = 500  # params.c: at most 500 layers
+REDIRECT_MAX = 256  # module parameter redirect_max
+
+
+@dataclass(frozen=True)
+class Config:
+    """One overlay mount's options (what ``-o`` says, not the layers)."""
+
+    redirect_dir: RedirectDir = "follow"
+    index: bool = False
+    metacopy: bool = False
+    xino: Xino = "off"
+    userxattr: bool = False
+    volatile: bool = False
+    ro: bool = False
+    redirect_max: int = REDIRECT_MAX
+
+    # Room for options the model does not implement yet; rejecting them keeps results honest.
+    def unsupported(self) -> list[str]:
+        """Options set here that the model does not model yet."""
+        out = []
+        if self.metacopy:
+            out.append("metacopy=on")
+        if self.userxattr:
+            out.append("userxattr")
+        if self.volatile:
+            out.append("volatile")
+        if self.xino != "off":
+            out.append(f"xino={self.xino}")
+        return out
+
+    @property
+    def redirect_create(self) -> bool:
+        """Directory renames write redirects (``redirect_dir=on``), else they give EXDEV."""
+        return self.redirect_dir == "on"
+
+    @property
+    def redirect_follow(self) -> bool:
+        """Redirects are followed on lookup (``on``/``follow``; ``off`` maps to follow here
+        because ``redirect_always_follow=Y``)."""
+        return self.redirect_dir != "nofollow"
+
+    @property
+    def offline_changes_allowed(self) -> bool:
+        """``ovl_allow_offline_changes()``: false with index, metacopy, redirect_dir=on or
+        xino; then mkdir in a merged parent makes the new dir opaque (catalogue §2.6)."""
+        return not (self.index or self.metacopy or self.redirect_dir == "on" or self.xino != "off")
+
+    def with_(self, **changes: object) -> Config:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def mount_options(self) -> list[str]:
+        """The ``-o`` words that select this config on a real mount (defaults omitted)."""
+        opts: list[str] = []
+        if self.redirect_dir != "follow":
+            opts.append(f"redirect_dir={self.redirect_dir}")
+        if self.index:
+            opts.append("index=on")
+        if self.metacopy:
+            opts.append("metacopy=on")
+        if self.xino != "off":
+            opts.append(f"xino={self.xino}")
+        if self.userxattr:
+            opts.append("userxattr")
+        if self.volatile:
+            opts.append("volatile")
+        if self.ro:
+            opts.append("ro")
+        return opts

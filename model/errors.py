@@ -1,0 +1,30 @@
+"""The model's one error type."""
+
+from __future__ import annotations
+
+import errno as _errno
+from collections.abc import Iterable
+
+
+class OvlError(Exception):
+    """A failed syscall: ``errno`` is the kernel's choice, ``allowed`` every errno it may pick.
+
+    Most rules name exactly one errno.  Where the kernel may legitimately return one of
+    several (SibylFS's "allowed set"), ``allowed`` holds them all and ``errno`` the one
+    the model reports.
+    """
+
+    def __init__(self, err: int, *also: int, why: str = "") -> None:
+        self.errno = err
+        self.allowed: frozenset[int] = frozenset((err, *also))
+        self.why = why
+        names = "|".join(sorted(_errno.errorcode.get(e, str(e)) for e in self.allowed))
+        super().__init__(f"{names}: {why}" if why else names)
+
+    def permits(self, err: int) -> bool:
+        return err in self.allowed
+
+
+def fail(err: int, why: str = "", also: Iterable[int] = ()) -> OvlError:
+    """Build an :class:`OvlError` (``raise fail(ENOENT, "no such name")``)."""
+    return OvlError(err, *also, why=why)

@@ -1,0 +1,59 @@
+"""Initial layers as plain data: what a layer directory holds before the overlay is mounted.
+
+The same description builds the model's layers and, in ``difftest``, real directories on
+disk, so it uses the kernel's on-disk vocabulary: a whiteout is ``kind="whiteout"`` (char
+device 0:0), an opaque directory is a ``dir`` carrying ``trusted.overlay.opaque=y``, a redirect
+is a ``trusted.overlay.redirect`` xattr.  Every ``repr`` is valid Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["dir", "reg", "lnk", "chr", "blk", "fifo", "sock", "whiteout", "hardlink"]
+
+OPAQUE = b"trusted.overlay.opaque"
+REDIRECT = b"trusted.overlay.redirect"
+ORIGIN = b"trusted.overlay.origin"
+IMPURE = b"trusted.overlay.impure"
+XWHITEOUT = b"trusted.overlay.whiteout"
+PRIVATE_PREFIX = b"trusted.overlay."
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One object in a layer, at ``path`` relative to the layer root (``b"a/b"``).
+
+    Parents must appear before their children.  ``reg`` files hold ``data`` at offset 0 and
+    are ``size`` bytes long (``None``: ``len(data)``); the rest is a hole, so a 5 GiB sparse
+    file is cheap.  ``lnk`` uses ``target`` as the symlink target; ``hardlink`` uses it as the
+    layer-relative path of an existing ``reg`` entry to link to.  ``chr``/``blk`` use ``rdev``.
+    """
+
+    path: bytes
+    kind: Kind
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    data: bytes = b""
+    size: int | None = None
+    target: bytes = b""
+    rdev: int = 0
+    xattrs: tuple[tuple[bytes, bytes], ...] = ()
+
+    @property
+    def file_size(self) -> int:
+        return len(self.data) if self.size is None else self.size
+
+
+@dataclass(frozen=True)
+class LayersSpec:
+    """The layers of one overlay: ``lowers[0]`` is the top lower (leftmost in ``lowerdir=``).
+
+    ``upper`` is ``None`` for an overlay without an upper layer (mounted read-only).
+    """
+
+    lowers: tuple[tuple[Entry, ...], ...]
+    upper: tuple[Entry, ...] | None = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)

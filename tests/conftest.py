@@ -1,0 +1,72 @@
+"""Shared test fixtures.
+
+Privileged tests (root, kernel overlayfs, /dev/fuse) skip with a reason on machines that lack
+them, except in CI (``CI=true``), where such a skip is a failure: CI machines have all three,
+so a skip there means a broken setup, not a missing feature.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _overlay_supported() -> bool:
+    try:
+        with open("/proc/filesystems") as f:
+            return any(line.split()[-1] == "overlay" for line in f if line.strip())
+    except OSError:
+        return False
+
+
+def privileged_missing() -> str | None:
+    """Why privileged tests cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root"
+    if not _overlay_supported():
+        return "kernel has no overlay filesystem"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse"
+    return None
+
+
+def require_privileged() -> None:
+    """Skip (outside CI) or fail (in CI) when root, overlayfs or /dev/fuse is missing."""
+    why = privileged_missing()
+    if why is None:
+        return
+    if IN_CI:
+        pytest.fail(f"privileged test cannot run in CI: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("privileged") is not None:
+        require_privileged()
+
+
+def _overlay_and_fuse_mounts() -> set[str]:
+    out = subprocess.run(
+        ["findmnt", "-rn", "-o", "TARGET,FSTYPE"], capture_output=True, text=True, check=False
+    ).stdout
+    found = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and (parts[1] == "overlay" or parts[1].startswith("fuse.")):
+            found.add(line)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_mount_left_behind() -> Iterator[None]:
+    """Fail the session if the tests leave an overlay or FUSE mount behind."""
+    before = _overlay_and_fuse_mounts()
+    yield
+    left = _overlay_and_fuse_mounts() - before
+    if left:
+        pytest.fail(f"mounts left behind by the tests: {sorted(left)}", pytrace=False)
