@@ -1,0 +1,111 @@
+"""Build a :class:`model.spec.LayersSpec` as real directories.
+
+An example directory gets ``lower0`` .. ``lowerN-1``, ``upper`` and ``work`` (when the spec
+has an upper layer) and ``merged``.  Every entry is created with umask 0; owners are set
+before modes (chown clears suid/sgid) and modes after creation (so suid, sgid and sticky
+stick); xattrs last, never following symlinks.  An entry whose path is empty (or ``.``/``/``)
+describes the layer root itself.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from model.spec import Entry, LayersSpec
+
+_ROOT_PATHS = (b"", b".", b"/")
+
+
+@dataclass(frozen=True)
+class LayerDirs:
+    """The real directories of one example (absolute ``bytes`` paths)."""
+
+    root: bytes
+    lowers: tuple[bytes, ...]
+    upper: bytes | None
+    work: bytes | None
+    merged: bytes
+
+
+def _apply_meta(p: bytes, e: Entry, *, chmod: bool = True) -> None:
+    os.chown(p, e.uid, e.gid, follow_symlinks=False)
+    if chmod:
+        os.chmod(p, stat.S_IMODE(e.mode))
+
+
+def _make(layer: bytes, e: Entry) -> None:
+    rel = e.path.strip(b"/")
+    p = layer + b"/" + rel if rel not in _ROOT_PATHS else layer
+    kind = e.kind
+    if p == layer:
+        if kind != "dir":
+            raise ValueError(f"layer root must be a dir, got {e!r}")
+        _apply_meta(p, e)
+    elif kind == "dir":
+        os.mkdir(p, 0o700)
+        _apply_meta(p, e)
+    elif kind == "reg":
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            if e.data:
+                os.write(fd, e.data)
+            if e.file_size != len(e.data):
+                os.ftruncate(fd, e.file_size)  # the rest is a hole
+            os.fchown(fd, e.uid, e.gid)
+            os.fchmod(fd, stat.S_IMODE(e.mode))
+        finally:
+            os.close(fd)
+    elif kind == "lnk":
+        os.symlink(e.target, p)
+        _apply_meta(p, e, chmod=False)  # a symlink's mode is always 0777 on Linux
+    elif kind in ("chr", "blk", "fifo", "sock"):
+        fmt = {"chr": stat.S_IFCHR, "blk": stat.S_IFBLK, "fifo": stat.S_IFIFO,
+               "sock": stat.S_IFSOCK}[kind]  # fmt: skip
+        os.mknod(p, fmt | 0o600, e.rdev if kind in ("chr", "blk") else 0)
+        _apply_meta(p, e)
+    elif kind == "whiteout":
+        os.mknod(p, stat.S_IFCHR, 0)  # char device 0:0, mode 0, as the kernel makes them
+        _apply_meta(p, e, chmod=False)
+    elif kind == "hardlink":
+        # Shares the target's inode: its mode, owner and xattrs are the target's.
+        os.link(layer + b"/" + e.target.strip(b"/"), p, follow_symlinks=False)
+        return
+    else:
+        raise ValueError(f"unknown entry kind {kind!r} in {e!r}")
+    for name, value in e.xattrs:
+        os.setxattr(p, name, value, follow_symlinks=False)
+
+
+def populate(layer: bytes, entries: Iterable[Entry]) -> None:
+    """Create ``entries`` (parents first) inside the existing directory ``layer``."""
+    old = os.umask(0)
+    try:
+        for e in entries:
+            _make(layer, e)
+    finally:
+        os.umask(old)
+
+
+def build_layers(root: str | bytes, spec: LayersSpec) -> LayerDirs:
+    """Create the layers of ``spec`` and an empty ``merged`` in the existing dir ``root``."""
+    r = os.fsencode(root)
+    lowers = tuple(b"%s/lower%d" % (r, i) for i in range(len(spec.lowers)))
+    upper = work = None
+    if spec.upper is not None:
+        upper, work = r + b"/upper", r + b"/work"
+    merged = r + b"/merged"
+    old = os.umask(0)
+    try:
+        for d in (*lowers, upper, work, merged):
+            if d is not None:
+                os.mkdir(d, 0o755)
+        for d, entries in zip(lowers, spec.lowers, strict=True):
+            populate(d, entries)
+        if upper is not None and spec.upper is not None:
+            populate(upper, spec.upper)
+    finally:
+        os.umask(old)
+    return LayerDirs(r, lowers, upper, work, merged)

@@ -1,0 +1,411 @@
+"""Thin wrappers around the Linux syscalls Python's ``os`` lacks, and the on-disk readers
+shared by every real target: content digests and the upper-layer dump.
+
+Everything here works on real paths (absolute ``bytes``) and real fds, and reports failures
+as ``OSError`` with the kernel's errno, exactly as ``os`` does.  The syscalls go through
+``ctypes`` on libc; the only architecture-specific numbers are those of ``syscall(2)``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import os
+import platform
+import stat as _stat
+import struct
+from collections.abc import Iterator
+
+from model.content import content_digest
+from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
+from model.types import DirEntry, Stat, StatFs, UpperEntry
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+# syscall(2) numbers for the calls glibc has no usable wrapper for.
+_SYSCALLS = {
+    "x86_64": {"getdents64": 217, "renameat2": 316},
+    "aarch64": {"getdents64": 61, "renameat2": 276},
+}
+try:
+    _NR = _SYSCALLS[platform.machine()]
+except KeyError:  # pragma: no cover - other architectures are not supported
+    raise ImportError(f"difftest.realfs: unsupported architecture {platform.machine()}") from None
+SYS_getdents64 = _NR["getdents64"]
+SYS_renameat2 = _NR["renameat2"]
+
+AT_FDCWD = -100
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+RENAME_WHITEOUT = 4
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+ST_RDONLY = 1
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
+
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+_c_long = ctypes.c_long
+
+_libc.mount.argtypes = [
+    ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p,
+]  # fmt: skip
+_libc.mount.restype = ctypes.c_int
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.umount2.restype = ctypes.c_int
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                        ctypes.c_ulong]  # fmt: skip
+_libc.prctl.restype = ctypes.c_int
+
+
+class _Timespec2(ctypes.Structure):
+    _fields_ = (("a_sec", ctypes.c_long), ("a_nsec", ctypes.c_long),
+                ("m_sec", ctypes.c_long), ("m_nsec", ctypes.c_long))  # fmt: skip
+
+
+_libc.utimensat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_Timespec2),
+                            ctypes.c_int]  # fmt: skip
+_libc.utimensat.restype = ctypes.c_int
+
+
+class _StatfsBuf(ctypes.Structure):
+    """``struct statfs`` of the 64-bit Linux ABI (x86_64 and aarch64 agree)."""
+
+    _fields_ = (
+        ("f_type", ctypes.c_long),
+        ("f_bsize", ctypes.c_long),
+        ("f_blocks", ctypes.c_ulong),
+        ("f_bfree", ctypes.c_ulong),
+        ("f_bavail", ctypes.c_ulong),
+        ("f_files", ctypes.c_ulong),
+        ("f_ffree", ctypes.c_ulong),
+        ("f_fsid", ctypes.c_int * 2),
+        ("f_namelen", ctypes.c_long),
+        ("f_frsize", ctypes.c_long),
+        ("f_flags", ctypes.c_long),
+        ("f_spare", ctypes.c_long * 4),
+    )
+
+
+_libc.statfs.argtypes = [ctypes.c_char_p, ctypes.POINTER(_StatfsBuf)]
+_libc.statfs.restype = ctypes.c_int
+
+
+def _raise(path: bytes | None = None, path2: bytes | None = None) -> None:
+    err = ctypes.get_errno()
+    raise OSError(err, os.strerror(err), path, None, path2)
+
+
+# --- mounting ------------------------------------------------------------------------------
+
+
+def mount(
+    source: bytes, target: bytes, fstype: bytes | None, flags: int, data: bytes | None
+) -> None:
+    """mount(2)."""
+    if _libc.mount(source, target, fstype, flags, data) != 0:
+        _raise(target)
+
+
+def umount2(target: bytes, flags: int = 0) -> None:
+    """umount2(2)."""
+    if _libc.umount2(target, flags) != 0:
+        _raise(target)
+
+
+def umount_or_detach(target: bytes) -> bool:
+    """Unmount ``target``; when it is busy, detach it lazily.  True when it went cleanly."""
+    try:
+        umount2(target, 0)
+        return True
+    except OSError as e:
+        if e.errno != _errno.EBUSY:
+            raise
+    umount2(target, MNT_DETACH)
+    return False
+
+
+def set_pdeathsig(sig: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): get ``sig`` when the parent (thread) dies."""
+    if _libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        _raise()
+
+
+def _unescape_mountinfo(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo.
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        code = field[i + 1 : i + 4]
+        if field[i] == "\\" and len(code) == 3 and code.isdigit():
+            out.append(chr(int(code, 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def mounts() -> list[tuple[str, str]]:
+    """Every mount of this mount namespace as (mount point, fs type), in mountinfo order."""
+    out = []
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            out.append((_unescape_mountinfo(fields[4]), fields[sep + 1]))
+    return out
+
+
+def mounts_under(path: str) -> list[tuple[str, str]]:
+    """The mounts at ``path`` or beneath it, in mountinfo order."""
+    path = os.path.normpath(path)
+    prefix = path.rstrip("/") + "/"
+    return [(mp, fs) for mp, fs in mounts() if mp == path or mp.startswith(prefix)]
+
+
+# --- the syscalls os lacks -----------------------------------------------------------------
+
+
+def renameat2(old: bytes, new: bytes, flags: int) -> None:
+    """renameat2(AT_FDCWD, old, AT_FDCWD, new, flags)."""
+    if _syscall(SYS_renameat2, _c_long(AT_FDCWD), old, _c_long(AT_FDCWD), new, _c_long(flags)) < 0:
+        _raise(old, new)
+
+
+_DIRENT = struct.Struct("=QqHB")  # d_ino, d_off, d_reclen, d_type; d_name follows at 19
+_GETDENTS_SIZE = 32768
+_getdents_buf = ctypes.create_string_buffer(_GETDENTS_SIZE)
+
+
+def getdents(fd: int) -> list[DirEntry]:
+    """Every remaining record of the open directory ``fd`` (getdents64 until it returns 0).
+
+    Works on the fd itself: no dup, no rewind, so the filesystem's per-open state (overlay's
+    merged-dir cache, the position) is exactly what the caller's earlier calls left.
+    """
+    out: list[DirEntry] = []
+    buf = _getdents_buf
+    unpack = _DIRENT.unpack_from
+    while True:
+        n = _syscall(SYS_getdents64, _c_long(fd), buf, _c_long(_GETDENTS_SIZE))
+        if n <= 0:
+            if n < 0:
+                _raise()
+            return out
+        data = ctypes.string_at(buf, n)
+        pos = 0
+        while pos < n:
+            ino, _off, reclen, dtype = unpack(data, pos)
+            name = data[pos + 19 : data.index(b"\0", pos + 19)]
+            out.append(DirEntry(name, dtype, ino))
+            pos += reclen
+
+
+def _ts(ns: int | None) -> tuple[int, int]:
+    if ns is None:
+        return 0, UTIME_OMIT
+    if ns == -1:
+        return 0, UTIME_NOW
+    return divmod(ns, 1_000_000_000)
+
+
+def utimensat(path: bytes, atime_ns: int | None, mtime_ns: int | None) -> None:
+    """utimensat(AT_FDCWD, path, times, 0): follows symlinks; None = UTIME_OMIT,
+    -1 = UTIME_NOW."""
+    if atime_ns is not None and mtime_ns is not None and atime_ns >= 0 and mtime_ns >= 0:
+        os.utime(path, ns=(atime_ns, mtime_ns))
+        return
+    a, m = _ts(atime_ns), _ts(mtime_ns)
+    times = _Timespec2(a[0], a[1], m[0], m[1])
+    if _libc.utimensat(AT_FDCWD, path, ctypes.byref(times), 0) != 0:
+        _raise(path)
+
+
+def statfs(path: bytes) -> StatFs:
+    buf = _StatfsBuf()
+    if _libc.statfs(path, ctypes.byref(buf)) != 0:
+        _raise(path)
+    return StatFs(buf.f_type & 0xFFFFFFFF, buf.f_namelen, bool(buf.f_flags & ST_RDONLY))
+
+
+def stat_of(st: os.stat_result) -> Stat:
+    return Stat(
+        st.st_mode, st.st_ino, st.st_nlink, st.st_uid, st.st_gid, st.st_size, st.st_rdev,
+        st.st_mtime_ns,
+    )  # fmt: skip
+
+
+# --- content digests -----------------------------------------------------------------------
+
+_SMALL = 1 << 20  # files up to this size are read whole; larger ones by data extents
+_CHUNK = 1 << 20
+_EMPTY_DIGEST = content_digest(0, ())
+
+
+def _data_extents(fd: int, size: int) -> Iterator[tuple[int, bytes]]:
+    """The data regions of ``fd`` (SEEK_DATA/SEEK_HOLE), read in chunks and cut only at zero
+    bytes, so a non-zero run is never split in two (the digest counts runs)."""
+    pending = bytearray()
+    p_off = 0
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno == _errno.ENXIO:  # no data after pos
+                break
+            raise
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        off = start
+        while off < end:
+            chunk = os.pread(fd, min(_CHUNK, end - off), off)
+            if not chunk:
+                end = off
+                break
+            if pending and p_off + len(pending) != off:
+                yield p_off, bytes(pending)
+                pending.clear()
+            if not pending:
+                p_off = off
+            cut = chunk.rfind(b"\0")
+            pending += chunk
+            if cut >= 0:
+                cut += len(pending) - len(chunk) + 1
+                yield p_off, bytes(pending[:cut])
+                del pending[:cut]
+                p_off += cut
+            off += len(chunk)
+        pos = max(end, start + 1)
+    if pending:
+        yield p_off, bytes(pending)
+
+
+def fd_digest(fd: int, size: int | None = None) -> str:
+    """``model.content.content_digest`` of the open regular file ``fd``."""
+    if size is None:
+        size = os.fstat(fd).st_size
+    if size == 0:
+        return _EMPTY_DIGEST
+    if size <= _SMALL:
+        data = os.pread(fd, size, 0)
+        while len(data) < size:
+            more = os.pread(fd, size - len(data), len(data))
+            if not more:
+                break
+            data += more
+        return content_digest(size, ((0, data),))
+    return content_digest(size, _data_extents(fd, size))
+
+
+def file_digest(path: bytes, size: int | None = None) -> str:
+    """Digest of the file at ``path``, opened O_RDONLY|O_NOFOLLOW (no copy-up on overlay)."""
+    if size == 0:
+        return _EMPTY_DIGEST
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        return fd_digest(fd, size)
+    finally:
+        os.close(fd)
+
+
+# --- the upper-layer dump ------------------------------------------------------------------
+
+KINDS = {
+    _stat.S_IFDIR: "dir",
+    _stat.S_IFREG: "reg",
+    _stat.S_IFLNK: "lnk",
+    _stat.S_IFCHR: "chr",
+    _stat.S_IFBLK: "blk",
+    _stat.S_IFIFO: "fifo",
+    _stat.S_IFSOCK: "sock",
+}
+
+_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE = (os.fsdecode(n) for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE))
+_PRIVATE = "trusted.overlay."
+_ESCAPED = "trusted.overlay.overlay."
+
+
+def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
+    """One object of a layer directory as :class:`model.types.UpperEntry`."""
+    mode = st.st_mode
+    kind = KINDS[_stat.S_IFMT(mode)]
+    if kind == "chr" and st.st_rdev == 0:
+        kind = "whiteout"
+    opaque = redirect = None
+    origin = impure = False
+    xattrs = []
+    for name in os.listxattr(path, follow_symlinks=False):
+        if name.startswith(_PRIVATE) and not name.startswith(_ESCAPED):
+            # The overlay's own bookkeeping.  origin is reported by presence wherever it
+            # is, the upper root included (the kernel writes a root origin only with
+            # index=on); uuid, metacopy, nlink etc. are not part of UpperEntry.
+            if name == _ORIGIN:
+                origin = True
+            elif name == _OPAQUE:
+                opaque = os.getxattr(path, name, follow_symlinks=False)
+            elif name == _REDIRECT:
+                redirect = os.getxattr(path, name, follow_symlinks=False)
+            elif name == _IMPURE:
+                impure = os.getxattr(path, name, follow_symlinks=False) == b"y"
+            continue
+        xattrs.append((os.fsencode(name), os.getxattr(path, name, follow_symlinks=False)))
+    if kind == "reg":
+        digest = file_digest(path, st.st_size)
+    elif kind == "lnk":
+        digest = os.readlink(path).hex()
+    else:
+        digest = ""
+    return UpperEntry(
+        kind, _stat.S_IMODE(mode), st.st_uid, st.st_gid, 0 if kind == "dir" else st.st_size,
+        digest, opaque, redirect, origin, impure, tuple(sorted(xattrs)),
+    )  # fmt: skip
+
+
+def dump_tree(root: bytes) -> dict[bytes, UpperEntry]:
+    """Every object under the real directory ``root``: ``{b"/": ..., b"/a": ..., ...}``."""
+    out = {b"/": upper_entry(root, os.lstat(root))}
+    todo = [(root, b"")]
+    while todo:
+        real, rel = todo.pop()
+        with os.scandir(real) as it:
+            for e in it:
+                p = e.path
+                st = os.lstat(p)
+                key = rel + b"/" + e.name
+                out[key] = upper_entry(p, st)
+                if _stat.S_ISDIR(st.st_mode):
+                    todo.append((p, key))
+    return out
+
+
+# --- process-wide umask 0 ------------------------------------------------------------------
+
+_umask_users = 0
+_umask_saved = 0
+
+
+def umask_zero_acquire() -> None:
+    """Set the process umask to 0 while at least one real target lives (the Syscalls contract
+    says modes are exactly what the caller passes)."""
+    global _umask_users, _umask_saved
+    if _umask_users == 0:
+        _umask_saved = os.umask(0)
+    _umask_users += 1
+
+
+def umask_zero_release() -> None:
+    global _umask_users
+    if _umask_users == 0:
+        return
+    _umask_users -= 1
+    if _umask_users == 0:
+        os.umask(_umask_saved)

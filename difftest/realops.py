@@ -1,0 +1,178 @@
+"""The :class:`~difftest.syscalls.Syscalls` operations on real paths and real fds.
+
+Each function is one real syscall (two for ``readdir``), with the same name and argument
+order as the ``Syscalls`` method, except that paths are absolute real paths (mountpoint
+already prefixed) and fds are real fds.  A target runs them in-process for root and in a
+credential helper (:mod:`difftest.credhelper`) for other users; ``OPS`` is the table the
+helper dispatches on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from difftest import realfs
+from model.types import DirEntry, Stat
+
+stat_of = realfs.stat_of
+getdents = realfs.getdents
+
+
+def lstat(p: bytes) -> Stat:
+    return stat_of(os.lstat(p))
+
+
+def stat(p: bytes) -> Stat:
+    return stat_of(os.stat(p))
+
+
+def open_(p: bytes, flags: int, mode: int) -> int:
+    return os.open(p, flags, mode)
+
+
+def close(fd: int) -> None:
+    os.close(fd)
+
+
+def read(fd: int, size: int) -> bytes:
+    return os.read(fd, size)
+
+
+def pread(fd: int, size: int, offset: int) -> bytes:
+    return os.pread(fd, size, offset)
+
+
+def write(fd: int, data: bytes) -> int:
+    return os.write(fd, data)
+
+
+def pwrite(fd: int, data: bytes, offset: int) -> int:
+    return os.pwrite(fd, data, offset)
+
+
+def ftruncate(fd: int, length: int) -> None:
+    os.ftruncate(fd, length)
+
+
+def fsync(fd: int) -> None:
+    os.fsync(fd)
+
+
+def fstat(fd: int) -> Stat:
+    return stat_of(os.fstat(fd))
+
+
+def lseek(fd: int, offset: int, whence: int) -> int:
+    return os.lseek(fd, offset, whence)
+
+
+def readdir(p: bytes) -> list[DirEntry]:
+    fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return getdents(fd)
+    finally:
+        os.close(fd)
+
+
+def truncate(p: bytes, length: int) -> None:
+    os.truncate(p, length)
+
+
+def mkdir(p: bytes, mode: int) -> None:
+    os.mkdir(p, mode)
+
+
+def mknod(p: bytes, mode: int, rdev: int) -> None:
+    os.mknod(p, mode, rdev)
+
+
+def symlink(target: bytes, p: bytes) -> None:
+    os.symlink(target, p)
+
+
+def readlink(p: bytes) -> bytes:
+    return os.readlink(p)
+
+
+def link(old: bytes, new: bytes) -> None:
+    # link(2) does not follow a symlink ``old``; os.link follows by default (AT_SYMLINK_FOLLOW).
+    os.link(old, new, follow_symlinks=False)
+
+
+def unlink(p: bytes) -> None:
+    os.unlink(p)
+
+
+def rmdir(p: bytes) -> None:
+    os.rmdir(p)
+
+
+def rename(old: bytes, new: bytes, flags: int) -> None:
+    if flags:
+        realfs.renameat2(old, new, flags)
+    else:
+        os.rename(old, new)
+
+
+def chmod(p: bytes, mode: int) -> None:
+    os.chmod(p, mode)
+
+
+def chown(p: bytes, uid: int, gid: int) -> None:
+    os.chown(p, uid, gid)
+
+
+def utimens(p: bytes, atime_ns: int | None, mtime_ns: int | None) -> None:
+    realfs.utimensat(p, atime_ns, mtime_ns)
+
+
+def setxattr(p: bytes, name: bytes, value: bytes, flags: int) -> None:
+    os.setxattr(p, name, value, flags)
+
+
+def getxattr(p: bytes, name: bytes) -> bytes:
+    return os.getxattr(p, name)
+
+
+def listxattr(p: bytes) -> list[bytes]:
+    return [os.fsencode(n) for n in os.listxattr(p)]
+
+
+def removexattr(p: bytes, name: bytes) -> None:
+    os.removexattr(p, name)
+
+
+OPS: dict[str, Callable[..., Any]] = {
+    "lstat": lstat,
+    "stat": stat,
+    "open": open_,
+    "close": close,
+    "read": read,
+    "pread": pread,
+    "write": write,
+    "pwrite": pwrite,
+    "ftruncate": ftruncate,
+    "fsync": fsync,
+    "fstat": fstat,
+    "getdents": getdents,
+    "lseek": lseek,
+    "readdir": readdir,
+    "truncate": truncate,
+    "mkdir": mkdir,
+    "mknod": mknod,
+    "symlink": symlink,
+    "readlink": readlink,
+    "link": link,
+    "unlink": unlink,
+    "rmdir": rmdir,
+    "rename": rename,
+    "chmod": chmod,
+    "chown": chown,
+    "utimens": utimens,
+    "setxattr": setxattr,
+    "getxattr": getxattr,
+    "listxattr": listxattr,
+    "removexattr": removexattr,
+}

@@ -1,0 +1,39 @@
+"""Targets: things that implement :class:`difftest.syscalls.Syscalls`.
+
+``make_target(name, scratch, spec, config)`` builds one for an example:
+
+* ``"kernel"``: :class:`difftest.targets.kernel.KernelOverlay`, the kernel's overlayfs on
+  layers built in a fresh directory of ``scratch``; call ``teardown()`` when done.
+* ``"model"``: ``model.overlay.Overlay.from_spec(spec, config)`` (imported lazily).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from difftest.scratch import Scratch
+    from model.config import Config
+    from model.spec import LayersSpec
+
+TARGET_NAMES = ("model", "kernel")
+
+
+def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config) -> Any:
+    """A fresh target called ``name`` holding ``spec``'s layers, mounted with ``config``."""
+    if name == "kernel":
+        from difftest.targets.kernel import make_kernel_target
+
+        return make_kernel_target(scratch, spec, config)
+    if name == "model":
+        from model.overlay import Overlay  # type: ignore[import-not-found,unused-ignore]
+
+        return Overlay.from_spec(spec, config)
+    raise ValueError(f"unknown target {name!r} (known: {', '.join(TARGET_NAMES)})")
+
+
+def teardown_target(target: object) -> None:
+    """Release what a target holds (mounts, dirs, helpers' handles); no-op for the model."""
+    teardown = getattr(target, "teardown", None)
+    if teardown is not None:
+        teardown()

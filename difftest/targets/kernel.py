@@ -1,0 +1,154 @@
+"""The kernel's overlayfs as a difftest target.
+
+``KernelOverlay`` builds a :class:`model.spec.LayersSpec` in an example directory (see
+:mod:`difftest.layers`) and mounts ``overlay`` on its ``merged`` with mount(2):
+``lowerdir=lower0:...,upperdir=upper,workdir=work`` plus ``Config.mount_options()``;
+``MS_RDONLY`` for ``ro`` and for a spec without an upper layer (then only ``lowerdir=``).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+import shutil
+
+from difftest import realfs
+from difftest.credhelper import HelperPool
+from difftest.layers import LayerDirs, build_layers
+from difftest.scratch import Scratch
+from difftest.targets.real import RealOverlay
+from model.config import Config
+from model.spec import Entry, LayersSpec
+
+
+class MountError(OSError):
+    """mount(2) of an overlay failed; ``errno`` is the kernel's, the message names the
+    options (the kernel's reason is in dmesg)."""
+
+
+def escape_layer_path(p: bytes) -> bytes:
+    """Escape ``\\``, ``,`` and ``:`` the way overlayfs's option parser expects."""
+    return p.replace(b"\\", b"\\\\").replace(b",", b"\\,").replace(b":", b"\\:")
+
+
+def mount_data(dirs: LayerDirs, config: Config) -> tuple[int, bytes]:
+    """(mount flags, option string) for ``dirs`` mounted with ``config``."""
+    words = [b"lowerdir=" + b":".join(escape_layer_path(d) for d in dirs.lowers)]
+    flags = 0
+    if dirs.upper is not None and dirs.work is not None:
+        words.append(b"upperdir=" + escape_layer_path(dirs.upper))
+        words.append(b"workdir=" + escape_layer_path(dirs.work))
+    else:
+        flags |= realfs.MS_RDONLY  # without an upper layer the overlay is read-only
+    for opt in config.mount_options():
+        if opt == "ro":
+            flags |= realfs.MS_RDONLY
+        else:
+            words.append(opt.encode())
+    return flags, b",".join(words)
+
+
+class KernelOverlay(RealOverlay):
+    """A kernel overlay mount of ``spec`` built in ``example_dir`` (an empty directory,
+    e.g. ``Scratch.new_dir()``), which :meth:`teardown` removes."""
+
+    def __init__(
+        self,
+        example_dir: str | bytes,
+        spec: LayersSpec,
+        config: Config | None = None,
+        *,
+        helpers: HelperPool | None = None,
+    ) -> None:
+        self.example_dir = os.fsencode(example_dir)
+        self.spec = spec
+        self.config = config if config is not None else Config()
+        try:
+            self.dirs = build_layers(self.example_dir, spec)
+        except BaseException:
+            shutil.rmtree(self.example_dir, ignore_errors=True)
+            raise
+        self.mount_flags, self.mount_options = mount_data(self.dirs, self.config)
+        super().__init__(self.dirs.merged, self.dirs.upper, helpers=helpers)
+        try:
+            self.mount()
+        except BaseException:
+            self.teardown()
+            raise
+
+    def _mount(self) -> None:
+        try:
+            realfs.mount(b"overlay", self.mountpoint, b"overlay", self.mount_flags,
+                         self.mount_options)  # fmt: skip
+        except OSError as e:
+            err = e.errno or _errno.EIO
+            name = _errno.errorcode.get(err, str(err))
+            ro = " (MS_RDONLY)" if self.mount_flags & realfs.MS_RDONLY else ""
+            raise MountError(
+                err,
+                f"mount overlay on {os.fsdecode(self.mountpoint)} failed: {name} "
+                f"({os.strerror(err)}); options{ro}: {os.fsdecode(self.mount_options)}",
+            ) from None
+
+    def _umount(self) -> None:
+        realfs.umount_or_detach(self.mountpoint)
+
+    def teardown(self) -> None:
+        """Close handles, unmount (lazily if busy) and remove the example directory."""
+        if self._torn_down:
+            return
+        try:
+            super().teardown()
+        finally:
+            if not realfs.mounts_under(os.fsdecode(self.example_dir)):
+                shutil.rmtree(self.example_dir, ignore_errors=True)
+
+
+def make_kernel_target(
+    scratch: Scratch, spec: LayersSpec, config: Config | None = None
+) -> KernelOverlay:
+    """A kernel target in a fresh directory of ``scratch``, using the scratch's helpers."""
+    return KernelOverlay(scratch.new_dir(), spec, config, helpers=scratch.helpers)
+
+
+# --- environment check ---------------------------------------------------------------------
+
+_TRIVIAL = LayersSpec(
+    lowers=((Entry(b"d", "dir", 0o755), Entry(b"d/f", "reg", data=b"lower")),),
+    upper=(Entry(b"u", "reg", data=b"upper"),),
+)
+
+
+def _overlay_listed() -> bool:
+    try:
+        with open("/proc/filesystems") as f:
+            return any(line.split()[-1:] == ["overlay"] for line in f)
+    except OSError:
+        return False
+
+
+def kernel_overlay_problem() -> str | None:
+    """Why the kernel target cannot run here (a sentence for the user), or ``None``."""
+    if os.geteuid() != 0:
+        return "the kernel target needs root (it mounts tmpfs and overlayfs with mount(2))"
+    listed = _overlay_listed()  # a module not loaded yet is loaded by the first mount
+    try:
+        with Scratch() as scratch:
+            t = KernelOverlay(scratch.new_dir("check"), _TRIVIAL, Config())
+            try:
+                if t.readdir(b"/d") is None or t.content_digest(b"/d/f") == "":
+                    return "overlay mounted but did not show its lower layer"
+                t.unlink(b"/d/f")
+                if t.upper_dump().get(b"/d/f") is None:
+                    return "overlay mounted but unlink left no whiteout in the upper layer"
+            finally:
+                t.teardown()
+    except OSError as e:
+        why = f"cannot mount a trivial overlay: {e}"
+        if not listed:
+            why += " (no 'overlay' in /proc/filesystems: is CONFIG_OVERLAY_FS set or the module"
+            why += " available?)"
+        return why
+    except Exception as e:
+        return f"cannot set up the kernel target: {type(e).__name__}: {e}"
+    return None
