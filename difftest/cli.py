@@ -1,0 +1,272 @@
+"""``difftest``: compare overlay implementations with the model, step by step.
+
+Exit codes: 0 every target agreed with the model, 1 a divergence was found (and reported),
+2 usage or environment error (not root, no overlayfs, unknown target), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from difftest.progress import ProgressView
+from difftest.report import print_failure, write_report
+from difftest.runner import PROFILES, RunResult, run
+from difftest.session import PRESETS, SUPPORTED, RunConfig, Session
+
+EXIT_AGREE, EXIT_DIVERGENCE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUBCOMMANDS = ("replay", "docs", "promote")
+
+DESCRIPTION = """\
+Generate starting layers and operation sequences with Hypothesis, run them on the executable
+model of overlayfs and on real targets (the kernel's overlayfs, FUSE overlays), compare every
+result and the whole observable state after each step, shrink the first disagreement and write
+a report with standalone reproducers.
+
+Without options: --target kernel over every supported config, about a minute in all.
+
+Other commands:
+  difftest replay REPORT_DIR     rerun a saved case (exit 1 if it still diverges)
+  difftest docs [--check]        render the semantics pages in reports/semantics/
+  difftest promote REPORT_DIR    turn a saved case into a documentation example
+"""
+
+EPILOG = (
+    """\
+targets:  kernel            the running kernel's overlayfs (needs root)
+          fuse              this project's ovlfuse, exact mode
+          fuse-overlayfs    the fuse-overlayfs program, if installed
+          cmd:PROG ARGS     any program taking the kernel's -o lowerdir=,upperdir=,workdir= syntax
+configs:  """
+    + ", ".join(PRESETS)
+    + """
+exit codes: 0 all agree, 1 divergence found, 2 usage or environment error, 130 interrupted
+"""
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="difftest",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--target",
+        "-t",
+        action="append",
+        dest="targets",
+        metavar="T",
+        help="target to compare with the model (repeatable; default: kernel)",
+    )
+    p.add_argument(
+        "--config",
+        "-c",
+        action="append",
+        dest="configs",
+        metavar="C",
+        help="overlay config preset (repeatable; default: all supported: "
+        + ", ".join(SUPPORTED)
+        + ")",
+    )
+    p.add_argument(
+        "--lowers",
+        type=int,
+        choices=(1, 2, 3),
+        help="number of lower layers (overrides the preset's)",
+    )
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--examples",
+        "-n",
+        type=int,
+        metavar="N",
+        help="examples per config (instead of a time budget)",
+    )
+    budget.add_argument(
+        "--time",
+        type=float,
+        metavar="SECONDS",
+        help="time budget for the whole run, split between configs",
+    )
+    p.add_argument("--steps", type=int, metavar="N", help="maximum steps per example")
+    p.add_argument("--seed", type=int, help="fixed seed (reproducible generation)")
+    p.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="dev",
+        help="settings profile: dev (60 s), ci (300 examples/config), nightly (1 h)",
+    )
+    p.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where divergence reports go (default: reports/)",
+    )
+    p.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML summary")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary")
+    p.add_argument("--no-shrink", action="store_true", help="report the first divergence unshrunk")
+    p.add_argument("--no-db", action="store_true", help="do not use Hypothesis's example database")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    return p
+
+
+class UsageError(Exception):
+    pass
+
+
+def resolve_configs(names: Sequence[str] | None, lowers: int | None) -> list[RunConfig]:
+    out = []
+    for name in names or SUPPORTED:
+        if name not in PRESETS:
+            raise UsageError(f"unknown config {name!r}; choose from: {', '.join(PRESETS)}")
+        rc = PRESETS[name]
+        if lowers is not None:
+            rc = RunConfig(f"{rc.name},lowers={lowers}", rc.config, lowers, rc.has_upper)
+        if not rc.has_upper and rc.lowers < 2:
+            raise UsageError(f"{rc.name}: an overlay without upper needs at least 2 lowers")
+        out.append(rc)
+    return out
+
+
+def check_targets(targets: list[str]) -> None:
+    from difftest.targets import target_problem
+
+    for t in targets:
+        why = target_problem(t)
+        if why:
+            raise UsageError(f"target {t}: {why}")
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        from difftest import commands
+
+        return commands.main(argv[0], argv[1:])
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        configs = resolve_configs(args.configs, args.lowers)
+        targets = args.targets or ["kernel"]
+        check_targets(targets)
+    except UsageError as exc:
+        console.print(f"difftest: {exc}", style="red")
+        return EXIT_USAGE
+    os.umask(0)
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run_all(args, configs, targets, console)
+    except KeyboardInterrupt:
+        console.print("difftest: interrupted; every mount was taken down", style="yellow")
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _budget(args: argparse.Namespace, n_configs: int) -> tuple[int | None, float | None, int]:
+    prof = PROFILES[args.profile]
+    steps = args.steps or prof.steps
+    if args.examples is not None:
+        return args.examples, None, steps
+    if args.time is not None:
+        return None, args.time / n_configs, steps
+    if prof.examples is not None:
+        return prof.examples, None, steps
+    assert prof.seconds is not None
+    return None, prof.seconds / n_configs, steps
+
+
+def _run_all(
+    args: argparse.Namespace, configs: list[RunConfig], targets: list[str], console: Console
+) -> int:
+    from difftest.scratch import Scratch
+
+    examples, seconds, steps = _budget(args, len(configs))
+    results: list[tuple[RunResult, Path | None]] = []
+    with Scratch() as scratch, ProgressView(console, quiet=args.quiet) as view:
+        for rc in configs:
+            session = Session(rc, targets, scratch, on_progress=view.update)
+            view.start(session, examples, seconds)
+            db = None if args.no_db else Path(".hypothesis/difftest") / rc.name.replace("=", "-")
+            result = run(
+                session,
+                examples=examples,
+                seconds=seconds,
+                steps=steps,
+                seed=args.seed,
+                db_dir=db,
+                shrink=not args.no_shrink,
+            )
+            view.finish(session, result)
+            where = None
+            if result.failure is not None:
+                where = write_report(result.failure, rc, targets, args.report_dir)
+                view.console.print()
+                print_failure(view.console, result.failure, targets, where)
+            elif result.error is not None:
+                raise result.error
+            results.append((result, where))
+    _summaries(args, results, targets, console)
+    return EXIT_DIVERGENCE if any(not r.agreed for r, _ in results) else EXIT_AGREE
+
+
+def _summaries(
+    args: argparse.Namespace,
+    results: list[tuple[RunResult, Path | None]],
+    targets: list[str],
+    console: Console,
+) -> None:
+    rows: list[dict[str, Any]] = []
+    for r, where in results:
+        s = r.session
+        rows.append(
+            {
+                "config": s.run_config.name,
+                "targets": targets,
+                "examples": s.examples,
+                "steps": s.steps,
+                "seconds": round(r.seconds, 2),
+                "examples_per_s": round(s.examples / r.seconds, 1) if r.seconds else 0,
+                "steps_per_s": round(s.steps / r.seconds, 1) if r.seconds else 0,
+                "agreed": r.agreed,
+                "flaky": r.flaky,
+                "divergence": None
+                if r.failure is None or r.failure.divergence is None
+                else r.failure.divergence.summary(),
+                "report": str(where) if where else None,
+                "events": {e: n for e, n, _ in s.tally.rows()},
+                "setup_seconds": {k: round(v, 3) for k, v in s.setup_seconds.items()},
+            }
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"runs": rows, "time": time.time()}, indent=1) + "\n")
+    if args.junit_xml:
+        from difftest.junit import write_junit
+
+        write_junit(args.junit_xml, rows)
+    if args.verbose:
+        from difftest.progress import coverage_table
+
+        for r, _ in results:
+            console.print(coverage_table(r.session))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""One example: starting layers on every target, then operations run and compared one by one.
+
+Used by the Hypothesis state machine and by ``difftest replay`` alike, so a saved case is
+rerun by exactly the code that found it.  The model is the expected side of each comparison.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from difftest import ops
+from difftest.coverage import Events
+from difftest.observe import Observation, diff, observe
+from difftest.outcome import Kind, Outcome, compare, from_error, normalise
+from model.spec import LayersSpec
+
+if TYPE_CHECKING:
+    from difftest.session import Session
+
+
+@dataclass
+class Divergence:
+    """The first disagreement of an example."""
+
+    step: int
+    target: str
+    kind: Kind
+    op: ops.Op | None
+    expected: str
+    actual: str
+    details: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        where = f"step {self.step} {self.op!r}" if self.op is not None else "the initial state"
+        head = (
+            f"{self.kind.value} on {self.target} after {where}: "
+            f"expected {self.expected}, got {self.actual}"
+        )
+        return "\n".join([head, *self.details[:30]])
+
+
+@dataclass
+class StepRecord:
+    op: ops.Op
+    outcomes: dict[str, Outcome]
+
+
+@dataclass
+class ExampleRecord:
+    spec: LayersSpec
+    steps: list[StepRecord] = field(default_factory=list)
+    divergence: Divergence | None = None
+    events: set[str] = field(default_factory=set)
+
+
+class DivergenceFound(AssertionError):
+    """Raised at the first disagreement; Hypothesis shrinks the example that raised it."""
+
+
+class Example:
+    """The targets of one example and what has been compared so far."""
+
+    def __init__(self, session: Session, spec: LayersSpec) -> None:
+        self.session = session
+        self.record = ExampleRecord(spec)
+        self.events = Events()
+        self.next_label = 0
+        self.prev_obs: dict[str, Observation] = {}
+        self.targets: dict[str, Any] = {}
+        session.begin_example(self.record)
+        self.targets = session.open_targets(spec)
+        self.handle_maps = {name: ops.Handles() for name in self.targets}
+
+    def close(self) -> None:
+        try:
+            self.session.close_targets(self.targets)
+        finally:
+            self.record.events = self.events.seen
+            self.session.end_example(self.record)
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    def step(self, op: ops.Op) -> Outcome:
+        """Run ``op`` everywhere, compare results, then compare states; returns the model's."""
+        pre = self.prev_obs.get("model")
+        outcomes = {name: self._run_on(name, op) for name in self.targets}
+        self.record.steps.append(StepRecord(op, outcomes))
+        self.session.count_step()
+        expected = outcomes["model"]
+        label = None
+        if isinstance(op, ops.Open) and not expected.is_error:
+            label = self.next_label
+            self.next_label += 1
+        for name, actual in outcomes.items():
+            kind = compare(expected, actual) if name != "model" else None
+            if kind is not None:
+                n = len(self.record.steps)
+                self.diverge(Divergence(n, name, kind, op, str(expected), str(actual)))
+        self.check_state(op)
+        self.events.step(op, expected, pre, self.prev_obs.get("model"), label)
+        return expected
+
+    def _run_on(self, name: str, op: ops.Op) -> Outcome:
+        target, handles = self.targets[name], self.handle_maps[name]
+        if isinstance(op, ops.Remount):
+            for fd in list(handles.by_label.values()):
+                with contextlib.suppress(Exception):  # closing before remount is best effort
+                    target.close(fd)
+            handles.by_label.clear()
+        try:
+            raw = op.run(target, handles)
+        except Exception as exc:  # every failure becomes an outcome
+            try:
+                return from_error(exc)
+            except Exception as bad:
+                return Outcome(value=f"<{type(bad).__name__}: {bad}>", errnos=frozenset({-1}))
+        if isinstance(op, ops.Open):
+            handles.by_label[self.next_label] = raw
+        elif isinstance(op, ops.Close):
+            handles.by_label.pop(op.h, None)
+        return Outcome(value=normalise(op.syscall, raw))
+
+    def check_state(self, op: ops.Op | None) -> None:
+        """Compare every target's observable state with the model's."""
+        obs: dict[str, Observation] = {}
+        n = len(self.record.steps)
+        for name, target in self.targets.items():
+            try:
+                obs[name] = observe(target)
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                self.diverge(
+                    Divergence(n, name, Kind.TARGET_FAILED, op, "an observable state", why)
+                )
+        for name, actual in obs.items():
+            if name == "model":
+                continue
+            lines = diff(obs["model"], actual, self.prev_obs.get("model"), self.prev_obs.get(name))
+            if lines:
+                got = f"{len(lines)} difference(s)"
+                self.diverge(
+                    Divergence(n, name, Kind.STATE_DIFFERS, op, "the same state", got, lines)
+                )
+        self.prev_obs = obs
+
+    def diverge(self, d: Divergence) -> None:
+        self.record.divergence = d
+        raise DivergenceFound(d.summary())
+
+
+def run_program(session: Session, spec: LayersSpec, program: list[ops.Op]) -> ExampleRecord:
+    """Run a fixed sequence (a saved case, a docs example) and return its record."""
+    ex = Example(session, spec)
+    try:
+        ex.check_state(None)
+        for op in program:
+            ex.step(op)
+    except DivergenceFound:
+        pass
+    finally:
+        ex.close()
+    return ex.record

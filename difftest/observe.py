@@ -1,0 +1,173 @@
+"""The full observable state of an overlay, taken the same way on every target.
+
+The merged view is walked through the :class:`~difftest.syscalls.Syscalls` surface itself
+(lstat, readdir, readlink, listxattr/getxattr, content digests), so one walker serves the
+model, the kernel and FUSE targets alike.  The upper layer is each target's own dump of what
+sits on disk.  Identity is compared as equivalence classes of paths, and its stability and
+mtime changes relative to the previous observation.
+"""
+
+from __future__ import annotations
+
+import stat as stat_mod
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from difftest.syscalls import Syscalls
+from difftest.tolerances import normalise_upper_entry
+from model.errors import OvlError
+from model.types import UpperEntry
+
+MAX_WALK = 400  # objects; deeper trees are cut (and the cut is visible in both views)
+
+
+@dataclass(frozen=True)
+class MergedEntry:
+    """What the merged view shows of one path (as root)."""
+
+    kind: str
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    nlink: int
+    rdev: int
+    content: str
+    xattrs: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass
+class Observation:
+    merged: dict[bytes, MergedEntry]
+    ino: dict[bytes, int]
+    mtime: dict[bytes, int]
+    upper: dict[bytes, UpperEntry] | None
+
+    def identity_classes(self) -> frozenset[frozenset[bytes]]:
+        groups: dict[int, set[bytes]] = defaultdict(set)
+        for path, ino in self.ino.items():
+            groups[ino].add(path)
+        return frozenset(frozenset(g) for g in groups.values() if len(g) > 1)
+
+
+KIND_NAMES = {
+    stat_mod.S_IFDIR: "dir",
+    stat_mod.S_IFREG: "reg",
+    stat_mod.S_IFLNK: "lnk",
+    stat_mod.S_IFCHR: "chr",
+    stat_mod.S_IFBLK: "blk",
+    stat_mod.S_IFIFO: "fifo",
+    stat_mod.S_IFSOCK: "sock",
+}
+
+
+def _join(parent: bytes, name: bytes) -> bytes:
+    return b"/" + name if parent == b"/" else parent + b"/" + name
+
+
+def _user_xattrs(sys: Syscalls, path: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    out = []
+    for name in sorted(sys.listxattr(path)):
+        if name.startswith(b"user."):
+            try:
+                out.append((name, sys.getxattr(path, name)))
+            except (OSError, OvlError):
+                out.append((name, b"<unreadable>"))
+    return tuple(out)
+
+
+def observe(sys: Syscalls) -> Observation:
+    """Walk the merged view from the root, then take the upper dump."""
+    merged: dict[bytes, MergedEntry] = {}
+    ino: dict[bytes, int] = {}
+    mtime: dict[bytes, int] = {}
+    todo = [b"/"]
+    while todo and len(merged) < MAX_WALK:
+        path = todo.pop()
+        st = sys.lstat(path)
+        kind = KIND_NAMES[stat_mod.S_IFMT(st.mode)]
+        content = ""
+        xattrs: tuple[tuple[bytes, bytes], ...] = ()
+        if kind == "reg":
+            content = sys.content_digest(path)
+        elif kind == "lnk":
+            content = sys.readlink(path).hex()
+        if kind in ("reg", "dir"):
+            xattrs = _user_xattrs(sys, path)
+        size = 0 if kind == "dir" else st.size
+        merged[path] = MergedEntry(
+            kind,
+            stat_mod.S_IMODE(st.mode),
+            st.uid,
+            st.gid,
+            size,
+            st.nlink,
+            st.rdev,
+            content,
+            xattrs,
+        )
+        ino[path] = st.ino
+        mtime[path] = st.mtime
+        if kind == "dir":
+            names = sorted(e.name for e in sys.readdir(path) if e.name not in (b".", b".."))
+            todo.extend(_join(path, n) for n in reversed(names))
+    upper = {p: normalise_upper_entry(e) for p, e in sys.upper_dump().items()}
+    return Observation(merged, ino, mtime, upper)
+
+
+def _diff_dicts(label: str, a: dict[bytes, Any], b: dict[bytes, Any]) -> list[str]:
+    lines = []
+    for path in sorted(set(a) | set(b)):
+        ea, eb = a.get(path), b.get(path)
+        if ea == eb:
+            continue
+        if ea is None:
+            lines.append(f"{label} {path!r}: missing in expected, actual has {eb}")
+        elif eb is None:
+            lines.append(f"{label} {path!r}: expected {ea}, missing in actual")
+        else:
+            fields = [
+                f"{k}: {getattr(ea, k)!r} != {getattr(eb, k)!r}"
+                for k in ea.__dataclass_fields__
+                if getattr(ea, k) != getattr(eb, k)
+            ]
+            lines.append(f"{label} {path!r}: " + "; ".join(fields))
+    return lines
+
+
+def _changed(prev: dict[bytes, int] | None, cur: dict[bytes, int]) -> set[bytes]:
+    if prev is None:
+        return set()
+    return {p for p, v in cur.items() if p in prev and prev[p] != v}
+
+
+def diff(
+    expected: Observation,
+    actual: Observation,
+    prev_expected: Observation | None,
+    prev_actual: Observation | None,
+) -> list[str]:
+    """Human-readable differences between two observations (empty when they agree)."""
+    lines = _diff_dicts("merged", expected.merged, actual.merged)
+    if expected.upper is not None and actual.upper is not None:
+        lines += _diff_dicts("upper", expected.upper, actual.upper)
+    ce, ca = expected.identity_classes(), actual.identity_classes()
+    if ce != ca:
+        show = lambda cs: sorted(sorted(c) for c in cs)  # noqa: E731
+        lines.append(f"inode identity: expected aliases {show(ce)}, actual {show(ca)}")
+    prev_ino_e = prev_expected.ino if prev_expected else None
+    prev_ino_a = prev_actual.ino if prev_actual else None
+    ie, ia = _changed(prev_ino_e, expected.ino), _changed(prev_ino_a, actual.ino)
+    if ie != ia:
+        lines.append(
+            f"inode changed since previous step: expected {sorted(ie)}, actual {sorted(ia)}"
+        )
+    prev_m_e = prev_expected.mtime if prev_expected else None
+    prev_m_a = prev_actual.mtime if prev_actual else None
+    me, ma = _changed(prev_m_e, expected.mtime), _changed(prev_m_a, actual.mtime)
+    if me != ma:
+        lines.append(
+            f"mtime changed since previous step: expected {sorted(me)}, actual {sorted(ma)}"
+        )
+    return lines
