@@ -370,21 +370,80 @@ def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
     )  # fmt: skip
 
 
+def _key(st: os.stat_result) -> tuple[int, ...]:
+    return (
+        st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode, st.st_nlink,
+        st.st_uid, st.st_gid, st.st_rdev,
+    )  # fmt: skip
+
+
+class TreeDumper:
+    """Dumps the real directory tree at ``root`` as ``{b"/": UpperEntry, b"/a": ...}``.
+
+    With ``cache`` (the default), an object whose lstat is unchanged since the previous dump
+    (inode, ctime, mtime, size, mode, nlink, owner, rdev) keeps its entry, and a directory
+    whose lstat is unchanged keeps its list of names, so a dump costs one lstat per object.
+    This is exact because every change to an inode (data, xattrs, mode, owner, links, names
+    in a directory) sets its ctime, and tmpfs and ext4 have multigrain timestamps (6.13+):
+    once a ctime has been read, the next change gets a fine-grained, strictly newer one.
+    ``DIFFTEST_UPPER_CACHE=0`` in the environment turns the cache off.
+    """
+
+    def __init__(self, root: bytes, *, cache: bool | None = None) -> None:
+        self.root = root
+        if cache is None:
+            cache = os.environ.get("DIFFTEST_UPPER_CACHE", "1") != "0"
+        self.cache = cache
+        self._entries: dict[bytes, tuple[tuple[int, ...], UpperEntry]] = {}
+        self._names: dict[bytes, tuple[tuple[int, ...], list[bytes]]] = {}
+
+    def reset(self) -> None:
+        self._entries = {}
+        self._names = {}
+
+    def dump(self) -> dict[bytes, UpperEntry]:
+        root = self.root
+        old_entries, old_names = self._entries, self._names
+        entries: dict[bytes, tuple[tuple[int, ...], UpperEntry]] = {}
+        names: dict[bytes, tuple[tuple[int, ...], list[bytes]]] = {}
+        out: dict[bytes, UpperEntry] = {}
+        todo = [b""]
+        while todo:
+            rel = todo.pop()
+            real = root + rel
+            st = os.lstat(real)
+            key = _key(st)
+            k = rel or b"/"
+            hit = old_entries.get(k)
+            ue = hit[1] if hit is not None and hit[0] == key else upper_entry(real, st)
+            entries[k] = (key, ue)
+            out[k] = ue
+            if _stat.S_ISDIR(st.st_mode):
+                seen = old_names.get(k)
+                children = seen[1] if seen is not None and seen[0] == key else os.listdir(real)
+                names[k] = (key, children)
+                todo.extend([rel + b"/" + n for n in children])
+        if self.cache:
+            self._entries, self._names = entries, names
+        return out
+
+
 def dump_tree(root: bytes) -> dict[bytes, UpperEntry]:
-    """Every object under the real directory ``root``: ``{b"/": ..., b"/a": ..., ...}``."""
-    out = {b"/": upper_entry(root, os.lstat(root))}
-    todo = [(root, b"")]
-    while todo:
-        real, rel = todo.pop()
-        with os.scandir(real) as it:
-            for e in it:
-                p = e.path
-                st = os.lstat(p)
-                key = rel + b"/" + e.name
-                out[key] = upper_entry(p, st)
-                if _stat.S_ISDIR(st.st_mode):
-                    todo.append((p, key))
-    return out
+    """Every object under the real directory ``root``: ``{b"/": ..., b"/a": ..., ...}``
+    (no cache)."""
+    return TreeDumper(root, cache=False).dump()
+
+
+def remove_tree(path: bytes) -> None:
+    """Remove the directory tree at ``path`` (faster than shutil.rmtree for the small trees
+    of an example; the caller makes sure nothing is mounted beneath)."""
+    with os.scandir(path) as it:
+        for e in it:
+            if e.is_dir(follow_symlinks=False):
+                remove_tree(e.path)
+            else:
+                os.unlink(e.path)
+    os.rmdir(path)
 
 
 # --- process-wide umask 0 ------------------------------------------------------------------

@@ -100,8 +100,15 @@ class KernelOverlay(RealOverlay):
         try:
             super().teardown()
         finally:
-            if not realfs.mounts_under(os.fsdecode(self.example_dir)):
-                shutil.rmtree(self.example_dir, ignore_errors=True)
+            self._remove_example_dir()
+
+    def _remove_example_dir(self) -> None:
+        if realfs.mounts_under(os.fsdecode(self.example_dir)):
+            return  # never delete through a mount; the scratch's exit cleans up
+        try:
+            realfs.remove_tree(self.example_dir)
+        except OSError:
+            shutil.rmtree(self.example_dir, ignore_errors=True)
 
 
 def make_kernel_target(

@@ -43,6 +43,7 @@ class RealOverlay(ABC):
     ) -> None:
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
+        self._dumper = None if self.upperdir is None else realfs.TreeDumper(self.upperdir)
         self._mp = self.mountpoint
         self._own_helpers = helpers is None
         self._helpers = HelperPool() if helpers is None else helpers
@@ -81,6 +82,8 @@ class RealOverlay(ABC):
     def remount(self) -> None:
         """Close all handles, unmount, mount again with the same layers and options."""
         self.close_handles()
+        if self._dumper is not None:
+            self._dumper.reset()
         if self.mounted:
             self.mounted = False
             self._umount()
@@ -336,6 +339,6 @@ class RealOverlay(ABC):
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:
         """The real upper layer as it sits on disk (empty without an upper layer)."""
-        if self.upperdir is None:
+        if self._dumper is None:
             return {}
-        return realfs.dump_tree(self.upperdir)
+        return self._dumper.dump()
