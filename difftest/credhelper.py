@@ -65,10 +65,15 @@ class CredHelper:
                 # overlay kept open here would make the tester's umount fail with EBUSY.
                 os.closerange(3, keep)
                 os.closerange(keep + 1, 1 << 20)
-                os.setgroups(list(cred.groups))
-                os.setresgid(cred.gid, cred.gid, cred.gid)
-                os.setresuid(cred.uid, cred.uid, cred.uid)
-                os.umask(0)
+                try:
+                    os.setgroups(list(cred.groups))
+                    os.setresgid(cred.gid, cred.gid, cred.gid)
+                    os.setresuid(cred.uid, cred.uid, cred.uid)
+                    os.umask(0)
+                except OSError as e:
+                    theirs.send((2, f"cannot become {cred}: {e}"))
+                    os._exit(1)
+                theirs.send((0, None))  # ready
                 _serve(theirs)
                 code = 0
             finally:
@@ -76,6 +81,16 @@ class CredHelper:
         theirs.close()
         self.pid = pid
         self._conn: Connection | None = ours
+        try:
+            tag, value = ours.recv()
+        except BaseException as e:
+            self.close()
+            if isinstance(e, (EOFError, OSError)):
+                raise HelperError(f"helper for {cred} died while starting") from e
+            raise
+        if tag != 0:
+            self.close()
+            raise HelperError(str(value))
 
     @property
     def alive(self) -> bool:
@@ -129,6 +144,10 @@ class HelperPool:
 
     def __len__(self) -> int:
         return sum(1 for h in self._helpers.values() if h.alive)
+
+    def pids(self) -> list[int]:
+        """Process ids of the live helpers."""
+        return [h.pid for h in self._helpers.values() if h.alive]
 
     def close(self) -> None:
         helpers, self._helpers = list(self._helpers.values()), {}

@@ -130,6 +130,10 @@ class RealOverlay(ABC):
     def open_handles(self) -> int:
         return len(self._handles)
 
+    def helper_pids(self) -> list[int]:
+        """Process ids of the credential helpers this target uses."""
+        return self._helpers.pids()
+
     # -- Syscalls: paths --------------------------------------------------------------------
     # ``cred.uid or cred.gid or cred.groups`` selects the helper; root stays in-process.
 
