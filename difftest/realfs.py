@@ -184,6 +184,7 @@ def renameat2(old: bytes, new: bytes, flags: int) -> None:
 _DIRENT = struct.Struct("=QqHB")  # d_ino, d_off, d_reclen, d_type; d_name follows at 19
 _GETDENTS_SIZE = 32768
 _getdents_buf = ctypes.create_string_buffer(_GETDENTS_SIZE)
+_new = tuple.__new__  # builds NamedTuples without their Python-level __new__ (hot path)
 
 
 def getdents(fd: int) -> list[DirEntry]:
@@ -205,8 +206,9 @@ def getdents(fd: int) -> list[DirEntry]:
         pos = 0
         while pos < n:
             ino, _off, reclen, dtype = unpack(data, pos)
+            # d_name ends at its first NUL; the padding up to d_reclen may hold stale bytes.
             name = data[pos + 19 : data.index(b"\0", pos + 19)]
-            out.append(DirEntry(name, dtype, ino))
+            out.append(_new(DirEntry, (name, dtype, ino)))
             pos += reclen
 
 
@@ -238,10 +240,10 @@ def statfs(path: bytes) -> StatFs:
 
 
 def stat_of(st: os.stat_result) -> Stat:
-    return Stat(
+    return _new(Stat, (
         st.st_mode, st.st_ino, st.st_nlink, st.st_uid, st.st_gid, st.st_size, st.st_rdev,
         st.st_mtime_ns,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 # --- content digests -----------------------------------------------------------------------
@@ -289,9 +291,17 @@ def _data_extents(fd: int, size: int) -> Iterator[tuple[int, bytes]]:
         yield p_off, bytes(pending)
 
 
+_PROBE = 1 << 16  # without a known size, one read this long tells the size of small files
+
+
 def fd_digest(fd: int, size: int | None = None) -> str:
     """``model.content.content_digest`` of the open regular file ``fd``."""
     if size is None:
+        # A short pread of a regular file ends at EOF (holes read as zeros), which saves
+        # an fstat for the common small file.
+        data = os.pread(fd, _PROBE, 0)
+        if len(data) < _PROBE:
+            return content_digest(len(data), ((0, data),)) if data else _EMPTY_DIGEST
         size = os.fstat(fd).st_size
     if size == 0:
         return _EMPTY_DIGEST
