@@ -9,7 +9,9 @@ helper dispatches on.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import stat as _stat
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +30,31 @@ def stat(p: bytes) -> Stat:
     return stat_of(os.stat(p))
 
 
+# The flags F_SETFL can change (fcntl(2)); O_ASYNC is FASYNC.
+_SETFL_MASK = os.O_APPEND | os.O_NONBLOCK | os.O_DIRECT | os.O_NOATIME | 0o20000
+
+
 def open_(p: bytes, flags: int, mode: int) -> int:
-    return os.open(p, flags, mode)
+    """open(2) that never blocks the tester.
+
+    A FIFO's open blocks until the other end is opened, and reads of FIFOs and terminals
+    block on an empty buffer: nothing in a single-threaded tester could ever unblock them.
+    So every open is made with O_NONBLOCK (which changes nothing else about open for the
+    objects an overlay holds), and O_NONBLOCK is cleared again afterwards unless the
+    object is a FIFO or a character device.  The visible differences, only for those: an
+    O_WRONLY open of a FIFO without a reader fails with ENXIO instead of hanging, and an
+    empty read gives EAGAIN instead of hanging.
+    """
+    fd = os.open(p, flags | os.O_NONBLOCK, mode)
+    if not flags & (os.O_NONBLOCK | os.O_PATH):  # fcntl(F_SETFL) fails on O_PATH fds
+        try:
+            fmt = _stat.S_IFMT(os.fstat(fd).st_mode)
+            if fmt != _stat.S_IFIFO and fmt != _stat.S_IFCHR:
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags & _SETFL_MASK)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
 
 
 def close(fd: int) -> None:

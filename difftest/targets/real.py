@@ -148,12 +148,13 @@ class RealOverlay(ABC):
         return _stat_of(os.stat(self._mp + path))
 
     def open(self, path: bytes, flags: int, mode: int = 0o644, *, cred: Cred = ROOT) -> int:
+        """open(2), except that it never blocks (see :func:`difftest.realops.open_`)."""
         helper: CredHelper | None = None
         if cred.uid or cred.gid or cred.groups:
             helper = self._helpers.get(cred)
             fd: int = helper.call("open", self._mp + path, flags, mode)
         else:
-            fd = os.open(self._mp + path, flags, mode)
+            fd = realops.open_(self._mp + path, flags, mode)
         h = self._next_handle
         self._next_handle = h + 1
         self._handles[h] = (helper, fd)

@@ -4,6 +4,7 @@ dump, credentials, remount, teardown and cleanup on signals."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import signal
 import stat
@@ -29,7 +30,7 @@ from difftest.targets.kernel import (
 from model.config import Config
 from model.content import content_digest
 from model.spec import Entry, LayersSpec
-from model.types import OVERLAYFS_SUPER_MAGIC, Cred, DirEntry
+from model.types import OVERLAYFS_SUPER_MAGIC, ROOT, Cred, DirEntry
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 USER = Cred(1000, 1000)
@@ -445,6 +446,31 @@ def test_cached_upper_dump_equals_a_fresh_walk(make: Make) -> None:
     for i, step in enumerate(steps):
         step()
         assert t.upper_dump() == realfs.dump_tree(t.upperdir), i
+
+
+@pytest.mark.privileged
+def test_open_never_blocks_on_fifos(make: Make) -> None:
+    spec = LayersSpec(lowers=((Entry(b"p", "fifo", 0o666), Entry(b"f", "reg")),), upper=())
+    t = make(spec)
+    assert _errno(t.open, b"/p", os.O_WRONLY) == errno.ENXIO  # no reader (would hang)
+    for cred in (ROOT, USER):
+        r = t.open(b"/p", os.O_RDONLY, cred=cred)  # would hang until a writer came
+        assert t.read(r, 10) == b""  # no writer: EOF
+        w = t.open(b"/p", os.O_WRONLY, cred=cred)
+        assert _errno(t.read, r, 10) == errno.EAGAIN  # a writer, no data (would hang)
+        t.write(w, b"hi")
+        assert t.read(r, 10) == b"hi"
+        t.close(w)
+        t.close(r)
+    rw = t.open(b"/p", os.O_RDWR)
+    assert _errno(t.read, rw, 1) == errno.EAGAIN
+    t.close(rw)
+    h = t.open(b"/f", os.O_RDONLY)  # not a FIFO: O_NONBLOCK is cleared again
+    assert not fcntl.fcntl(t._fd(h)[1], fcntl.F_GETFL) & os.O_NONBLOCK
+    h2 = t.open(b"/f", os.O_RDONLY | os.O_NONBLOCK)  # asked for: kept
+    assert fcntl.fcntl(t._fd(h2)[1], fcntl.F_GETFL) & os.O_NONBLOCK
+    hp = t.open(b"/f", os.O_PATH)
+    assert _errno(t.read, hp, 1) == errno.EBADF
 
 
 @pytest.mark.privileged
