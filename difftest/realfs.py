@@ -317,10 +317,11 @@ def fd_digest(fd: int, size: int | None = None) -> str:
 
 
 def file_digest(path: bytes, size: int | None = None) -> str:
-    """Digest of the file at ``path``, opened O_RDONLY|O_NOFOLLOW (no copy-up on overlay)."""
+    """Digest of the file at ``path``, opened O_RDONLY|O_NOFOLLOW (no copy-up on overlay);
+    O_NONBLOCK too, so that a FIFO found there cannot hang the tester."""
     if size == 0:
         return _EMPTY_DIGEST
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         return fd_digest(fd, size)
     finally:
