@@ -132,6 +132,40 @@ def umount_or_detach(target: bytes) -> bool:
     return False
 
 
+def mount_diagnosis(
+    source: bytes, target: bytes, fstype: bytes, flags: int, data: bytes
+) -> list[str]:
+    """The kernel's log lines about a failing mount: replays the mount(2) (which fails
+    again, attaching nothing) while reading /dev/kmsg from its end, and keeps the lines
+    that name ``fstype`` (overlayfs explains most refusals only there: "conflicting
+    options", "failed to resolve", "at least 2 lowerdir are needed ...").  Best effort:
+    [] when the log cannot be read.  Another process's lines may slip in."""
+    try:
+        kmsg = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return []
+    try:
+        os.lseek(kmsg, 0, os.SEEK_END)
+        if _libc.mount(source, target, fstype, flags, data) == 0:  # it worked this time
+            _libc.umount2(target, MNT_DETACH)
+            return []
+        out = []
+        name = fstype.decode(errors="replace")
+        while True:
+            try:
+                rec = os.read(kmsg, 8192)
+            except OSError:  # EAGAIN: no more records (EPIPE: some were overwritten)
+                break
+            if not rec:
+                break
+            msg = rec.decode(errors="replace").split(";", 1)[-1].split("\n", 1)[0]
+            if name in msg:
+                out.append(msg.strip())
+        return out
+    finally:
+        os.close(kmsg)
+
+
 def set_pdeathsig(sig: int) -> None:
     """prctl(PR_SET_PDEATHSIG): get ``sig`` when the parent (thread) dies."""
     if _libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:

@@ -23,7 +23,7 @@ from model.spec import Entry, LayersSpec
 
 class MountError(OSError):
     """mount(2) of an overlay failed; ``errno`` is the kernel's, the message names the
-    options (the kernel's reason is in dmesg)."""
+    options and, where the new mount API can tell it, the kernel's own reason."""
 
 
 def escape_layer_path(p: bytes) -> bytes:
@@ -84,10 +84,13 @@ class KernelOverlay(RealOverlay):
             err = e.errno or _errno.EIO
             name = _errno.errorcode.get(err, str(err))
             ro = " (MS_RDONLY)" if self.mount_flags & realfs.MS_RDONLY else ""
+            why = realfs.mount_diagnosis(b"overlay", self.mountpoint, b"overlay",
+                                         self.mount_flags, self.mount_options)  # fmt: skip
             raise MountError(
                 err,
                 f"mount overlay on {os.fsdecode(self.mountpoint)} failed: {name} "
-                f"({os.strerror(err)}); options{ro}: {os.fsdecode(self.mount_options)}",
+                f"({os.strerror(err)}); options{ro}: {os.fsdecode(self.mount_options)}"
+                + (f"; kernel says: {' / '.join(why)}" if why else ""),
             ) from None
 
     def _umount(self) -> None:

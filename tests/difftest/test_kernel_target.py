@@ -366,6 +366,7 @@ def test_mount_failure_names_errno_and_options(scratch: Scratch) -> None:
         KernelOverlay(d, one_lower_no_upper)
     assert info.value.errno == errno.EINVAL
     assert "EINVAL" in str(info.value) and "lowerdir=" in str(info.value)
+    assert "at least 2 lowerdir are needed" in str(info.value)  # from the kernel log
     assert not os.path.exists(d)
     assert not _mine_mounted(d)
 
