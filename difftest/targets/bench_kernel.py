@@ -111,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             t.unlink(b"/l")  # something to dump: a whiteout, a copied-up dir
             t.chmod(b"/b/h", 0o600)
             user = Cred(1000, 1000)
-            dump = t.upper_dump()
             fd = t.open(b"/a/u1", os.O_RDONLY)
-            rows = [
+            rows: list[tuple[str, Callable[[], object]]] = [
                 ("lstat", lambda: t.lstat(b"/c/d/e")),
                 ("lstat (ENOENT)", lambda: _swallow(t.lstat, b"/a/nope")),
                 ("stat", lambda: t.stat(b"/x")),
@@ -123,7 +122,15 @@ def main(argv: list[str] | None = None) -> int:
                 ("open+close", lambda: t.close(t.open(b"/a/u1", os.O_RDONLY))),
                 ("pread (handle)", lambda: t.pread(fd, 64, 0)),
                 ("lstat as uid 1000 (helper)", lambda: t.lstat(b"/a", cred=user)),
-                (f"upper_dump ({len(dump)} entries)", t.upper_dump),
+            ]
+            assert t.upperdir is not None
+            for i in range(9):  # grow the upper to 20 objects
+                t.pwrite(t.open(b"/c/f%d" % i, os.O_CREAT | os.O_WRONLY, 0o644), b"data", 0)
+            cold = realfs.TreeDumper(t.upperdir, cache=False)
+            n_up = len(cold.dump())
+            rows += [
+                (f"upper_dump ({n_up} entries)", t.upper_dump),
+                (f"upper_dump uncached ({n_up})", cold.dump),
             ]
             for name, fn in rows:
                 print(f"{name:>32}: {_us(_per_call(fn, k if 'dump' not in name else k // 5))}")
