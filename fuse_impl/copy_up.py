@@ -1,0 +1,205 @@
+"""Copy-up: bring a lower object into the upper layer before its first change (copy_up.c).
+
+Rules (catalogue §2.3, §2.12):
+
+* the parent chain is copied up first; directories are copied without their contents;
+* the copy is built in ``workdir/work/#<hex>`` and renamed into place, so a daemon killed
+  half-way leaves nothing partial in the upper (``work/`` is emptied at the next mount);
+* it keeps type, mode (suid included), owner, atime and mtime, non-private xattrs (escaped
+  ``overlay.overlay.*`` ones included) and symlink targets; ctime becomes "now";
+* data is copied sparse-aware (only SEEK_DATA extents, holes stay holes) with
+  copy_file_range, and only up to ``data_limit`` bytes (0 for O_TRUNC / truncate to 0);
+* ``overlay.origin`` is written for directories and for files whose lower nlink is 1; the
+  upper parent then gets ``overlay.impure=y``;
+* the upper parent's atime/mtime are restored afterwards, as the kernel does.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import layers
+from .errors import fail
+from .inode import Node
+from .lookup import LowerRef, set_impure, set_origin
+from .super import OverlayFs
+
+log = logging.getLogger("ovlfuse.copy_up")
+
+CHUNK = 1 << 30
+
+
+@dataclass
+class CopyUpCtx:
+    """Everything one copy-up needs (the kernel's ``struct ovl_copy_up_ctx``)."""
+
+    node: Node
+    lower: LowerRef
+    st: os.stat_result
+    parent_rel: bytes
+    dest: bytes
+    tmp: bytes
+    origin: bool
+    data_limit: int | None
+
+
+def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
+            invalidate: Callable[[Node], None] | None = None) -> None:
+    """Make sure *node* has an upper object (see module doc)."""
+    if node.upper:
+        return
+    if not ofs.writable or ofs.upper is None:
+        fail(errno.EROFS)
+    if node.parent is None or not node.lowers:
+        fail(errno.ENOENT, node.name)
+    copy_up(ofs, node.parent, invalidate=invalidate)
+    lower = node.lowers[0]
+    st = os.lstat(lower.real())
+    path = node.path()
+    ctx = CopyUpCtx(
+        node=node,
+        lower=lower,
+        st=st,
+        parent_rel=node.parent.path(),
+        dest=ofs.upper.real(path),
+        tmp=ofs.work_tmp(),
+        origin=stat.S_ISDIR(st.st_mode) or st.st_nlink == 1,
+        data_limit=data_limit,
+    )
+    log.debug("copy_up(%r, origin=%s, limit=%s)", path, ctx.origin, data_limit)
+    _copy_up_one(ofs, ctx)
+    node.upper = True
+    node.copy_gen += 1
+    if not node.is_dir:
+        node.lowers = []
+        if not ctx.origin:
+            node.ino = os.lstat(ctx.dest).st_ino
+    if invalidate is not None:
+        invalidate(node)
+
+
+def _copy_up_one(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
+    """Build the copy in work/, then move it into the upper parent atomically."""
+    assert ofs.upper is not None
+    parent = ofs.upper.real(ctx.parent_rel)
+    pst = os.lstat(parent)
+    _create_tmp(ofs, ctx)
+    try:
+        _copy_metadata(ofs, ctx)
+        if ctx.origin:
+            set_impure(ofs, ctx.parent_rel)
+        layers.rename(ctx.tmp, ctx.dest)
+    except BaseException:
+        layers.remove_tree(ctx.tmp)
+        raise
+    layers.utimens(parent, pst.st_atime_ns, pst.st_mtime_ns)
+
+
+def _create_tmp(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
+    """The new object in work/, with its data (regular files) or target (symlinks)."""
+    mode = ctx.st.st_mode
+    src = ctx.lower.real()
+    if stat.S_ISDIR(mode):
+        layers.mkdir(ctx.tmp, 0o700)
+    elif stat.S_ISREG(mode):
+        _copy_file(ofs, src, ctx)
+    elif stat.S_ISLNK(mode):
+        layers.symlink(os.readlink(src), ctx.tmp)
+    else:
+        layers.mknod(ctx.tmp, stat.S_IFMT(mode) | 0o600, ctx.st.st_rdev)
+
+
+def _copy_file(ofs: OverlayFs, src: bytes, ctx: CopyUpCtx) -> None:
+    length = ctx.st.st_size if ctx.data_limit is None else min(ctx.data_limit, ctx.st.st_size)
+    dst_fd = layers.open_file(ctx.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        if length:
+            src_fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC | os.O_NOATIME)
+            try:
+                copy_data(src_fd, dst_fd, length)
+            finally:
+                os.close(src_fd)
+        if ofs.cfg.fsync != "volatile":
+            os.fsync(dst_fd)
+    finally:
+        os.close(dst_fd)
+
+
+def copy_data(src_fd: int, dst_fd: int, length: int) -> None:
+    """Copy the first *length* bytes, leaving holes where the source has holes."""
+    offset = 0
+    while offset < length:
+        try:
+            start = os.lseek(src_fd, offset, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno == errno.ENXIO:
+                break  # only a hole is left
+            if e.errno != errno.EINVAL:
+                raise
+            start = offset  # no SEEK_DATA here: copy everything
+            end = length
+        else:
+            end = os.lseek(src_fd, start, os.SEEK_HOLE)
+        if start >= length:
+            break
+        end = min(end, length)
+        _copy_range(src_fd, dst_fd, start, end - start)
+        offset = end
+    os.ftruncate(dst_fd, length)
+
+
+def _copy_range(src_fd: int, dst_fd: int, offset: int, count: int) -> None:
+    while count > 0:
+        want = min(count, CHUNK)
+        try:
+            done = os.copy_file_range(src_fd, dst_fd, want, offset, offset)
+        except OSError as e:
+            if e.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            done = _copy_plain(src_fd, dst_fd, offset, want)
+        if done == 0:
+            return  # the source is shorter than it was
+        offset += done
+        count -= done
+
+
+def _copy_plain(src_fd: int, dst_fd: int, offset: int, count: int) -> int:
+    data = os.pread(src_fd, min(count, 1 << 20), offset)
+    if data:
+        os.pwrite(dst_fd, data, offset)
+    return len(data)
+
+
+def _copy_metadata(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
+    """Owner, xattrs, origin, mode and times, in an order where none undoes another.
+
+    chown comes first because it clears suid bits and security.capability.
+    """
+    st = ctx.st
+    layers.chown(ctx.tmp, st.st_uid, st.st_gid)
+    copy_xattrs(ofs, ctx.lower.real(), ctx.tmp)
+    if ctx.origin:
+        set_origin(ofs, ctx.tmp, ctx.lower)
+    if not stat.S_ISLNK(st.st_mode):
+        layers.chmod(ctx.tmp, stat.S_IMODE(st.st_mode))
+    layers.utimens(ctx.tmp, st.st_atime_ns, st.st_mtime_ns)
+
+
+def copy_xattrs(ofs: OverlayFs, src: bytes, dst: bytes) -> None:
+    """Copy every non-private xattr; ones the upper cannot store are skipped."""
+    for name in layers.listxattr(src):
+        if ofs.is_private_xattr(name):
+            continue
+        value = layers.getxattr(src, name)
+        if value is None:
+            continue
+        try:
+            layers.setxattr(dst, name, value)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EPERM):
+                raise

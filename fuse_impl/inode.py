@@ -1,0 +1,340 @@
+"""Overlay inodes: the table FUSE addresses, lookup counts, st_ino rules, getattr/setattr.
+
+A :class:`Node` stands for one overlay dentry+inode: (parent, name) plus what the name
+resolved to.  FUSE refers to nodes by their own handle (``nodeid``), never reused; the
+inode number reported to users follows the kernel's rules on a single filesystem
+(catalogue §3, the kernel's ovl_getattr):
+
+* root: the upper root's ino (the top lower root's without an upper);
+* a directory with a lower stack: the top lower dir's ino (persistent across copy-up and
+  redirects); otherwise its own ino;
+* a non-directory with an upper: the origin's ino when ``overlay.origin`` decodes to an
+  object of the same type with nlink 1, else the upper ino;
+* a lower-only object: the real ino of the providing layer.
+
+``st_nlink`` is 1 for merged directories (upper+lower, or several lowers), else real.
+Lookup counts come from lookup/create/readdirplus replies and go back in ``forget``; a node
+stays while counted or open.  A removed node keeps an O_PATH fd on its real object so that
+open handles, fstat and fchmod keep working until the last forget (unlink-while-open).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import stat
+import struct
+import sys
+from collections.abc import Callable
+
+import pyfuse3
+
+from . import layers
+from .errors import fail
+from .lookup import LowerRef, Resolved, lookup, root_stack
+from .super import OverlayFs
+
+ROOT_ID: int = pyfuse3.ROOT_INODE
+
+
+def _attr_ino_offset() -> int:
+    """Byte offset of ``attr.st_ino`` inside a pyfuse3 EntryAttributes object.
+
+    pyfuse3 sets the FUSE node id and the reported st_ino together; the FUSE protocol keeps
+    them apart.  The offset is found by writing a marker through the public setter.
+    """
+    probe = pyfuse3.EntryAttributes()
+    marker = 0x5A17C0DE0BADF00D
+    probe.st_ino = marker
+    raw = ctypes.string_at(id(probe), sys.getsizeof(probe))
+    hits = [i for i in range(0, len(raw) - 7) if struct.unpack_from("<Q", raw, i)[0] == marker]
+    if len(hits) != 2:
+        raise RuntimeError(f"unexpected EntryAttributes layout: {hits}")
+    return hits[1]
+
+
+_ATTR_INO_OFFSET = _attr_ino_offset()
+
+
+def set_reported_ino(entry: pyfuse3.EntryAttributes, ino: int) -> None:
+    """Report *ino* as st_ino while keeping the FUSE node id already set in *entry*."""
+    ctypes.c_uint64.from_address(id(entry) + _ATTR_INO_OFFSET).value = ino
+
+
+class Node:
+    """One overlay object, as FUSE sees it."""
+
+    __slots__ = (
+        "copy_gen", "ino", "kind", "lookups", "lowers", "name", "nodeid", "opens",
+        "orphan_fd", "parent", "upper", "writers",
+    )
+
+    def __init__(self, nodeid: int, parent: Node | None, name: bytes):
+        self.nodeid = nodeid
+        self.parent = parent
+        self.name = name
+        self.lookups = 0
+        self.opens = 0
+        self.writers = 0
+        self.kind = stat.S_IFDIR
+        self.upper = False
+        self.lowers: list[LowerRef] = []
+        self.ino = 0
+        self.copy_gen = 0
+        self.orphan_fd: int | None = None
+
+    def path(self) -> bytes:
+        """Overlay path relative to the root (b"" for the root); ENOENT once removed."""
+        parts = []
+        node = self
+        while node.parent is not None:
+            parts.append(node.name)
+            node = node.parent
+        if node.nodeid != ROOT_ID:
+            fail(errno.ENOENT, self.name)
+        return b"/".join(reversed(parts))
+
+    @property
+    def is_dir(self) -> bool:
+        return self.kind == stat.S_IFDIR
+
+    @property
+    def merged(self) -> bool:
+        """A directory contributed by more than one layer."""
+        return self.is_dir and (len(self.lowers) + (1 if self.upper else 0)) > 1
+
+    def __repr__(self) -> str:
+        return f"Node({self.nodeid}, {self.name!r}, upper={self.upper}, lowers={len(self.lowers)})"
+
+
+def real_path(ofs: OverlayFs, node: Node) -> bytes:
+    """Where the node's providing object is: orphan fd, upper path or top lower."""
+    if node.orphan_fd is not None:
+        return b"/proc/self/fd/%d" % node.orphan_fd
+    if node.upper:
+        assert ofs.upper is not None
+        return ofs.upper.real(node.path())
+    if not node.lowers:
+        fail(errno.ENOENT, node.name)
+    return node.lowers[0].real()
+
+
+def upper_path(ofs: OverlayFs, node: Node) -> bytes:
+    """The upper object's path (the node must be copied up)."""
+    if node.orphan_fd is not None:
+        return b"/proc/self/fd/%d" % node.orphan_fd
+    assert ofs.upper is not None and node.upper
+    return ofs.upper.real(node.path())
+
+
+def reported_ino(res: Resolved, is_dir: bool) -> int:
+    """st_ino by the kernel's same-filesystem rules (see module doc)."""
+    if is_dir:
+        return res.lowers[0].st.st_ino if res.lowers else res.top.st.st_ino
+    if res.upper is not None:
+        origin = res.origin
+        if (
+            origin is not None
+            and origin.st_nlink == 1
+            and stat.S_IFMT(origin.st_mode) == stat.S_IFMT(res.upper.st.st_mode)
+        ):
+            return origin.st_ino
+        return res.upper.st.st_ino
+    return res.lowers[0].st.st_ino
+
+
+def apply_resolved(node: Node, res: Resolved) -> None:
+    """Record in *node* what its name resolved to."""
+    node.kind = res.kind
+    node.upper = res.upper is not None
+    node.lowers = [LowerRef(hit.layer, hit.rel) for hit in res.lowers]
+    node.ino = reported_ino(res, res.is_dir)
+
+
+def identity(node: Node, res: Resolved) -> bool:
+    """Whether *res* is still the object *node* stands for (same type and real inode)."""
+    if res.kind != node.kind:
+        return False
+    if node.upper != (res.upper is not None):
+        return False
+    return reported_ino(res, res.is_dir) == node.ino
+
+
+class NodeTable:
+    """nodeid → Node, and (parent nodeid, name) → Node for attached nodes."""
+
+    def __init__(self, ofs: OverlayFs):
+        self.ofs = ofs
+        self.nodes: dict[int, Node] = {}
+        self.dentries: dict[tuple[int, bytes], Node] = {}
+        self._next = ROOT_ID + 1
+        self.root = self._make_root()
+
+    def _make_root(self) -> Node:
+        ofs = self.ofs
+        root = Node(ROOT_ID, None, b"")
+        root.upper = ofs.upper is not None
+        root.lowers = list(root_stack(ofs))
+        top = ofs.upper if ofs.upper is not None else ofs.lowers[0]
+        root.ino = os.stat(top.real(b"")).st_ino
+        root.lookups = 1
+        self.nodes[ROOT_ID] = root
+        return root
+
+    def get(self, nodeid: int) -> Node:
+        node = self.nodes.get(nodeid)
+        if node is None:
+            fail(errno.ESTALE)
+        return node
+
+    def child(self, parent: Node, name: bytes) -> Node | None:
+        return self.dentries.get((parent.nodeid, name))
+
+    def attach(self, node: Node, parent: Node, name: bytes) -> None:
+        """Bind *node* to (parent, name), unbinding whatever was there."""
+        self.detach_name(node)
+        old = self.dentries.get((parent.nodeid, name))
+        if old is not None and old is not node:
+            self.detach(old)
+        node.parent, node.name = parent, name
+        self.dentries[(parent.nodeid, name)] = node
+
+    def detach_name(self, node: Node) -> None:
+        if node.parent is not None and self.dentries.get((node.parent.nodeid, node.name)) is node:
+            del self.dentries[(node.parent.nodeid, node.name)]
+
+    def pin(self, node: Node) -> None:
+        """Keep the real object of a node FUSE still uses reachable after its name goes."""
+        if node.orphan_fd is not None or not (node.lookups or node.opens):
+            return
+        try:
+            node.orphan_fd = os.open(
+                real_path(self.ofs, node), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+            )
+        except OSError:
+            node.orphan_fd = None
+
+    def unpin(self, node: Node) -> None:
+        """Undo :meth:`pin` when the removal did not happen."""
+        if node.orphan_fd is not None and node.parent is not None:
+            os.close(node.orphan_fd)
+            node.orphan_fd = None
+
+    def detach(self, node: Node, pin: bool = False) -> None:
+        """The node's name is gone; with *pin*, keep its object reachable (see :meth:`pin`)."""
+        if pin:
+            self.pin(node)
+        self.detach_name(node)
+        node.parent = None
+        self.drop_if_unused(node)
+
+    def resolve(self, parent: Node, name: bytes, res: Resolved) -> Node:
+        """The node for a positive *res* at (parent, name), new when the object changed."""
+        node = self.child(parent, name)
+        if node is not None and identity(node, res):
+            apply_resolved(node, res)
+            return node
+        if node is not None:
+            self.detach(node)
+        node = Node(self._next, parent, name)
+        self._next += 1
+        apply_resolved(node, res)
+        self.nodes[node.nodeid] = node
+        self.dentries[(parent.nodeid, name)] = node
+        return node
+
+    def lookup(self, parent: Node, name: bytes) -> tuple[Resolved, Node | None]:
+        """Resolve *name* in the directory *parent*: the result and its node (None if negative)."""
+        if not parent.is_dir:
+            fail(errno.ENOTDIR, parent.name)
+        res = lookup(self.ofs, parent.path(), parent.upper, parent.lowers, name)
+        if not res.positive:
+            stale = self.child(parent, name)
+            if stale is not None:
+                self.detach(stale)
+            return res, None
+        return res, self.resolve(parent, name, res)
+
+    def forget(self, nodeid: int, count: int) -> None:
+        node = self.nodes.get(nodeid)
+        if node is None or nodeid == ROOT_ID:
+            return
+        node.lookups = max(0, node.lookups - count)
+        self.drop_if_unused(node)
+
+    def drop_if_unused(self, node: Node) -> None:
+        if node.lookups or node.opens or node.nodeid == ROOT_ID:
+            return
+        self.nodes.pop(node.nodeid, None)
+        self.detach_name(node)
+        if node.orphan_fd is not None:
+            os.close(node.orphan_fd)
+            node.orphan_fd = None
+
+
+def stat_node(ofs: OverlayFs, node: Node) -> os.stat_result:
+    """lstat of the providing real object."""
+    if node.orphan_fd is not None:
+        return os.fstat(node.orphan_fd)
+    return os.lstat(real_path(ofs, node))
+
+
+def entry_attributes(ofs: OverlayFs, node: Node, st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
+    """The FUSE attributes of *node*, with overlay st_ino and nlink."""
+    if st is None:
+        st = stat_node(ofs, node)
+    entry = pyfuse3.EntryAttributes()
+    entry.st_ino = node.nodeid
+    set_reported_ino(entry, node.ino)
+    entry.generation = 0
+    entry.entry_timeout = ofs.timeout
+    entry.attr_timeout = ofs.timeout
+    entry.st_mode = st.st_mode
+    entry.st_nlink = 1 if node.merged else st.st_nlink
+    entry.st_uid = st.st_uid
+    entry.st_gid = st.st_gid
+    entry.st_rdev = st.st_rdev
+    entry.st_size = st.st_size
+    entry.st_blksize = st.st_blksize
+    entry.st_blocks = st.st_blocks
+    entry.st_atime_ns = st.st_atime_ns
+    entry.st_mtime_ns = st.st_mtime_ns
+    entry.st_ctime_ns = st.st_ctime_ns
+    return entry
+
+
+def setattr_node(ofs: OverlayFs, node: Node, attr: pyfuse3.EntryAttributes,
+                 fields: pyfuse3.SetattrFields, fd: int | None,
+                 invalidate: Callable[[Node], None] | None = None) -> None:
+    """chmod / chown / truncate / utimens: always copy up first, even for no-op values.
+
+    Truncation copies only the data that survives (none for size 0).  chown runs before
+    chmod because it clears suid bits.  A call that changes nothing (ctime only) does nothing.
+    """
+    from .copy_up import copy_up  # copy_up builds on this module
+
+    changes = (fields.update_mode, fields.update_uid, fields.update_gid, fields.update_size,
+               fields.update_atime, fields.update_mtime)
+    if not any(changes):
+        return
+    if not ofs.writable:
+        fail(errno.EROFS)
+    if fields.update_size and node.is_dir:
+        fail(errno.EISDIR)
+    copy_up(ofs, node, data_limit=attr.st_size if fields.update_size else None,
+            invalidate=invalidate)
+    path = upper_path(ofs, node)
+    if fields.update_uid or fields.update_gid:
+        layers.chown(path, attr.st_uid if fields.update_uid else -1,
+                     attr.st_gid if fields.update_gid else -1)
+    if fields.update_mode and node.kind != stat.S_IFLNK:
+        layers.chmod(path, stat.S_IMODE(attr.st_mode))
+    if fields.update_size:
+        if fd is not None:
+            os.ftruncate(fd, attr.st_size)
+        else:
+            layers.truncate(path, attr.st_size)
+    if fields.update_atime or fields.update_mtime:
+        layers.utimens(path, attr.st_atime_ns if fields.update_atime else None,
+                       attr.st_mtime_ns if fields.update_mtime else None)

@@ -1,0 +1,234 @@
+"""The real layers and thin, logged wrappers around every call into them.
+
+A :class:`Layer` is opened once, before mounting, and addressed afterwards through
+``/proc/self/fd/N/<relative path>``: this keeps working when the mountpoint hides a layer
+(a container engine may mount over its lowerdir) because the walk starts at the layer's
+own directory, never at the mountpoint.
+
+Every wrapper logs ``name(args) = result`` at DEBUG level (``ovlfuse -d``), as the kernel's
+``ovl_do_*`` helpers do, and lets ``OSError`` through unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import stat
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from . import syscalls
+from .errors import errno_name
+
+log = logging.getLogger("ovlfuse.layers")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Layer:
+    """One real directory tree: the upper (index 0 when present) or a lower."""
+
+    def __init__(self, index: int, name: str, path: bytes, fd: int, is_upper: bool):
+        self.index = index
+        self.name = name
+        self.path = path
+        self.fd = fd
+        self.is_upper = is_upper
+        self.prefix = b"/proc/self/fd/%d" % fd
+
+    def real(self, rel: bytes) -> bytes:
+        """The path of *rel* (``b""`` = the layer root) inside this layer."""
+        return self.prefix + b"/" + rel if rel else self.prefix + b"/."
+
+    def __repr__(self) -> str:
+        return f"Layer({self.name}={os.fsdecode(self.path)!r})"
+
+
+def join(rel: bytes, name: bytes) -> bytes:
+    """Append *name* to the layer-relative path *rel*."""
+    return rel + b"/" + name if rel else name
+
+
+def logged(fn: F) -> F:
+    """Log each call of *fn* and its result or errno at DEBUG level."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not log.isEnabledFor(logging.DEBUG):
+            return fn(*args, **kwargs)
+        shown = ", ".join(repr(a) for a in args)
+        try:
+            result = fn(*args, **kwargs)
+        except OSError as e:
+            log.debug("%s(%s) = %s", fn.__name__, shown, errno_name(e.errno))
+            raise
+        log.debug("%s(%s) = %r", fn.__name__, shown, result if result is not None else 0)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _nofollow(path: bytes) -> bool:
+    """False for a bare ``/proc/self/fd/N``: that magic link must be followed to reach the
+    object behind the fd (a removed node's O_PATH fd); everything else is not followed."""
+    return not (path.startswith(b"/proc/self/fd/") and b"/" not in path[14:])
+
+
+# -- queries (no change to any layer) --------------------------------------------------------
+
+def lstat(path: bytes) -> os.stat_result | None:
+    """lstat, or None when the name does not exist (ENOENT / ENOTDIR)."""
+    try:
+        return os.stat(path, follow_symlinks=not _nofollow(path))
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+
+
+def getxattr(path: bytes, name: bytes) -> bytes | None:
+    """The xattr's value, or None when it is absent (or xattrs are unsupported)."""
+    try:
+        return os.getxattr(path, name, follow_symlinks=_nofollow(path))
+    except OSError as e:
+        if e.errno in (61, 95):  # ENODATA, EOPNOTSUPP
+            return None
+        raise
+
+
+def listxattr(path: bytes) -> list[bytes]:
+    """Names of all xattrs of *path* (not following a final symlink)."""
+    try:
+        return [os.fsencode(n) for n in os.listxattr(path, follow_symlinks=_nofollow(path))]
+    except OSError as e:
+        if e.errno == 95:
+            return []
+        raise
+
+
+def listdir(path: bytes) -> list[tuple[bytes, int, int]]:
+    """Entries of a real directory as (name, d_type as S_IFMT bits or 0, d_ino)."""
+    out = []
+    with os.scandir(path) as it:
+        for entry in it:
+            out.append((entry.name, _dtype(entry), entry.inode()))
+    return out
+
+
+def _dtype(entry: os.DirEntry[bytes]) -> int:
+    """S_IFMT bits from d_type without an extra stat (0 when unknown)."""
+    try:
+        if entry.is_symlink():
+            return stat.S_IFLNK
+        if entry.is_dir(follow_symlinks=False):
+            return stat.S_IFDIR
+        if entry.is_file(follow_symlinks=False):
+            return stat.S_IFREG
+    except OSError:
+        return 0
+    return 0
+
+
+def is_whiteout(st: os.stat_result) -> bool:
+    """A char device 0:0 is a whiteout (the kernel's ovl_is_whiteout)."""
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def is_xwhiteout(path: bytes, st: os.stat_result, prefix: bytes) -> bool:
+    """A zero-size regular file carrying ``<prefix>whiteout`` (userspace-made whiteout)."""
+    return (
+        stat.S_ISREG(st.st_mode)
+        and st.st_size == 0
+        and getxattr(path, prefix + b"whiteout") is not None
+    )
+
+
+# -- changes ---------------------------------------------------------------------------------
+
+@logged
+def mkdir(path: bytes, mode: int) -> None:
+    os.mkdir(path, mode)
+
+
+@logged
+def mknod(path: bytes, mode: int, rdev: int = 0) -> None:
+    os.mknod(path, mode, rdev)
+
+
+@logged
+def symlink(target: bytes, path: bytes) -> None:
+    os.symlink(target, path)
+
+
+@logged
+def link(old: bytes, new: bytes) -> None:
+    os.link(old, new, follow_symlinks=False)
+
+
+@logged
+def unlink(path: bytes) -> None:
+    os.unlink(path)
+
+
+@logged
+def rmdir(path: bytes) -> None:
+    os.rmdir(path)
+
+
+@logged
+def rename(old: bytes, new: bytes, flags: int = 0) -> None:
+    if flags:
+        syscalls.renameat2(old, new, flags)
+    else:
+        os.rename(old, new)
+
+
+@logged
+def open_file(path: bytes, flags: int, mode: int = 0o600) -> int:
+    return os.open(path, flags | os.O_CLOEXEC, mode)
+
+
+@logged
+def chown(path: bytes, uid: int, gid: int) -> None:
+    os.chown(path, uid, gid, follow_symlinks=_nofollow(path))
+
+
+@logged
+def chmod(path: bytes, mode: int) -> None:
+    os.chmod(path, mode)
+
+
+@logged
+def truncate(path: bytes, size: int) -> None:
+    os.truncate(path, size)
+
+
+@logged
+def utimens(path: bytes, atime_ns: int | None, mtime_ns: int | None) -> None:
+    syscalls.utimensat(path, atime_ns, mtime_ns, follow=not _nofollow(path))
+
+
+@logged
+def setxattr(path: bytes, name: bytes, value: bytes, flags: int = 0) -> None:
+    os.setxattr(path, name, value, flags, follow_symlinks=_nofollow(path))
+
+
+@logged
+def removexattr(path: bytes, name: bytes) -> None:
+    os.removexattr(path, name, follow_symlinks=_nofollow(path))
+
+
+def remove_tree(path: bytes) -> None:
+    """Remove *path* and everything under it (used on work/ entries only)."""
+    st = lstat(path)
+    if st is None:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        unlink(path)
+        return
+    if stat.S_IMODE(st.st_mode) & 0o700 != 0o700:
+        chmod(path, 0o700)
+    for name, _dtype_, _ino in listdir(path):
+        remove_tree(path + b"/" + name)
+    rmdir(path)

@@ -1,0 +1,140 @@
+"""Directory listings (readdir.c, catalogue §2.2).
+
+A non-merged directory lists its one real directory.  A merged one lists the union of its
+layers: the first layer holding a name decides (a whiteout there hides it; whiteouts are
+never listed), ``.`` and ``..`` come once.  The order imitates the kernel's: names of the
+lowest layer first, in its order, then the others in the order first seen, upper first.
+
+Each open directory handle keeps a snapshot of the listing, built at the first read and
+rebuilt when reading restarts at offset 0 (``rewinddir``), as the kernel caches the merged
+list per open file; offsets are positions in the snapshot, so they stay valid while the
+directory changes.  Entries are sent as readdirplus replies; each one sent (except ``.``
+and ``..``) counts as a lookup.
+"""
+
+from __future__ import annotations
+
+import errno
+import stat
+
+import pyfuse3
+
+from . import layers
+from .errors import fail
+from .inode import Node, NodeTable, entry_attributes
+from .super import OverlayFs
+
+
+class DirHandle:
+    """An open directory: its node and the listing snapshot."""
+
+    __slots__ = ("entries", "node")
+
+    def __init__(self, node: Node):
+        self.node = node
+        self.entries: list[bytes] | None = None
+
+
+def _layer_dirs(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
+    """(real path, is upper) of every layer directory of *node*, top first."""
+    dirs = []
+    if node.upper:
+        assert ofs.upper is not None
+        dirs.append((ofs.upper.real(node.path()) if node.orphan_fd is None
+                     else b"/proc/self/fd/%d" % node.orphan_fd, True))
+    dirs.extend((ref.real(), False) for ref in node.lowers)
+    return dirs
+
+
+def _hidden(ofs: OverlayFs, path: bytes, name: bytes, dtype: int, xwhiteouts: bool) -> bool:
+    """Whether a listed entry is a whiteout (char device 0:0, or an honoured xwhiteout)."""
+    if dtype == 0:
+        st = layers.lstat(path + b"/" + name)
+        return st is not None and layers.is_whiteout(st)
+    if xwhiteouts and dtype == stat.S_IFREG:
+        st = layers.lstat(path + b"/" + name)
+        return st is not None and layers.is_xwhiteout(path + b"/" + name, st, ofs.prefix)
+    return False
+
+
+def _read_layer(ofs: OverlayFs, path: bytes, is_upper: bool) -> list[tuple[bytes, bool]]:
+    """(name, is whiteout) for every entry of one real directory, in its own order."""
+    xwhiteouts = not is_upper and layers.getxattr(path, ofs.private(b"opaque")) == b"x"
+    return [
+        (name, _hidden(ofs, path, name, dtype, xwhiteouts))
+        for name, dtype, _ino in layers.listdir(path)
+    ]
+
+
+def merged_listing(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
+    """(name, hidden) for the whole merged directory, in the kernel's order."""
+    dirs = _layer_dirs(ofs, node)
+    if len(dirs) == 1:
+        return _read_layer(ofs, *dirs[0])
+    seen: dict[bytes, bool] = {}
+    rest: list[bytes] = []
+    front: list[bytes] = []
+    for i, (path, is_upper) in enumerate(dirs):
+        lowest = i == len(dirs) - 1
+        for name, hidden in _read_layer(ofs, path, is_upper):
+            if name not in seen:
+                seen[name] = hidden
+                if not lowest:
+                    rest.append(name)
+            if lowest:
+                front.append(name)
+    in_front = set(front)
+    return [(n, seen[n]) for n in front + [n for n in rest if n not in in_front]]
+
+
+def visible_names(ofs: OverlayFs, node: Node) -> list[bytes]:
+    """The names a listing of *node* shows (without ``.`` and ``..``)."""
+    return [name for name, hidden in merged_listing(ofs, node) if not hidden]
+
+
+def check_empty(ofs: OverlayFs, node: Node) -> bool:
+    """ENOTEMPTY unless the merged directory shows no entry; True if its upper holds any.
+
+    Whiteouts do not count (ovl_check_empty_dir); the caller clears them.
+    """
+    listing = merged_listing(ofs, node)
+    if any(not hidden for _name, hidden in listing):
+        fail(errno.ENOTEMPTY, node.name)
+    if not node.upper:
+        return False
+    assert ofs.upper is not None
+    return bool(layers.listdir(ofs.upper.real(node.path())))
+
+
+def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
+         token: pyfuse3.ReaddirToken) -> None:
+    """Send entries from position *offset* of the snapshot until the reply buffer is full."""
+    if dh.entries is None or offset == 0:
+        dh.entries = [b".", b".."] + visible_names(ofs, dh.node)
+    entries = dh.entries
+    for pos in range(offset, len(entries)):
+        name = entries[pos]
+        child = _entry_node(table, dh.node, name)
+        if child is None:
+            continue  # gone since the snapshot was taken
+        try:
+            attrs = entry_attributes(ofs, child)
+        except OSError:
+            table.drop_if_unused(child)
+            continue
+        if not pyfuse3.readdir_reply(token, name, attrs, pos + 1):
+            table.drop_if_unused(child)
+            return
+        if name not in (b".", b".."):
+            child.lookups += 1
+
+
+def _entry_node(table: NodeTable, node: Node, name: bytes) -> Node | None:
+    if name == b".":
+        return node
+    if name == b"..":
+        return node.parent or node
+    try:
+        return table.lookup(node, name)[1]
+    except OSError:
+        return None

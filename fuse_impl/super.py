@@ -1,0 +1,231 @@
+"""Layer setup and the per-mount state (the kernel's super.c and ``struct ovl_fs``).
+
+:func:`check_layers` verifies a :class:`~fuse_impl.options.Config` without changing
+anything, raising :class:`MountError` with a one-line message naming the problem;
+:meth:`OverlayFs.open` then opens the layers and prepares ``workdir/work``.
+
+Layer rules (catalogue §4, the kernel's ovl_check_layer / ovl_setup_trap / ovl_workdir_ok):
+every layer must be an existing directory; the same directory may not serve twice
+("conflicting"); a lower may not lie inside the upper, the workdir or an earlier lower
+("overlapping"); the upper may lie inside a lower; workdir and upperdir must be on one mount
+and be separate subtrees; the upper's filesystem must be writable.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import stat
+from dataclasses import dataclass
+
+from . import layers, syscalls
+from .errors import MountError
+from .layers import Layer
+from .options import Config
+
+log = logging.getLogger("ovlfuse.super")
+
+
+@dataclass(frozen=True)
+class _Dir:
+    """A layer directory as seen at check time."""
+
+    role: str  # "lowerdir", "upperdir", "workdir"
+    given: bytes
+    real: bytes
+    key: tuple[int, int]  # (st_dev, st_ino)
+
+
+def _shown(path: bytes) -> str:
+    return os.fsdecode(path)
+
+
+def _check_dir(role: str, path: bytes) -> _Dir:
+    """The directory *path* exists and is a directory; else MountError."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise MountError(f"{role} '{_shown(path)}': {e.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise MountError(f"{role} '{_shown(path)}' is not a directory")
+    return _Dir(role, path, os.path.realpath(path), (st.st_dev, st.st_ino))
+
+
+def _ancestors(real: bytes) -> list[tuple[int, int]]:
+    """(dev, ino) of every strict ancestor of the resolved path *real*, up to /."""
+    keys = []
+    path = real
+    while path not in (b"/", b""):
+        path = os.path.dirname(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            break
+        keys.append((st.st_dev, st.st_ino))
+    return keys
+
+
+def _mount_id(path: bytes) -> int | None:
+    try:
+        return syscalls.name_to_handle_at(path)[2]
+    except OSError:
+        return None
+
+
+def _check_upper_and_work(upper: _Dir, work: _Dir) -> None:
+    if upper.key == work.key or upper.key in _ancestors(work.real) or work.key in _ancestors(
+        upper.real
+    ):
+        raise MountError(
+            f"workdir '{_shown(work.given)}' and upperdir '{_shown(upper.given)}' "
+            "must be separate subtrees"
+        )
+    if upper.key[0] != work.key[0] or _mount_id(upper.real) != _mount_id(work.real):
+        raise MountError(
+            f"workdir '{_shown(work.given)}' and upperdir '{_shown(upper.given)}' "
+            "must be on the same mount"
+        )
+    if os.statvfs(upper.real).f_flag & os.ST_RDONLY:
+        raise MountError(f"upperdir '{_shown(upper.given)}' is on a read-only filesystem")
+    marker = os.path.join(work.real, b"work", b"incompat", b"volatile")
+    if os.path.lexists(marker):
+        raise MountError(
+            f"workdir '{_shown(work.given)}' holds work/incompat/volatile from a volatile "
+            "mount; remove it first"
+        )
+
+
+def _check_lower(lower: _Dir, earlier: list[_Dir]) -> None:
+    """A lower may not be another layer (conflicting) nor lie inside one (overlapping)."""
+    for other in earlier:
+        if other.key == lower.key:
+            what = "listed twice" if other.role == "lowerdir" else f"the same as {other.role}"
+            raise MountError(f"lowerdir '{_shown(lower.given)}' is {what}")
+    above = _ancestors(lower.real)
+    for other in earlier:
+        if other.key in above:
+            raise MountError(
+                f"lowerdir '{_shown(lower.given)}' is inside {other.role} '{_shown(other.given)}'"
+            )
+
+
+def check_layers(cfg: Config) -> None:
+    """Verify layers and mountpoint of *cfg*; MountError names the first problem found."""
+    earlier: list[_Dir] = []
+    if cfg.upperdir is not None and cfg.workdir is not None:
+        upper = _check_dir("upperdir", cfg.upperdir)
+        work = _check_dir("workdir", cfg.workdir)
+        _check_upper_and_work(upper, work)
+        earlier += [upper, work]
+    for path in cfg.lowerdirs:
+        lower = _check_dir("lowerdir", path)
+        _check_lower(lower, earlier)
+        earlier.append(lower)
+    if not cfg.mountpoint:
+        raise MountError("missing mountpoint")
+    _check_dir("mountpoint", cfg.mountpoint)
+
+
+def _open_dir(path: bytes) -> int:
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+class OverlayFs:
+    """Per-mount state: configuration, open layers, workdir and namelen."""
+
+    def __init__(self, cfg: Config, upper: Layer | None, lowers: list[Layer], work_fd: int | None):
+        self.cfg = cfg
+        self.upper = upper
+        self.lowers = lowers
+        self.work_fd = work_fd
+        self.work = b"/proc/self/fd/%d/work" % work_fd if work_fd is not None else b""
+        self.prefix = cfg.xattr_prefix
+        self.timeout = 0.0 if cfg.exact else cfg.timeout
+        self.fs_uuids = {layer.index: syscalls.fs_uuid(layer.fd) for layer in lowers}
+        self.namelen = max(os.statvfs(layer.real(b"")).f_namemax for layer in self.all_layers())
+        self._tmp_counter = itertools.count(int.from_bytes(os.urandom(3), "little") << 8)
+
+    @classmethod
+    def open(cls, cfg: Config) -> OverlayFs:
+        """Open every layer (before mounting, so a mountpoint over a layer does no harm)."""
+        upper = None
+        work_fd = None
+        if cfg.upperdir is not None and cfg.workdir is not None:
+            upper = Layer(0, "upper", cfg.upperdir, _open_dir(cfg.upperdir), True)
+            work_fd = _open_dir(cfg.workdir)
+        base = 1 if upper else 0
+        lowers = [
+            Layer(base + i, f"lower{i}", path, _open_dir(path), False)
+            for i, path in enumerate(cfg.lowerdirs)
+        ]
+        ofs = cls(cfg, upper, lowers, work_fd)
+        if upper is not None and not cfg.readonly:
+            ofs._prepare_workdir()
+            ofs._init_uuid()
+        for layer in ofs.all_layers():
+            log.debug("layer %s = %s (fd %d)", layer.name, _shown(layer.path), layer.fd)
+        return ofs
+
+    def all_layers(self) -> list[Layer]:
+        return ([self.upper] if self.upper else []) + self.lowers
+
+    @property
+    def writable(self) -> bool:
+        return self.cfg.writable
+
+    def private(self, suffix: bytes) -> bytes:
+        """Full name of a private xattr, e.g. ``trusted.overlay.opaque``."""
+        return self.prefix + suffix
+
+    def is_private_xattr(self, name: bytes) -> bool:
+        """``trusted.overlay.*`` except escaped ``trusted.overlay.overlay*`` (xattrs.c)."""
+        return name.startswith(self.prefix) and not name.startswith(self.prefix + b"overlay")
+
+    def origin_candidates(self) -> list[tuple[int, bytes]]:
+        """(mount fd, fs uuid) of every lower layer, top first, for origin decoding."""
+        if self.cfg.uuid in ("null", "off"):
+            return [(layer.fd, bytes(16)) for layer in self.lowers]
+        return [(layer.fd, self.fs_uuids[layer.index]) for layer in self.lowers]
+
+    def fs_uuid_of(self, layer: Layer) -> bytes:
+        """The uuid written into origin handles of *layer*'s objects (zeros with uuid=null)."""
+        if self.cfg.uuid in ("null", "off"):
+            return bytes(16)
+        return self.fs_uuids.get(layer.index, bytes(16))
+
+    def work_tmp(self) -> bytes:
+        """A fresh temporary name in ``workdir/work`` (``#<hex>``, as the kernel's)."""
+        return self.work + b"/#%x" % next(self._tmp_counter)
+
+    def _prepare_workdir(self) -> None:
+        """Recreate ``work/`` empty with mode 000, dropping leftovers of a crashed copy-up."""
+        layers.remove_tree(self.work)
+        layers.mkdir(self.work, 0)
+        if self.cfg.fsync == "volatile":
+            layers.mkdir(self.work + b"/incompat", 0o755)
+            layers.mkdir(self.work + b"/incompat/volatile", 0o755)
+
+    def _init_uuid(self) -> None:
+        """Write ``overlay.uuid`` on a fresh upper root, as the kernel's ovl_init_uuid_xattr."""
+        assert self.upper is not None
+        root = self.upper.real(b"")
+        if self.cfg.uuid not in ("auto", "on"):
+            return
+        current = layers.getxattr(root, self.private(b"uuid"))
+        if current is not None and len(current) == 16:
+            return
+        if self.cfg.uuid == "auto" and layers.getxattr(root, self.private(b"impure")):
+            return  # an upper used before uuids existed: stays uuid=null
+        try:
+            layers.setxattr(root, self.private(b"uuid"), os.urandom(16))
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EPERM):
+                raise
+
+    def close(self) -> None:
+        for layer in self.all_layers():
+            os.close(layer.fd)
+        if self.work_fd is not None:
+            os.close(self.work_fd)

@@ -1,0 +1,79 @@
+"""Extended attributes through the overlay (xattrs.c, catalogue §2.13).
+
+* Private ``trusted.overlay.*`` xattrs (``user.overlay.*`` with userxattr) are never shown.
+* Escaping: a name in the private namespace set through the overlay is stored with an
+  extra ``overlay.`` (``trusted.overlay.X`` → ``trusted.overlay.overlay.X``), and stored
+  escaped names are shown unescaped.
+* Values come from the providing object; a merged directory shows its upper's only.
+* set/remove copy up first (a directory alone); removing a missing xattr of a lower-only
+  object gives ENODATA without copy-up.
+* ``trusted.*`` names are listed to privileged callers only.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pyfuse3
+
+from . import layers
+from .copy_up import copy_up
+from .errors import fail
+from .inode import Node, real_path, upper_path
+from .namespace import Invalidate
+from .super import OverlayFs
+
+ENOATTR: int = pyfuse3.ENOATTR
+ESCAPE = b"overlay."
+
+
+def escape(ofs: OverlayFs, name: bytes) -> bytes:
+    """The name stored in the real layer for *name* set through the overlay."""
+    if not name.startswith(ofs.prefix):
+        return name
+    escaped = ofs.prefix + ESCAPE + name[len(ofs.prefix):]
+    if len(escaped) > 255:
+        fail(errno.EOPNOTSUPP, name)
+    return escaped
+
+
+def _shown_name(ofs: OverlayFs, name: bytes, privileged: bool) -> bytes | None:
+    """How a real xattr name appears through the overlay, or None if hidden."""
+    if ofs.is_private_xattr(name):
+        return None
+    if name.startswith(b"trusted.") and not privileged:
+        return None
+    if name.startswith(ofs.prefix + ESCAPE):
+        return ofs.prefix + name[len(ofs.prefix) + len(ESCAPE):]
+    return name
+
+
+def getxattr(ofs: OverlayFs, node: Node, name: bytes) -> bytes:
+    value = layers.getxattr(real_path(ofs, node), escape(ofs, name))
+    if value is None:
+        fail(ENOATTR, name)
+    return value
+
+
+def listxattr(ofs: OverlayFs, node: Node, privileged: bool) -> list[bytes]:
+    shown = (_shown_name(ofs, n, privileged) for n in layers.listxattr(real_path(ofs, node)))
+    return [n for n in shown if n is not None]
+
+
+def setxattr(ofs: OverlayFs, node: Node, name: bytes, value: bytes,
+             invalidate: Invalidate = None) -> None:
+    if not ofs.writable:
+        fail(errno.EROFS)
+    real_name = escape(ofs, name)
+    copy_up(ofs, node, invalidate=invalidate)
+    layers.setxattr(upper_path(ofs, node), real_name, value)
+
+
+def removexattr(ofs: OverlayFs, node: Node, name: bytes, invalidate: Invalidate = None) -> None:
+    if not ofs.writable:
+        fail(errno.EROFS)
+    real_name = escape(ofs, name)
+    if not node.upper and layers.getxattr(real_path(ofs, node), real_name) is None:
+        fail(ENOATTR, name)
+    copy_up(ofs, node, invalidate=invalidate)
+    layers.removexattr(upper_path(ofs, node), real_name)
