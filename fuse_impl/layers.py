@@ -90,7 +90,7 @@ def lstat(path: bytes) -> os.stat_result | None:
 def getxattr(path: bytes, name: bytes) -> bytes | None:
     """The xattr's value, or None when it is absent (or xattrs are unsupported)."""
     try:
-        return os.getxattr(path, name, follow_symlinks=_nofollow(path))
+        return os.getxattr(path, name, follow_symlinks=not _nofollow(path))
     except OSError as e:
         if e.errno in (61, 95):  # ENODATA, EOPNOTSUPP
             return None
@@ -100,7 +100,7 @@ def getxattr(path: bytes, name: bytes) -> bytes | None:
 def listxattr(path: bytes) -> list[bytes]:
     """Names of all xattrs of *path* (not following a final symlink)."""
     try:
-        return [os.fsencode(n) for n in os.listxattr(path, follow_symlinks=_nofollow(path))]
+        return [os.fsencode(n) for n in os.listxattr(path, follow_symlinks=not _nofollow(path))]
     except OSError as e:
         if e.errno == 95:
             return []
@@ -191,7 +191,7 @@ def open_file(path: bytes, flags: int, mode: int = 0o600) -> int:
 
 @logged
 def chown(path: bytes, uid: int, gid: int) -> None:
-    os.chown(path, uid, gid, follow_symlinks=_nofollow(path))
+    os.chown(path, uid, gid, follow_symlinks=not _nofollow(path))
 
 
 @logged
@@ -211,12 +211,12 @@ def utimens(path: bytes, atime_ns: int | None, mtime_ns: int | None) -> None:
 
 @logged
 def setxattr(path: bytes, name: bytes, value: bytes, flags: int = 0) -> None:
-    os.setxattr(path, name, value, flags, follow_symlinks=_nofollow(path))
+    os.setxattr(path, name, value, flags, follow_symlinks=not _nofollow(path))
 
 
 @logged
 def removexattr(path: bytes, name: bytes) -> None:
-    os.removexattr(path, name, follow_symlinks=_nofollow(path))
+    os.removexattr(path, name, follow_symlinks=not _nofollow(path))
 
 
 def remove_tree(path: bytes) -> None:
