@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from difftest import ops
 from difftest.coverage import Events
 from difftest.observe import Observation, diff, observe
-from difftest.outcome import Kind, Outcome, compare, from_error, normalise
+from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
 from model.spec import LayersSpec
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Example:
             try:
                 return from_error(exc)
             except Exception as bad:
-                return Outcome(value=f"<{type(bad).__name__}: {bad}>", errnos=frozenset({-1}))
+                return Outcome(value=f"<crash {type(bad).__name__}: {bad}>", errnos=CRASHED)
         if isinstance(op, ops.Open):
             handles.by_label[self.next_label] = raw
         elif isinstance(op, ops.Close):

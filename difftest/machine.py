@@ -181,10 +181,12 @@ class OverlayMachine(RuleBasedStateMachine):
     def mknod(self, data: st.DataObject, kind: tuple[int, int]) -> None:
         self.run_op(ops.Mknod(self.path(data), kind[0], kind[1]))
 
-    @rule(data=st.data(), target=st.sampled_from([b"a", b"/b", b"nowhere", b"x/y"]))
-    def symlink(self, data: st.DataObject, target: bytes) -> None:
+    @rule(data=st.data(), dest=st.sampled_from([b"a", b"/b", b"nowhere", b"x/y", b"loop"]))
+    def symlink(self, data: st.DataObject, dest: bytes) -> None:
         uid, gid = self.caller(data)
-        self.run_op(ops.Symlink(target, self.path(data), uid=uid, gid=gid))
+        path = self.path(data)
+        self.run_op(ops.Symlink(dest, path, uid=uid, gid=gid))
+        self.remember(path)
 
     @rule(data=st.data())
     def link(self, data: st.DataObject) -> None:

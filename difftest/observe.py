@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from difftest.syscalls import Syscalls
-from difftest.tolerances import normalise_upper_entry
+from difftest.tolerances import normalise_upper_entry, tolerated
 from model.errors import OvlError
 from model.types import UpperEntry
 
+DIR_MTIME = tolerated("dir-mtime") is None  # False: directory mtimes are not compared
 MAX_WALK = 400  # objects; deeper trees are cut (and the cut is visible in both views)
 
 
@@ -85,7 +86,13 @@ def observe(sys: Syscalls) -> Observation:
     todo = [b"/"]
     while todo and len(merged) < MAX_WALK:
         path = todo.pop()
-        st = sys.lstat(path)
+        try:
+            st = sys.lstat(path)
+        except (OSError, OvlError) as exc:
+            # Listed by readdir but not found by lookup: e.g. a whiteout inside a pure-upper
+            # opaque directory, which readdir reads straight from the upper dir (§5 xwhiteout).
+            merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
+            continue
         kind = KIND_NAMES[stat_mod.S_IFMT(st.mode)]
         content = ""
         xattrs: tuple[tuple[bytes, bytes], ...] = ()
@@ -108,7 +115,8 @@ def observe(sys: Syscalls) -> Observation:
             xattrs,
         )
         ino[path] = st.ino
-        mtime[path] = st.mtime
+        if kind != "dir" or not DIR_MTIME:
+            mtime[path] = st.mtime
         if kind == "dir":
             names = sorted(e.name for e in sys.readdir(path) if e.name not in (b".", b".."))
             todo.extend(_join(path, n) for n in reversed(names))

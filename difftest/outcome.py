@@ -28,6 +28,9 @@ class Kind(Enum):
     TARGET_FAILED = "target failed"
 
 
+CRASHED = frozenset({-1})  # the target raised something that is not an errno
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One target's result: ``value`` when ``errnos`` is empty, else the error."""
@@ -40,11 +43,15 @@ class Outcome:
         return bool(self.errnos)
 
     def __str__(self) -> str:
+        if self.errnos == CRASHED:
+            return str(self.value)
         if self.is_error:
             return "|".join(sorted(errno_mod.errorcode.get(e, str(e)) for e in self.errnos))
         return show_value(self.value)
 
     def to_json(self) -> Any:
+        if self.errnos == CRASHED:
+            return {"crash": str(self.value)}
         if self.is_error:
             return {"errno": sorted(errno_mod.errorcode.get(e, str(e)) for e in self.errnos)}
         return {"value": jsonable(self.value)}

@@ -59,6 +59,7 @@ class Session:
         target_names: list[str],
         scratch: Scratch | None,
         on_progress: Callable[[Session], None] | None = None,
+        expected: Callable[[LayersSpec, Config], Any] | None = None,
     ) -> None:
         self.run_config = run_config
         self.target_names = target_names
@@ -72,6 +73,8 @@ class Session:
         self.failure: ExampleRecord | None = None
         self.remount_ok = True
         self.setup_seconds: dict[str, float] = {}
+        # The expected side of every comparison: the model, unless a test swaps it.
+        self.expected = expected or Overlay.from_spec
 
     @property
     def lowers(self) -> int:
@@ -95,7 +98,7 @@ class Session:
     def open_targets(self, spec: LayersSpec) -> dict[str, Any]:
         targets: dict[str, Any] = {}
         t0 = time.perf_counter()
-        targets["model"] = Overlay.from_spec(spec, self.config)
+        targets["model"] = self.expected(spec, self.config)
         self._time("model", t0)
         for name in self.target_names:
             t0 = time.perf_counter()

@@ -27,85 +27,82 @@ BIG = 5 * 1024**3
 
 Draw = Callable[..., object]
 
-
-def _owner(draw: Draw) -> tuple[int, int]:
-    return draw(st.sampled_from(OWNERS))  # type: ignore[return-value]
-
-
-def _xattrs(draw: Draw) -> tuple[tuple[bytes, bytes], ...]:
-    if draw(st.integers(0, 5)) == 0:
-        return (draw(st.sampled_from(USER_XATTRS)),)  # type: ignore[return-value]
-    return ()
-
-
-def _file(draw: Draw, path: bytes) -> Entry:
-    uid, gid = _owner(draw)
-    data = draw(st.sampled_from([b"", b"lower data", b"hello\n", b"\x00\x01"]))
-    size = None
-    if draw(st.integers(0, 12)) == 0:
-        size = BIG  # sparse file past 4 GiB
-    mode = draw(st.sampled_from(FILE_MODES))
-    return Entry(path, "reg", mode, uid, gid, data=data, size=size, xattrs=_xattrs(draw))  # type: ignore[arg-type]
+# One layer is drawn as a single byte string (a "genome"): two bytes per candidate path, in
+# parents-first order, plus a few trailing bytes.  One draw per layer keeps generation cheap,
+# and Hypothesis shrinks bytes towards zero, which decodes to "absent": shrinking removes
+# objects.
+SLOTS: list[tuple[bytes, int]] = []
+for _t in TOP_NAMES:
+    SLOTS.append((_t, 0))
+    for _s in SUB_NAMES:
+        SLOTS.append((_t + b"/" + _s, 1))
+        for _ss in SUB_NAMES[:2]:
+            SLOTS.append((_t + b"/" + _s + b"/" + _ss, 2))
+GENOME = 2 * len(SLOTS) + 4
+FILE_DATA = [b"", b"lower data", b"hello\n", b"\x00\x01"]
 
 
-def _dir(draw: Draw, path: bytes, may_be_opaque: bool) -> Entry:
-    uid, gid = _owner(draw)
-    xattrs = _xattrs(draw)
-    if may_be_opaque and draw(st.integers(0, 4)) == 0:
-        xattrs = (*xattrs, (OPAQUE, b"y"))
-    mode = draw(st.sampled_from(DIR_MODES))
-    return Entry(path, "dir", mode, uid, gid, xattrs=xattrs)  # type: ignore[arg-type]
+def _kind(byte: int, can_whiteout: bool, depth: int) -> str:
+    k = byte % 16
+    if k < 4:
+        return "absent"
+    if k < 7:
+        return "reg"
+    if k < 12:
+        return "dir"
+    if k == 12:
+        return "lnk"
+    if k < 15:
+        return "whiteout" if can_whiteout else "absent"
+    return "fifo" if depth > 0 else "reg"
 
 
-def _object(
-    draw: Draw, path: bytes, *, can_whiteout: bool, depth: int, opaque_ok: bool
-) -> list[Entry]:
-    """One object at ``path`` (and, for a dir, what it holds)."""
-    kinds = ["absent", "absent", "dir", "dir", "reg", "reg", "lnk"]
-    if can_whiteout:
-        kinds += ["whiteout", "whiteout"]
-    if depth > 0:
-        kinds += ["fifo"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "absent":
-        return []
+def _decode_entry(path: bytes, kind: str, attr: int, opaque_ok: bool) -> Entry:
+    uid, gid = OWNERS[(attr >> 3) % len(OWNERS)]
+    xattrs: tuple[tuple[bytes, bytes], ...] = ()
+    if attr & 0x40:
+        xattrs = (USER_XATTRS[(attr >> 5) & 1],)
     if kind == "reg":
-        return [_file(draw, path)]
+        mode = FILE_MODES[attr % len(FILE_MODES)]
+        size = BIG if (attr & 0x87) == 0x87 else None  # sparse file past 4 GiB, now and then
+        data = FILE_DATA[(attr >> 1) % len(FILE_DATA)]
+        return Entry(path, "reg", mode, uid, gid, data=data, size=size, xattrs=xattrs)
+    if kind == "dir":
+        if opaque_ok and attr & 0x80:
+            xattrs = (*xattrs, (OPAQUE, b"y"))
+        return Entry(path, "dir", DIR_MODES[attr % len(DIR_MODES)], uid, gid, xattrs=xattrs)
     if kind == "lnk":
-        target = draw(st.sampled_from(SYMLINK_TARGETS))
+        target = SYMLINK_TARGETS[attr % len(SYMLINK_TARGETS)]
         if target == b"loop":
             target = path.rsplit(b"/", 1)[-1]
-        return [Entry(path, "lnk", 0o777, target=target)]
+        return Entry(path, "lnk", 0o777, target=target)
     if kind == "whiteout":
-        return [Entry(path, "whiteout", 0)]
-    if kind == "fifo":
-        return [Entry(path, "fifo", 0o644)]
-    out = [_dir(draw, path, opaque_ok)]
-    if depth < 2:
-        for name in SUB_NAMES[: 3 - depth]:
-            out += _object(
-                draw,
-                path + b"/" + name,
-                can_whiteout=can_whiteout,
-                depth=depth + 1,
-                opaque_ok=opaque_ok,
-            )
-    return out
+        return Entry(path, "whiteout", 0)
+    return Entry(path, "fifo", 0o644, uid, gid)
 
 
-@st.composite
-def layer(draw: Draw, *, can_whiteout: bool, opaque_ok: bool) -> tuple[Entry, ...]:
-    """One layer's entries, parents first."""
+def decode_layer(genome: bytes, *, can_whiteout: bool, opaque_ok: bool) -> tuple[Entry, ...]:
+    """Turn a layer's genome into entries, parents first (children of non-dirs are dropped)."""
+    genome = genome.ljust(GENOME, b"\0")
     entries: list[Entry] = []
-    for name in TOP_NAMES:
-        entries += _object(draw, name, can_whiteout=can_whiteout, depth=0, opaque_ok=opaque_ok)
-    if draw(st.integers(0, 3)) == 0:
-        name = draw(st.sampled_from(ODD_NAMES))
-        entries.append(_file(draw, name))
+    dirs = {b""}
+    for i, (path, depth) in enumerate(SLOTS):
+        parent = path.rpartition(b"/")[0]
+        if parent not in dirs:
+            continue
+        kind = _kind(genome[2 * i], can_whiteout, depth)
+        if kind == "absent":
+            continue
+        entries.append(_decode_entry(path, kind, genome[2 * i + 1], opaque_ok))
+        if kind == "dir":
+            dirs.add(path)
+    tail = genome[2 * len(SLOTS) :]
+    if tail[0] % 4 == 3:
+        entries.append(_decode_entry(ODD_NAMES[tail[1] % len(ODD_NAMES)], "reg", tail[1], False))
     regs = [e.path for e in entries if e.kind == "reg"]
-    if regs and draw(st.integers(0, 3)) == 0:
-        # A hard link inside the layer (index=off breaks it on copy-up, §2.10).
-        src = draw(st.sampled_from(regs))
+    if regs and tail[2] % 4 == 3:
+        # A hard link inside the layer (index=off breaks it on copy-up, catalogue §2.10).
+        src = regs[tail[3] % len(regs)]
         parent = src.rpartition(b"/")[0]
         alias = (parent + b"/" if parent else b"") + b"hl"
         if all(e.path != alias for e in entries):
@@ -116,10 +113,12 @@ def layer(draw: Draw, *, can_whiteout: bool, opaque_ok: bool) -> tuple[Entry, ..
 @st.composite
 def layers_spec(draw: Draw, *, lowers: int, upper: bool) -> LayersSpec:
     """``lowers`` lower layers (the bottom one without whiteouts) and maybe an upper."""
+    genome = st.binary(min_size=GENOME, max_size=GENOME)
     lows = tuple(
-        draw(layer(can_whiteout=i < lowers - 1, opaque_ok=i < lowers - 1)) for i in range(lowers)
+        decode_layer(draw(genome), can_whiteout=i < lowers - 1, opaque_ok=i < lowers - 1)  # type: ignore[arg-type]
+        for i in range(lowers)
     )
-    up = draw(layer(can_whiteout=True, opaque_ok=True)) if upper else None
+    up = decode_layer(draw(genome), can_whiteout=True, opaque_ok=True) if upper else None  # type: ignore[arg-type]
     return LayersSpec(lowers=lows, upper=up)
 
 

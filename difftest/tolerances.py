@@ -40,6 +40,12 @@ TOLERANCES: tuple[Tolerance, ...] = (
         "step, because the model has a logical clock",
     ),
     Tolerance(
+        "dir-mtime",
+        "directory mtimes are not compared: overlayfs changes upper dirs through renames in "
+        "the workdir, and on 6.18 creating over a whiteout left the parent's mtime unchanged in "
+        "255 of 300 identical runs and changed it in the rest (timing-dependent)",
+    ),
+    Tolerance(
         "inode-numbers",
         "st_ino values are compared as identity classes and stability, never as numbers",
     ),

@@ -20,8 +20,15 @@ def content_digest(size: int, extents: Iterable[tuple[int, bytes]]) -> str:
     reads as zero)."""
     h = hashlib.blake2b(digest_size=12)
     h.update(b"%d;" % size)
+    start, run = -1, bytearray()  # the current non-zero run, merged across touching extents
     for offset, data in extents:
         for m in _NONZERO.finditer(data):
-            h.update(b"%d:%d;" % (offset + m.start(), m.end() - m.start()))
-            h.update(m.group())
+            if run and offset + m.start() == start + len(run):
+                run += m.group()
+                continue
+            if run:
+                h.update(b"%d:%d;%s" % (start, len(run), run))
+            start, run = offset + m.start(), bytearray(m.group())
+    if run:
+        h.update(b"%d:%d;%s" % (start, len(run), run))
     return h.hexdigest()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from model.config import Config
     from model.spec import LayersSpec
 
-TARGET_NAMES = ("model", "kernel")
+TARGET_NAMES = ("model", "kernel", "fuse", "fuse-overlayfs")
 
 
 def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config) -> Any:
@@ -37,3 +37,18 @@ def teardown_target(target: object) -> None:
     teardown = getattr(target, "teardown", None)
     if teardown is not None:
         teardown()
+
+
+def target_problem(name: str) -> str | None:
+    """Why ``name`` cannot run on this machine (for a clear exit 2), or None."""
+    if name == "model":
+        return None
+    if name == "kernel":
+        from difftest.targets.kernel import kernel_overlay_problem
+
+        return kernel_overlay_problem()
+    if name == "fuse" or name == "fuse-overlayfs" or name.startswith("cmd:"):
+        from difftest.targets.fuse import fuse_target_problem  # type: ignore[import-not-found,unused-ignore]
+
+        return fuse_target_problem(name)  # type: ignore[no-any-return,unused-ignore]
+    return f"unknown target (known: {', '.join(TARGET_NAMES)}, fuse, fuse-overlayfs, cmd:PROG)"
