@@ -1,0 +1,104 @@
+"""Copy-up: making an upper copy of a lower object (``fs/overlayfs/copy_up.c``, catalogue
+§2.3 and §2.12).
+
+What a copy-up preserves: type, mode (setuid included), owner, mtime, the non-private
+xattrs, symlink target, device number and data with its holes.  A directory is copied
+without its contents.  The parents are copied up first (``ovl_copy_up_flags`` walks down
+from the topmost ancestor without an upper).  The copy gets ``trusted.overlay.origin`` when
+it is a dir, when the lower is not a hard link, or when it is indexed; its upper parent gets
+``impure=y``.  The parent's mtime is restored afterwards, so a copy-up changes no mtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.fs import IndexEntry, OvlFs
+from model.inode import inode_copied_up, inode_key
+from model.layer import DIR, REG, Layer, Node
+from model.lookup import Dentry, set_impure
+from model.spec import ORIGIN
+from model.xattrs import is_private
+
+
+@dataclass
+class CopyUpCtx:
+    """``struct ovl_copy_up_ctx``: one object on its way up."""
+
+    dentry: Dentry
+    parent: Dentry
+    layer: Layer
+    lower: Node
+    trunc: bool  # open(O_TRUNC): copy no data (the file is about to be emptied)
+
+    def need_index(self, fs: OvlFs) -> bool:
+        """``ovl_need_index``: with index=on, lower hard links are copied up to the index."""
+        return fs.config.index and self.lower.kind != DIR and self.lower.nlink > 1
+
+    def want_origin(self, fs: OvlFs) -> bool:
+        """Catalogue §2.3: origin only for dirs, non-hard-linked lowers, or indexed copies."""
+        return self.lower.kind == DIR or self.lower.nlink == 1 or self.need_index(fs)
+
+
+def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False) -> Node:
+    """Give ``d`` an upper node (a no-op when it has one under its name) and return it."""
+    if d.upper is not None and d.upper_alias:
+        return d.upper
+    parent = d.parent
+    assert parent is not None, "the root always has an upper"
+    if parent.upper is None or not parent.upper_alias:
+        copy_up(fs, parent)
+    layer, lower = d.lowers[0]
+    ctx = CopyUpCtx(d, parent, layer, lower, trunc)
+    old_key = inode_key(fs, d)
+    new = _link_up(fs, ctx, d.upper) if d.upper is not None else _copy_up_one(fs, ctx)
+    d.upper = new
+    d.upper_alias = True
+    inode_copied_up(fs, old_key, new)
+    return new
+
+
+def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
+    """``ovl_do_copy_up``: build the copy, record origin and index, link it in place."""
+    new = clone_node(fs, c.lower, c.trunc)
+    if c.want_origin(fs):
+        new.xattrs[ORIGIN] = b""
+        new.origin = (c.layer, c.lower)
+    if c.need_index(fs):
+        # Copied to workdir/index/ first: the index holds one link of the upper inode.
+        fs.index[c.lower.ino] = IndexEntry(new, c.lower.nlink)
+        new.nlink = 1
+        return _link_up(fs, c, new)
+    set_impure(c.parent)
+    _insert(c.parent, c.dentry.name, new)
+    return new
+
+
+def _link_up(fs: OvlFs, c: CopyUpCtx, upper: Node) -> Node:
+    """``ovl_link_up``: an alias of an already indexed inode gets an upper hard link."""
+    set_impure(c.parent)
+    upper.nlink += 1
+    _insert(c.parent, c.dentry.name, upper)
+    return upper
+
+
+def _insert(parent: Dentry, name: bytes, node: Node) -> None:
+    """Link ``node`` into the upper parent, restoring the parent's mtime afterwards
+    (``ovl_set_timestamps`` with the saved ``pstat``)."""
+    assert parent.upper is not None
+    parent.upper.dir_children()[name] = node
+
+
+def clone_node(fs: OvlFs, lower: Node, trunc: bool = False) -> Node:
+    """The upper copy of ``lower``: same type, attributes, xattrs (but overlay's private
+    ones, ``ovl_copy_xattr``), data (nothing when truncating), target and rdev."""
+    new = Node(lower.kind, lower.mode, lower.uid, lower.gid, fs.clock.new_ino(), lower.mtime)
+    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(k)}
+    new.target = lower.target
+    new.rdev = lower.rdev
+    if lower.kind == REG:
+        assert lower.data is not None
+        new.data = lower.data.copy()
+        if trunc:
+            new.data.truncate(0)
+    return new

@@ -1,0 +1,49 @@
+"""The upper layer as a listing of the real upper directory shows it (catalogue §5).
+
+Same reading rules as ``difftest.realfs.upper_entry``: a char device 0:0 is a ``whiteout``;
+``opaque`` and ``redirect`` by value, ``origin`` by presence, ``impure`` when ``y``; the
+other ``trusted.overlay.*`` names (uuid, nlink, metacopy...) are bookkeeping and not shown;
+escaped ``trusted.overlay.overlay.*`` and all other xattrs are listed, sorted.
+"""
+
+from __future__ import annotations
+
+from model.content import content_digest
+from model.fs import OvlFs
+from model.layer import CHR, DIR, LNK, REG, Node, walk_tree
+from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
+from model.types import UpperEntry
+from model.xattrs import is_private
+
+
+def upper_entry(node: Node) -> UpperEntry:
+    kind = "whiteout" if node.kind == CHR and node.rdev == 0 else node.kind
+    if node.kind == REG:
+        assert node.data is not None
+        digest = content_digest(node.data.size, node.data.extents)
+    elif node.kind == LNK:
+        digest = node.target.hex()
+    else:
+        digest = ""
+    x = node.xattrs
+    return UpperEntry(
+        kind,
+        node.mode,
+        node.uid,
+        node.gid,
+        0 if node.kind == DIR else node.size,
+        digest,
+        x.get(OPAQUE),
+        x.get(REDIRECT),
+        ORIGIN in x,
+        x.get(IMPURE) == b"y",
+        tuple(sorted((k, v) for k, v in x.items() if not is_private(k))),
+    )
+
+
+def dump_upper(fs: OvlFs) -> dict[bytes, UpperEntry]:
+    """``{b"/": root, b"/a": ..., ...}`` for every object in the upper layer (empty
+    without one)."""
+    if fs.upper is None:
+        return {}
+    return {path: upper_entry(node) for path, node in walk_tree(fs.upper.root)}

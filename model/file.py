@@ -1,0 +1,321 @@
+"""Open files: open(2) and what an open file does (``fs/overlayfs/file.c``, the dir half of
+``readdir.c``; catalogue §2.2–§2.4).
+
+An open file holds a live :class:`~model.fs.OvlInode`, so it follows a later copy-up (a
+read-only file opened before another file's write reads the new data) and survives unlink.
+A write open (O_WRONLY, O_RDWR, or O_TRUNC with any mode) copies up at open time, even if
+nothing is ever written.  A directory handle reads a *real* dir live and a *merged* dir from
+a list built at the first getdents and rebuilt after ``lseek(fd, 0, SEEK_SET)``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+
+from model.attr import truncate_node
+from model.copy_up import copy_up
+from model.errors import fail
+from model.fs import OvlFs, OvlInode
+from model.inode import const_ino, getattr_dentry, grab_inode, release_inode, st_ino
+from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, is_impure
+from model.lookup import Dentry, ovl_lookup
+from model.namei import (
+    LAST_NORM,
+    Nameidata,
+    Parent,
+    check_path,
+    follow_parent,
+    last_component,
+    walk_parent,
+)
+from model.namespace import create_object, may_create
+from model.perm import MAY_READ, MAY_WRITE, inode_permission, kill_suid, should_remove_suid
+from model.readdir import CacheEntry, emit, is_real_dir, read_merged, read_real
+from model.spec import IMPURE
+from model.types import Cred, DirEntry
+
+O_ACCMODE = 3
+DIR_EOD = 2147483647  # tmpfs's end-of-directory offset (DIR_OFFSET_EOD)
+SPECIAL = (CHR, BLK, FIFO, SOCK)
+
+
+@dataclass(slots=True)
+class DirState:
+    """``struct ovl_dir_file``: real or merged, the real dir opened, the cached list."""
+
+    is_real: bool
+    is_upper: bool
+    real: Node
+    xwhiteouts: bool
+    dot_ino: int
+    dotdot_ino: int
+    cache: list[CacheEntry] | None = None
+    pos: int = 0
+
+
+@dataclass(slots=True)
+class Handle:
+    inode: OvlInode
+    flags: int
+    cred: Cred
+    pos: int = 0
+    dir: DirState | None = None
+
+    @property
+    def readable(self) -> bool:
+        return (self.flags & O_ACCMODE) in (os.O_RDONLY, os.O_RDWR)
+
+    @property
+    def writable(self) -> bool:
+        return (self.flags & O_ACCMODE) in (os.O_WRONLY, os.O_RDWR)
+
+
+# ---- open ----------------------------------------------------------------------------------
+
+
+def do_open(fs: OvlFs, cred: Cred, path: bytes, flags: int, mode: int) -> Handle:
+    """open(2): walk, create or find the last component (``open_last_lookups``), the checks
+    of ``do_open``/``may_open``, then ``ovl_open`` (copy-up for writing) and O_TRUNC."""
+    check_path(path)
+    if flags & os.O_CREAT and flags & os.O_DIRECTORY:
+        raise fail(errno.EINVAL, "O_CREAT|O_DIRECTORY")
+    nd = Nameidata(fs, cred)
+    d, created = _open_last(nd, walk_parent(nd, path), flags, mode)
+    if not created:
+        _may_open(fs, cred, d, flags)
+    write = (flags & O_ACCMODE) in (os.O_WRONLY, os.O_RDWR) or bool(flags & os.O_TRUNC)
+    kind = d.real.kind
+    if write and not created and kind not in SPECIAL:
+        upper = copy_up(fs, d, trunc=bool(flags & os.O_TRUNC))
+        if flags & os.O_TRUNC and kind == REG:
+            truncate_node(fs, cred, upper, 0)
+    if kind == SOCK:
+        raise fail(errno.ENXIO, "open of a socket")
+    return _new_handle(fs, cred, d, flags)
+
+
+def _open_last(nd: Nameidata, p: Parent, flags: int, mode: int) -> tuple[Dentry, bool]:
+    """The last component of an open: O_CREAT creates a missing name (a trailing slash is
+    EISDIR); a symlink is followed unless O_NOFOLLOW or O_CREAT|O_EXCL (a trailing slash
+    follows anyway)."""
+    fs = nd.fs
+    while True:
+        if p.type != LAST_NORM:
+            return last_component(nd, p, follow=True), False
+        if flags & os.O_CREAT and p.trailing:
+            raise fail(errno.EISDIR, "O_CREAT with a trailing slash")
+        d = p.lookup(nd)
+        if not d.positive:
+            if not flags & os.O_CREAT:
+                raise fail(errno.ENOENT, "no such name")
+            if fs.readonly:
+                raise fail(errno.EROFS, "read-only overlay")
+            may_create(nd, p.dir)
+            create_object(fs, nd.cred, d, REG, mode & 0o7777)
+            return d, True
+        nofollow = flags & os.O_NOFOLLOW or (flags & os.O_CREAT and flags & os.O_EXCL)
+        if d.is_symlink and (not nofollow or p.trailing):
+            p = follow_parent(nd, p.dir, d)
+            continue
+        if p.trailing and not d.is_dir:
+            raise fail(errno.ENOTDIR, "trailing slash on a non-directory")
+        return d, False
+
+
+def _may_open(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> None:
+    """``do_open`` and ``may_open`` on an existing object."""
+    if flags & os.O_CREAT:
+        if flags & os.O_EXCL:
+            raise fail(errno.EEXIST, "O_CREAT|O_EXCL on an existing name")
+        if d.is_dir:
+            raise fail(errno.EISDIR, "O_CREAT on a directory")
+    if flags & os.O_DIRECTORY and not d.is_dir:
+        raise fail(errno.ENOTDIR, "O_DIRECTORY on a non-directory")
+    real = d.real
+    if flags & os.O_TRUNC and real.kind == REG and fs.readonly:
+        raise fail(errno.EROFS, "O_TRUNC on a read-only overlay")
+    acc = flags & O_ACCMODE
+    write = acc in (os.O_WRONLY, os.O_RDWR) or bool(flags & os.O_TRUNC)
+    if real.kind == LNK:
+        raise fail(errno.ELOOP, "open of a symlink with O_NOFOLLOW")
+    if d.is_dir and write:
+        raise fail(errno.EISDIR, "directory opened for writing")
+    mask = (MAY_READ if acc in (os.O_RDONLY, os.O_RDWR) else 0) | (MAY_WRITE if write else 0)
+    inode_permission(cred, real, mask, fs.readonly)
+
+
+def _new_handle(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> Handle:
+    h = Handle(grab_inode(fs, d), flags, cred)
+    if d.is_dir:
+        parent = d.parent if d.parent is not None else d
+        h.dir = DirState(
+            is_real=is_real_dir(d.upper, d.lowers),
+            is_upper=d.upper is not None,
+            real=d.real,
+            xwhiteouts=d.xwhiteouts,
+            dot_ino=getattr_dentry(fs, d).ino,
+            dotdot_ino=st_ino(fs, parent.upper, parent.lowers, parent.is_root),
+        )
+    return h
+
+
+# ---- data ----------------------------------------------------------------------------------
+
+
+def _data_node(h: Handle) -> Node:
+    if h.dir is not None:
+        raise fail(errno.EISDIR, "read/write on a directory")
+    return h.inode.real
+
+
+def read(h: Handle, size: int, offset: int | None = None) -> bytes:
+    """read(2)/pread(2): EBADF on a write-only file; the current real data (after a
+    copy-up, the upper copy)."""
+    if not h.readable:
+        raise fail(errno.EBADF, "file not open for reading")
+    node = _data_node(h)
+    if offset is not None and offset < 0:
+        raise fail(errno.EINVAL, "negative offset")
+    if node.kind != REG:
+        return b""  # devices and fifos are not modelled: they read as empty
+    assert node.data is not None
+    pos = h.pos if offset is None else offset
+    out = node.data.read(pos, size)
+    if offset is None:
+        h.pos += len(out)
+    return out
+
+
+def write(fs: OvlFs, h: Handle, data: bytes, offset: int | None = None) -> int:
+    """write(2)/pwrite(2): EBADF on a read-only file; O_APPEND writes at the end, also for
+    pwrite (a Linux quirk); a caller without CAP_FSETID kills setuid; mtime changes when
+    something is written."""
+    if not h.writable:
+        raise fail(errno.EBADF, "file not open for writing")
+    node = _data_node(h)
+    if offset is not None and offset < 0:
+        raise fail(errno.EINVAL, "negative offset")
+    if not data:
+        return 0
+    if node.kind != REG:
+        return len(data)
+    assert node.data is not None
+    pos = node.data.size if h.flags & os.O_APPEND else h.pos if offset is None else offset
+    if should_remove_suid(h.cred, node):
+        kill_suid(node)
+    node.data.write(pos, data)
+    node.mtime = fs.tick()
+    if offset is None:
+        h.pos = pos + len(data)
+    return len(data)
+
+
+def ftruncate(fs: OvlFs, h: Handle, length: int) -> None:
+    """ftruncate(2): EINVAL unless a regular file open for writing; EINVAL for a negative
+    length; mtime always changes."""
+    if length < 0 or not h.writable or h.dir is not None or h.inode.real.kind != REG:
+        raise fail(errno.EINVAL, "ftruncate needs a regular file open for writing")
+    truncate_node(fs, h.cred, h.inode.real, length)
+
+
+def lseek(h: Handle, offset: int, whence: int) -> int:
+    """lseek(2).  On a directory SEEK_END is EINVAL (merged dirs and tmpfs dirs alike,
+    catalogue §2.2) and a seek back to 0 makes the next getdents start over."""
+    if h.dir is not None:
+        return _dir_lseek(h.dir, offset, whence)
+    if whence == os.SEEK_SET:
+        new = offset
+    elif whence == os.SEEK_CUR:
+        new = h.pos + offset
+    elif whence == os.SEEK_END:
+        new = h.inode.real.size + offset
+    else:
+        raise fail(errno.EINVAL, "bad whence")
+    if new < 0:
+        raise fail(errno.EINVAL, "negative offset")
+    h.pos = new
+    return new
+
+
+def _dir_lseek(ds: DirState, offset: int, whence: int) -> int:
+    if whence == os.SEEK_CUR:
+        offset += ds.pos
+    elif whence != os.SEEK_SET:
+        raise fail(errno.EINVAL, "SEEK_END/DATA/HOLE on a directory")
+    if offset < 0:
+        raise fail(errno.EINVAL, "negative offset")
+    ds.pos = offset
+    return offset
+
+
+# ---- directories ---------------------------------------------------------------------------
+
+
+def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
+    """Every remaining record (getdents64 until it returns 0).  At position 0 the handle is
+    reset (``ovl_dir_reset``): a real dir that has been copied up since the open becomes
+    merged (catalogue §2.2 "Directory fd opened before a copy-up"), and the merged list is
+    rebuilt."""
+    ds = h.dir
+    if ds is None:
+        raise fail(errno.ENOTDIR, "getdents on a non-directory")
+    inode = h.inode
+    if ds.pos == 0:
+        ds.cache = None
+        if ds.is_real and not is_real_dir(inode.upper, inode.lowers):
+            ds.is_real = False
+    if ds.is_real:
+        if ds.pos >= DIR_EOD:
+            return []
+        if ds.pos == 0 and ds.is_upper and is_impure(ds.real):
+            _drop_needless_impure(fs, inode)
+        entries = read_real(ds.real)[ds.pos :]
+        ds.pos = DIR_EOD
+    else:
+        if ds.cache is None:
+            ds.cache = read_merged(fs, inode.upper, inode.lowers, ds.xwhiteouts)
+        entries = ds.cache[ds.pos :]
+        ds.pos = max(ds.pos, len(ds.cache))
+    return emit(fs, entries, ds.dot_ino, ds.dotdot_ino)
+
+
+def _drop_needless_impure(fs: OvlFs, inode: OvlInode) -> None:
+    """``ovl_cache_get_impure``: reading a real upper dir marked impure looks up every entry;
+    when none shows an inode number other than its real one, the "impure" xattr is removed
+    ("a good opportunity to get rid of an unneeded impure flag"; not on a read-only mount)."""
+    upper = inode.upper
+    assert upper is not None
+    pseudo = Dentry(None, b"", upper, inode.lowers)
+    for name in list(upper.dir_children()):
+        try:
+            child = ovl_lookup(fs, pseudo, name)
+        except Exception:
+            continue
+        cu, lowers = child.upper, child.lowers
+        if cu is not None and lowers and const_ino(fs, cu, lowers) and lowers[0][1].ino != cu.ino:
+            return
+    if not fs.readonly:
+        upper.xattrs.pop(IMPURE, None)
+
+
+def readdir(fs: OvlFs, cred: Cred, path: bytes) -> list[DirEntry]:
+    """open(O_RDONLY|O_DIRECTORY) + getdents + close."""
+    h = do_open(fs, cred, path, os.O_RDONLY | os.O_DIRECTORY, 0)
+    try:
+        return getdents(fs, h)
+    finally:
+        release_inode(fs, h.inode)
+
+
+def resolve_content(fs: OvlFs, path: bytes) -> Node:
+    """The regular file ``path`` names, not following a final symlink (O_NOFOLLOW)."""
+    check_path(path)
+    nd = Nameidata(fs, Cred())
+    d = last_component(nd, walk_parent(nd, path), follow=False)
+    if d.is_dir:
+        raise fail(errno.EISDIR, "content of a directory")
+    if d.real.kind != REG:
+        raise fail(errno.ELOOP if d.is_symlink else errno.EINVAL, "not a regular file")
+    return d.real

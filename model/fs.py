@@ -1,0 +1,89 @@
+"""The state of one overlay mount (``struct ovl_fs``): the layers, the options, the index.
+
+What persists across :meth:`model.overlay.Overlay.remount` lives here: the layer trees, the
+``index`` table (``workdir/index/`` with ``index=on``), the clock.  What a mount keeps in
+memory only (open files, inode flags) lives in :mod:`model.file`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from model.config import Config
+from model.layer import Clock, Layer, Node, build_layer
+from model.spec import ORIGIN, LayersSpec
+
+
+@dataclass
+class IndexEntry:
+    """One ``workdir/index/<fh>`` entry (index=on): the upper copy shared by every alias of a
+    lower hard link, and the overlay nlink ("the union of the upper hardlinks and non-covered
+    lower hardlinks", ``ovl_get_nlink``), kept as the kernel keeps it in
+    ``trusted.overlay.nlink`` relative to the upper nlink."""
+
+    upper: Node
+    nlink: int
+
+
+class OvlInode:
+    """An overlay inode that an open file holds (``struct ovl_inode``): the real nodes behind
+    it, updated in place when a copy-up gives it an upper node, so every open file follows
+    the copy-up (catalogue §2.3, "An fd opened O_RDONLY before a copy-up reads the new
+    upper data")."""
+
+    __slots__ = ("key", "lowers", "refs", "root", "upper")
+
+    def __init__(
+        self, key: tuple[object, ...], upper: Node | None, lowers: tuple[tuple[Layer, Node], ...],
+        root: bool,
+    ) -> None:  # fmt: skip
+        self.key = key
+        self.upper = upper
+        self.lowers = lowers
+        self.root = root
+        self.refs = 0
+
+    @property
+    def real(self) -> Node:
+        return self.upper if self.upper is not None else self.lowers[0][1]
+
+
+@dataclass
+class OvlFs:
+    config: Config
+    clock: Clock
+    lowers: list[Layer]
+    upper: Layer | None
+    # index=on: lower inode (by ino) -> its index entry (catalogue §2.10).
+    index: dict[int, IndexEntry] = field(default_factory=dict)
+    root_lowers: tuple[tuple[Layer, Node], ...] = ()
+    # Overlay inodes held by open files, by inode_key() (dropped at remount).
+    live: dict[tuple[object, ...], OvlInode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root_lowers = tuple((layer, layer.root) for layer in self.lowers)
+
+    @classmethod
+    def build(cls, spec: LayersSpec, config: Config) -> OvlFs:
+        clock = Clock()
+        lowers = [build_layer(clock, i + 1, entries) for i, entries in enumerate(spec.lowers)]
+        upper = build_layer(clock, 0, spec.upper) if spec.upper is not None else None
+        fs = cls(config, clock, lowers, upper)
+        if upper is not None and config.index:
+            # index=on records the lower root in trusted.overlay.origin of the upper root
+            # at mount (catalogue §0, "Side effects of mounting").
+            upper.root.xattrs.setdefault(ORIGIN, b"")
+            upper.root.origin = (lowers[0], lowers[0].root)
+        return fs
+
+    @property
+    def readonly(self) -> bool:
+        """No upper layer, or mounted ``ro``: every write gives EROFS (catalogue §4)."""
+        return self.upper is None or self.config.ro
+
+    @property
+    def numlower(self) -> int:
+        return len(self.lowers)
+
+    def tick(self) -> int:
+        return self.clock.tick()

@@ -1,0 +1,134 @@
+"""Overlay inode attributes: ``ovl_getattr`` (st_ino, st_nlink; catalogue §2.1 and §3) and
+the identity of overlay inodes (``ovl_get_inode``/``ovl_hash_bylower``).
+
+Everything is computed from the real nodes behind an object: the upper node, the lower
+stack (for a copied-up non-dir: its origin), and whether it is the root.  A :class:`Dentry`
+from a path walk and an :class:`OvlInode` held by an open file give the same answers.
+"""
+
+from __future__ import annotations
+
+from model.fs import IndexEntry, OvlFs, OvlInode
+from model.layer import Layer, Node
+from model.lookup import Dentry
+from model.types import Stat
+
+LowerStack = tuple[tuple[Layer, Node], ...]
+
+
+def index_entry(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> IndexEntry | None:
+    """The index entry of an indexed non-dir (``OVL_INDEX``): index=on, a lower hard link
+    that was copied up, and this object's upper is the index copy."""
+    if not fs.config.index or upper is None or not lowers or upper.is_dir:
+        return None
+    entry = fs.index.get(lowers[0][1].ino)
+    return entry if entry is not None and entry.upper is upper else None
+
+
+def const_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> bool:
+    """``OVL_CONST_INO`` (``ovl_hash_bylower``): the overlay inode is identified by its lower
+    inode — always for dirs, for non-dirs when the lower is not a hard link (or when the
+    hard link is indexed, or there is no upper layer to break it)."""
+    if not lowers:
+        return False
+    lower = lowers[0][1]
+    if lower.is_dir or lower.nlink == 1 or fs.upper is None:
+        return True
+    if upper is None:
+        return fs.config.index
+    return index_entry(fs, upper, lowers) is not None
+
+
+def st_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> int:
+    """Catalogue §3, same fs: the root shows its upper root's ino (top lower root without an
+    upper); a lower-only object its topmost lower's; an upper object with a const-ino
+    origin the origin's (persistent across copy-up and remount); else the upper's."""
+    if root or not lowers:
+        return upper.ino if upper is not None else lowers[0][1].ino
+    if upper is None or const_ino(fs, upper, lowers):
+        return lowers[0][1].ino
+    return upper.ino
+
+
+def st_nlink(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> int:
+    """Merged dir: 1 (catalogue §2.1).  Other dirs: the real dir's nlink.  Indexed non-dir:
+    the overlay nlink (§2.10, exact).  Other non-dirs: the real nlink, stale for broken lower
+    hard links with index=off."""
+    real = upper if upper is not None else lowers[0][1]
+    if real.is_dir:
+        merged = (upper is not None and bool(lowers)) or len(lowers) > 1
+        return 1 if merged else real.real_nlink()
+    entry = index_entry(fs, upper, lowers)
+    if entry is not None:
+        return entry.nlink
+    return real.nlink
+
+
+def make_stat(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> Stat:
+    """``ovl_getattr``: mode, owner, size, rdev and mtime of the real node, the overlay's
+    st_ino and st_nlink."""
+    real = upper if upper is not None else lowers[0][1]
+    return Stat(
+        real.st_mode,
+        st_ino(fs, upper, lowers, root),
+        st_nlink(fs, upper, lowers),
+        real.uid,
+        real.gid,
+        real.size,
+        real.rdev,
+        real.mtime,
+    )
+
+
+def getattr_dentry(fs: OvlFs, d: Dentry) -> Stat:
+    return make_stat(fs, d.upper, d.lowers, d.is_root)
+
+
+def getattr_inode(fs: OvlFs, inode: OvlInode) -> Stat:
+    return make_stat(fs, inode.upper, inode.lowers, inode.root)
+
+
+def inode_key(fs: OvlFs, d: Dentry) -> tuple[object, ...]:
+    """Which overlay inode ``d`` is (``ovl_get_inode``): hashed by the upper node, else by
+    the lower node when the object is const-ino, else one inode per dentry (a lower hard link
+    that copy-up will break, index=off).  The per-dentry key is the path."""
+    if d.upper is not None:
+        return ("U", id(d.upper))
+    if const_ino(fs, None, d.lowers):
+        return ("L", id(d.lowers[0][1]))
+    return ("P", d.path())
+
+
+def same_inode(fs: OvlFs, a: Dentry, b: Dentry) -> bool:
+    """Two names for one overlay inode: ``vfs_rename`` does nothing then (§2.9: with
+    index=off two lower hard-link aliases are *different* overlay inodes)."""
+    if not a.positive or not b.positive:
+        return False
+    return inode_key(fs, a) == inode_key(fs, b)
+
+
+def grab_inode(fs: OvlFs, d: Dentry) -> OvlInode:
+    """The live overlay inode of ``d`` for an open file (shared by every file open on it)."""
+    key = inode_key(fs, d)
+    inode = fs.live.get(key)
+    if inode is None:
+        inode = OvlInode(key, d.upper, d.lowers, d.is_root)
+        fs.live[key] = inode
+    inode.refs += 1
+    return inode
+
+
+def release_inode(fs: OvlFs, inode: OvlInode) -> None:
+    inode.refs -= 1
+    if inode.refs <= 0 and fs.live.get(inode.key) is inode:
+        del fs.live[inode.key]
+
+
+def inode_copied_up(fs: OvlFs, old_key: tuple[object, ...], upper: Node) -> None:
+    """A copy-up gave the object behind ``old_key`` an upper node: open files follow it."""
+    inode = fs.live.pop(old_key, None)
+    if inode is None:
+        return
+    inode.upper = upper
+    inode.key = ("U", id(upper))
+    fs.live[inode.key] = inode

@@ -1,0 +1,146 @@
+"""Path walk (``fs/namei.c`` as it runs on an overlay mount): components, ``.``/``..``,
+symlinks, search permission, trailing slashes and the length limits.
+
+:func:`walk_parent` is ``filename_parentat``: it resolves every component but the last and
+reports the last one with its type (LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT).
+:func:`resolve` is ``filename_lookup``: the whole path to a positive dentry, following a
+final symlink when asked (or when a trailing slash demands a directory).
+
+Paths are absolute inside the mount.  Two places leave the mount on a real system and the
+model cannot see there: an absolute symlink target (resolved from the process root, not the
+overlay root) and ``..`` at the overlay root.  Both are reported as ENOENT, which is what the
+tests' hosts give for the targets the tests use.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from model.errors import fail
+from model.fs import OvlFs
+from model.lookup import Dentry, ovl_lookup, root_dentry
+from model.perm import may_lookup
+from model.types import PATH_MAX, Cred
+
+LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT = range(4)
+MAXSYMLINKS = 40
+
+
+class Nameidata:
+    """The state of one path walk: who walks, from which root, how many links so far."""
+
+    __slots__ = ("cred", "fs", "links", "root")
+
+    def __init__(self, fs: OvlFs, cred: Cred, root: Dentry | None = None) -> None:
+        self.fs = fs
+        self.cred = cred
+        self.root = root if root is not None else root_dentry(fs)
+        self.links = 0
+
+
+@dataclass(slots=True)
+class Parent:
+    """Result of :func:`walk_parent`: the directory that holds the last component."""
+
+    dir: Dentry
+    last: bytes
+    type: int
+    trailing: bool
+
+    def lookup(self, nd: Nameidata) -> Dentry:
+        """The last component itself (``lookup_one_qstr_excl``), possibly negative."""
+        assert self.type == LAST_NORM
+        return ovl_lookup(nd.fs, self.dir, self.last)
+
+
+def check_path(path: bytes) -> None:
+    """``getname``: an empty path is ENOENT, one of PATH_MAX bytes or more ENAMETOOLONG."""
+    if not path:
+        raise fail(errno.ENOENT, "empty path")
+    if len(path) >= PATH_MAX:
+        raise fail(errno.ENAMETOOLONG, "path of PATH_MAX bytes or more")
+
+
+def walk_parent(nd: Nameidata, path: bytes, start: Dentry | None = None) -> Parent:
+    """Resolve all but the last component of ``path`` (``link_path_walk``)."""
+    comps = [c for c in path.split(b"/") if c]
+    cur = nd.root if start is None or path.startswith(b"/") else start
+    if not comps:
+        return Parent(cur, b"", LAST_ROOT, False)
+    for name in comps[:-1]:
+        may_lookup(nd.cred, cur.real)
+        cur = _step(nd, cur, name)
+    # link_path_walk checks search permission on the directory of the last component too.
+    may_lookup(nd.cred, cur.real)
+    last = comps[-1]
+    kind = LAST_DOT if last == b"." else LAST_DOTDOT if last == b".." else LAST_NORM
+    return Parent(cur, last, kind, path.endswith(b"/"))
+
+
+def resolve(nd: Nameidata, path: bytes, follow: bool) -> Dentry:
+    """The positive dentry ``path`` names; a final symlink is followed when ``follow`` or
+    when the path ends in ``/`` (which also demands a directory: ENOTDIR)."""
+    return last_component(nd, walk_parent(nd, path), follow)
+
+
+def last_component(nd: Nameidata, p: Parent, follow: bool) -> Dentry:
+    """``lookup_last``: the last component of a walk, which must exist."""
+    if p.type == LAST_ROOT or p.type == LAST_DOT:
+        return p.dir
+    if p.type == LAST_DOTDOT:
+        return dotdot(p.dir)
+    child = p.lookup(nd)
+    if not child.positive:
+        raise fail(errno.ENOENT, f"no such name {p.last!r}")
+    if child.is_symlink and (follow or p.trailing):
+        child = follow_link(nd, p.dir, child)
+    if p.trailing and not child.is_dir:
+        raise fail(errno.ENOTDIR, "trailing slash on a non-directory")
+    return child
+
+
+def _step(nd: Nameidata, cur: Dentry, name: bytes) -> Dentry:
+    """One component in the middle of a path: it must exist and be (or lead to) a dir."""
+    if name == b".":
+        return cur
+    if name == b"..":
+        return dotdot(cur)
+    child = ovl_lookup(nd.fs, cur, name)
+    if not child.positive:
+        raise fail(errno.ENOENT, f"no such directory {name!r}")
+    if child.is_symlink:
+        child = follow_link(nd, cur, child)
+    if not child.is_dir:
+        raise fail(errno.ENOTDIR, f"{name!r} is not a directory")
+    return child
+
+
+def dotdot(d: Dentry) -> Dentry:
+    if d.parent is None:
+        raise fail(errno.ENOENT, "'..' at the overlay root leaves the mount (not modelled)")
+    return d.parent
+
+
+def follow_link(nd: Nameidata, parent: Dentry, link: Dentry) -> Dentry:
+    """Follow the symlink ``link`` found in ``parent``: at most 40 links per walk (ELOOP),
+    a relative target resolves from ``parent``."""
+    nd.links += 1
+    if nd.links > MAXSYMLINKS:
+        raise fail(errno.ELOOP, "too many levels of symbolic links")
+    target = link.real.target
+    if target.startswith(b"/"):
+        raise fail(errno.ENOENT, "absolute symlink target resolves outside the mount")
+    return last_component(nd, walk_parent(nd, target, parent), True)
+
+
+def follow_parent(nd: Nameidata, parent: Dentry, link: Dentry) -> Parent:
+    """The walk of a symlink's target up to its last component (for ``open(O_CREAT)``
+    through a dangling symlink, which creates the target)."""
+    nd.links += 1
+    if nd.links > MAXSYMLINKS:
+        raise fail(errno.ELOOP, "too many levels of symbolic links")
+    target = link.real.target
+    if target.startswith(b"/"):
+        raise fail(errno.ENOENT, "absolute symlink target resolves outside the mount")
+    return walk_parent(nd, target, parent)

@@ -1,0 +1,206 @@
+"""The facade: one method per syscall of :class:`difftest.syscalls.Syscalls`.
+
+Each method is thin: resolve the path(s), run the checks, apply — the rules live in the
+modules named after the kernel's files (:mod:`model.lookup` is ``namei.c``,
+:mod:`model.namespace` and :mod:`model.rename` are ``dir.c``, :mod:`model.copy_up`,
+:mod:`model.readdir`, :mod:`model.inode`, :mod:`model.attr`, :mod:`model.xattrs`,
+:mod:`model.file`).  Every failure is a :class:`model.errors.OvlError`.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from model import attr, file, namespace, rename
+from model.config import Config
+from model.content import content_digest
+from model.dump import dump_upper
+from model.errors import OvlError, fail
+from model.file import Handle
+from model.fs import OvlFs
+from model.inode import getattr_dentry, getattr_inode, release_inode
+from model.layer import LNK
+from model.namei import Nameidata, check_path, last_component, resolve, walk_parent
+from model.spec import LayersSpec
+from model.types import (
+    NAME_MAX,
+    OVERLAYFS_SUPER_MAGIC,
+    ROOT,
+    Cred,
+    DirEntry,
+    Stat,
+    StatFs,
+    UpperEntry,
+)
+
+
+class Overlay:
+    """An overlay mount of some layers, in memory."""
+
+    def __init__(self, fs: OvlFs) -> None:
+        self.fs = fs
+        self.handles: dict[int, Handle] = {}
+        self._next_handle = 1
+
+    @classmethod
+    def from_spec(cls, spec: LayersSpec, config: Config) -> Overlay:
+        """Mount ``spec`` with ``config``.  EINVAL for what the kernel refuses to mount (no
+        lower, or no upper and a single lower: "at least 2 lowerdir are needed while
+        upperdir nonexistent", catalogue §4); NotImplementedError for options the model
+        does not model (``Config.unsupported``)."""
+        missing = config.unsupported()
+        if missing:
+            raise NotImplementedError(f"model does not implement: {', '.join(missing)}")
+        if not spec.lowers or (spec.upper is None and len(spec.lowers) < 2):
+            raise fail(errno.EINVAL, "need a lower layer, and two without an upper")
+        return cls(OvlFs.build(spec, config))
+
+    # ---- looking -------------------------------------------------------------------------
+
+    def lstat(self, path: bytes, *, cred: Cred = ROOT) -> Stat:
+        check_path(path)
+        return getattr_dentry(self.fs, resolve(Nameidata(self.fs, cred), path, follow=False))
+
+    def stat(self, path: bytes, *, cred: Cred = ROOT) -> Stat:
+        check_path(path)
+        return getattr_dentry(self.fs, resolve(Nameidata(self.fs, cred), path, follow=True))
+
+    def readlink(self, path: bytes, *, cred: Cred = ROOT) -> bytes:
+        """readlink(2): the providing layer's target, no copy-up; EINVAL on a non-symlink."""
+        check_path(path)
+        nd = Nameidata(self.fs, cred)
+        d = last_component(nd, walk_parent(nd, path), follow=False)
+        if d.real.kind != LNK:
+            raise fail(errno.EINVAL, "not a symlink")
+        return d.real.target
+
+    def readdir(self, path: bytes, *, cred: Cred = ROOT) -> list[DirEntry]:
+        return file.readdir(self.fs, cred, path)
+
+    def statfs(self, path: bytes) -> StatFs:
+        """statfs(2): overlay's magic, the upper (or top lower) fs's name limit, ST_RDONLY
+        for a read-only overlay (catalogue §2.14)."""
+        check_path(path)
+        resolve(Nameidata(self.fs, ROOT), path, follow=True)
+        return StatFs(OVERLAYFS_SUPER_MAGIC, NAME_MAX, self.fs.readonly)
+
+    def content_digest(self, path: bytes) -> str:
+        node = file.resolve_content(self.fs, path)
+        assert node.data is not None
+        return content_digest(node.data.size, node.data.extents)
+
+    # ---- open files ----------------------------------------------------------------------
+
+    def open(self, path: bytes, flags: int, mode: int = 0o644, *, cred: Cred = ROOT) -> int:
+        h = file.do_open(self.fs, cred, path, flags, mode)
+        fd = self._next_handle
+        self._next_handle += 1
+        self.handles[fd] = h
+        return fd
+
+    def _h(self, fd: int) -> Handle:
+        try:
+            return self.handles[fd]
+        except KeyError:
+            raise fail(errno.EBADF, "no such handle") from None
+
+    def close(self, fd: int) -> None:
+        h = self._h(fd)
+        del self.handles[fd]
+        release_inode(self.fs, h.inode)
+
+    def read(self, fd: int, size: int) -> bytes:
+        return file.read(self._h(fd), size)
+
+    def pread(self, fd: int, size: int, offset: int) -> bytes:
+        return file.read(self._h(fd), size, offset)
+
+    def write(self, fd: int, data: bytes) -> int:
+        return file.write(self.fs, self._h(fd), data)
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        return file.write(self.fs, self._h(fd), data, offset)
+
+    def ftruncate(self, fd: int, length: int) -> None:
+        file.ftruncate(self.fs, self._h(fd), length)
+
+    def fsync(self, fd: int) -> None:
+        """fsync never copies up and always succeeds here (catalogue §2.15)."""
+        self._h(fd)
+
+    def fstat(self, fd: int) -> Stat:
+        """fstat of an open file: its overlay inode, also after unlink (a lower file unlinked
+        while open still shows nlink 1, catalogue §2.1)."""
+        return getattr_inode(self.fs, self._h(fd).inode)
+
+    def getdents(self, fd: int) -> list[DirEntry]:
+        return file.getdents(self.fs, self._h(fd))
+
+    def lseek(self, fd: int, offset: int, whence: int) -> int:
+        return file.lseek(self._h(fd), offset, whence)
+
+    # ---- changing names ------------------------------------------------------------------
+
+    def truncate(self, path: bytes, length: int, *, cred: Cred = ROOT) -> None:
+        attr.do_truncate(self.fs, cred, path, length)
+
+    def mkdir(self, path: bytes, mode: int, *, cred: Cred = ROOT) -> None:
+        namespace.do_mkdir(self.fs, cred, path, mode)
+
+    def mknod(self, path: bytes, mode: int, rdev: int = 0, *, cred: Cred = ROOT) -> None:
+        namespace.do_mknod(self.fs, cred, path, mode, rdev)
+
+    def symlink(self, target: bytes, path: bytes, *, cred: Cred = ROOT) -> None:
+        namespace.do_symlink(self.fs, cred, target, path)
+
+    def link(self, old: bytes, new: bytes, *, cred: Cred = ROOT) -> None:
+        namespace.do_link(self.fs, cred, old, new)
+
+    def unlink(self, path: bytes, *, cred: Cred = ROOT) -> None:
+        namespace.do_unlink(self.fs, cred, path)
+
+    def rmdir(self, path: bytes, *, cred: Cred = ROOT) -> None:
+        namespace.do_rmdir(self.fs, cred, path)
+
+    def rename(self, old: bytes, new: bytes, flags: int = 0, *, cred: Cred = ROOT) -> None:
+        rename.do_rename(self.fs, cred, old, new, flags)
+
+    # ---- changing attributes -------------------------------------------------------------
+
+    def chmod(self, path: bytes, mode: int, *, cred: Cred = ROOT) -> None:
+        attr.do_chmod(self.fs, cred, path, mode)
+
+    def chown(self, path: bytes, uid: int, gid: int, *, cred: Cred = ROOT) -> None:
+        attr.do_chown(self.fs, cred, path, uid, gid)
+
+    def utimens(
+        self, path: bytes, atime_ns: int | None, mtime_ns: int | None, *, cred: Cred = ROOT
+    ) -> None:
+        attr.do_utimens(self.fs, cred, path, atime_ns, mtime_ns)
+
+    def setxattr(
+        self, path: bytes, name: bytes, value: bytes, flags: int = 0, *, cred: Cred = ROOT
+    ) -> None:
+        attr.do_setxattr(self.fs, cred, path, name, value, flags)
+
+    def getxattr(self, path: bytes, name: bytes, *, cred: Cred = ROOT) -> bytes:
+        return attr.do_getxattr(self.fs, cred, path, name)
+
+    def listxattr(self, path: bytes, *, cred: Cred = ROOT) -> list[bytes]:
+        return attr.do_listxattr(self.fs, cred, path)
+
+    def removexattr(self, path: bytes, name: bytes, *, cred: Cred = ROOT) -> None:
+        attr.do_removexattr(self.fs, cred, path, name)
+
+    # ---- the mount ------------------------------------------------------------------------
+
+    def remount(self) -> None:
+        """Unmount and mount the same layers again.  The caller closes its handles first
+        (an open file keeps a real mount busy): EBUSY while any is open.  The layers and the
+        index persist; what lived in memory (open files, overlay inodes) does not."""
+        if self.handles:
+            raise OvlError(errno.EBUSY, why="handles are still open")
+        self.fs.live.clear()
+
+    def upper_dump(self) -> dict[bytes, UpperEntry]:
+        return dump_upper(self.fs)

@@ -1,0 +1,119 @@
+"""Directory listings (``fs/overlayfs/readdir.c``, catalogue §2.2).
+
+Two kinds of directory:
+
+* *real* (``ovl_dir_is_real``): a dir with a single real directory behind it and no
+  reason to hold whiteouts (no upper+lower, one lower, no origin).  It is read straight
+  from that real directory, whiteouts and all.
+* *merged*: the union of the stacked layers, first layer wins, whiteouts hidden (char
+  device 0:0; zero-size files with ``trusted.overlay.whiteout`` in lower layers of an
+  ``opaque=x`` dir), ``.`` and ``..`` once.  Hidden whiteouts keep their slot, which only
+  shows in the positions (``d_off``).
+
+Order is not modelled (it follows each layer's hash order, catalogue §2.2); listings are
+compared as sets.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from model.errors import fail
+from model.fs import OvlFs
+from model.inode import const_ino
+from model.layer import DIR, DTYPE, Layer, Node, has_origin, is_chr_whiteout, is_whiteout
+from model.lookup import LowerStack
+from model.types import DirEntry
+
+DT_DIR = DTYPE[DIR]
+
+
+@dataclass(slots=True)
+class CacheEntry:
+    """One name of a merged listing (``struct ovl_cache_entry``)."""
+
+    name: bytes
+    node: Node | None  # None for "." and ".."
+    is_upper: bool
+    is_whiteout: bool
+
+
+def is_real_dir(upper: Node | None, lowers: LowerStack) -> bool:
+    """``ovl_dir_is_real``: no ``OVL_WHITEOUTS`` flag, i.e. not upper-plus-lower, not
+    several lowers, and the real dir carries no origin."""
+    if (upper is not None and lowers) or len(lowers) > 1:
+        return False
+    real = upper if upper is not None else lowers[0][1]
+    return not has_origin(real)
+
+
+def read_merged(
+    fs: OvlFs, upper: Node | None, lowers: LowerStack, xwhiteouts: bool
+) -> list[CacheEntry]:
+    """``ovl_dir_read_merged``: every name of every stacked layer once; the first layer
+    that has a name decides whether it is a whiteout."""
+    seen: dict[bytes, CacheEntry] = {
+        b".": CacheEntry(b".", None, upper is not None, False),
+        b"..": CacheEntry(b"..", None, upper is not None, False),
+    }
+    layers: list[tuple[Layer | None, Node]] = []
+    if upper is not None:
+        layers.append((None, upper))
+    layers.extend(lowers)
+    for layer, node in layers:
+        is_upper = layer is None
+        check_x = xwhiteouts and layer is not None and layer.has_xwhiteouts
+        assert node.children is not None
+        for name, child in node.children.items():
+            if name in seen:
+                continue
+            wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))
+            seen[name] = CacheEntry(name, child, is_upper, wo)
+    return list(seen.values())
+
+
+def read_real(node: Node) -> list[CacheEntry]:
+    """A real directory as the real filesystem lists it: nothing is hidden."""
+    assert node.children is not None
+    out = [CacheEntry(b".", None, False, False), CacheEntry(b"..", None, False, False)]
+    out.extend(CacheEntry(n, c, False, False) for n, c in node.children.items())
+    return out
+
+
+def check_empty_dir(fs: OvlFs, upper: Node | None, lowers: LowerStack, xw: bool) -> list[bytes]:
+    """``ovl_check_empty_dir``: ENOTEMPTY when the merged view holds anything but ``.``,
+    ``..`` and whiteouts; else the upper whiteouts, which a removal must clear."""
+    upper_whiteouts = []
+    for e in read_merged(fs, upper, lowers, xw):
+        if e.is_whiteout:
+            if e.is_upper:
+                upper_whiteouts.append(e.name)
+            continue
+        if e.name not in (b".", b".."):
+            raise fail(errno.ENOTEMPTY, "directory not empty (merged view)")
+    return upper_whiteouts
+
+
+def entry_ino(fs: OvlFs, e: CacheEntry, dot_ino: int, dotdot_ino: int) -> int:
+    """d_ino: equal to the entry's st_ino on one filesystem (catalogue §2.2).  Computed from
+    the entry's node: an upper node with a const-ino origin shows the origin's ino."""
+    if e.node is None:
+        return dot_ino if e.name == b"." else dotdot_ino
+    node = e.node
+    if node.origin is not None:
+        lowers = (node.origin,)
+        if const_ino(fs, node, lowers):
+            return node.origin[1].ino
+    return node.ino
+
+
+def emit(fs: OvlFs, entries: list[CacheEntry], dot_ino: int, dotdot_ino: int) -> list[DirEntry]:
+    """The visible records of a listing."""
+    out = []
+    for e in entries:
+        if e.is_whiteout:
+            continue
+        dtype = DT_DIR if e.node is None else DTYPE[e.node.kind]
+        out.append(DirEntry(e.name, dtype, entry_ino(fs, e, dot_ino, dotdot_ino)))
+    return out
