@@ -19,7 +19,7 @@ from difftest.tolerances import normalise_upper_entry, tolerated
 from model.errors import OvlError
 from model.types import UpperEntry
 
-DIR_MTIME = tolerated("dir-mtime") is None  # False: directory mtimes are not compared
+SKIP_DIR_MTIME = tolerated("dir-mtime")  # directory mtimes are not compared
 MAX_WALK = 400  # objects; deeper trees are cut (and the cut is visible in both views)
 
 
@@ -115,7 +115,7 @@ def observe(sys: Syscalls) -> Observation:
             xattrs,
         )
         ino[path] = st.ino
-        if kind != "dir" or not DIR_MTIME:
+        if kind != "dir":  # SKIP_DIR_MTIME
             mtime[path] = st.mtime
         if kind == "dir":
             names = sorted(e.name for e in sys.readdir(path) if e.name not in (b".", b".."))

@@ -1,0 +1,34 @@
+"""Shared helper for the gate tests: run difftest in-process with a fixed budget."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from difftest.report import print_failure, write_report
+from difftest.runner import RunResult, run
+from difftest.scratch import Scratch
+from difftest.session import PRESETS, Session
+
+# Examples per config in CI; DIFFTEST_GATE_EXAMPLES raises it for a longer local check.
+GATE_EXAMPLES = int(os.environ.get("DIFFTEST_GATE_EXAMPLES", "150"))
+
+
+def run_gate(config: str, targets: list[str], examples: int = GATE_EXAMPLES, seed: int = 1,
+             steps: int = 12) -> RunResult:
+    """Run a fixed budget; on a divergence, print the report so CI logs show it."""
+    os.umask(0)
+    with Scratch() as scratch:
+        session = Session(PRESETS[config], targets, scratch)
+        result = run(session, examples=examples, seconds=None, steps=steps, seed=seed,
+                     db_dir=None)
+    if result.failure is not None:
+        out = Path(tempfile.mkdtemp(prefix="difftest-gate-"))
+        where = write_report(result.failure, PRESETS[config], targets, out)
+        console = Console(width=160, force_terminal=False)
+        print_failure(console, result.failure, targets, where)
+        print((where / "report.md").read_text())
+    return result

@@ -1,0 +1,58 @@
+"""Observations: identity as classes, stability and mtime relative to the previous step."""
+
+from __future__ import annotations
+
+import pytest
+
+from difftest.observe import MergedEntry, Observation, diff
+from difftest.tolerances import TOLERANCES, normalise_upper_entry, tolerated
+from model.types import UpperEntry
+
+F = MergedEntry("reg", 0o644, 0, 0, 1, 1, 0, "d", ())
+
+
+def obs(ino: dict[bytes, int], mtime: dict[bytes, int] | None = None) -> Observation:
+    return Observation({p: F for p in ino}, ino, mtime or {p: 0 for p in ino}, None)
+
+
+def test_inode_numbers_compare_as_alias_classes_not_values() -> None:
+    a = obs({b"/x": 10, b"/y": 10, b"/z": 11})
+    b = obs({b"/x": 70, b"/y": 70, b"/z": 3})
+    assert diff(a, b, None, None) == []
+
+
+def test_a_broken_hard_link_is_a_difference() -> None:
+    a = obs({b"/x": 10, b"/y": 10})
+    b = obs({b"/x": 70, b"/y": 71})
+    assert any("identity" in line for line in diff(a, b, None, None))
+
+
+def test_inode_change_since_previous_step_is_compared() -> None:
+    before = obs({b"/x": 1})
+    assert diff(obs({b"/x": 1}), obs({b"/x": 2}), before, before)
+
+
+def test_mtime_is_compared_as_changed_or_unchanged() -> None:
+    before = obs({b"/x": 1}, {b"/x": 100})
+    model_after = obs({b"/x": 1}, {b"/x": 7})  # logical clock
+    kernel_after = obs({b"/x": 1}, {b"/x": 1_700_000_000})
+    assert diff(model_after, kernel_after, before, before) == []
+    kernel_same = obs({b"/x": 1}, {b"/x": 100})
+    assert diff(model_after, kernel_same, before, before)
+
+
+def test_whiteout_mode_and_owner_are_tolerated_but_kind_is_not() -> None:
+    w1 = UpperEntry("whiteout", 0, 0, 0, 0, "", None, None, False, False, ())
+    w2 = UpperEntry("whiteout", 0o644, 5, 5, 0, "", None, None, False, False, ())
+    assert normalise_upper_entry(w1) == normalise_upper_entry(w2)
+    c = UpperEntry("chr", 0, 0, 0, 0, "", None, None, False, False, ())
+    assert normalise_upper_entry(c) != normalise_upper_entry(w1)
+
+
+def test_an_unknown_tolerance_name_is_an_error_not_a_silent_skip() -> None:
+    with pytest.raises(KeyError):
+        tolerated("no-such-tolerance")
+
+
+def test_every_tolerance_states_a_reason() -> None:
+    assert all(t.reason and t.name for t in TOLERANCES)
