@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from difftest.gate import GATE_EXAMPLES, run_gate
 from difftest.session import SUPPORTED
-
-from .gate import GATE_EXAMPLES, run_gate
 
 pytestmark = pytest.mark.privileged
 

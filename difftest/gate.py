@@ -1,4 +1,4 @@
-"""Shared helper for the gate tests: run difftest in-process with a fixed budget."""
+"""Run difftest in-process with a fixed budget: the CI gate, also usable from other test suites."""
 
 from __future__ import annotations
 
