@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -134,9 +135,10 @@ def make_layers(base: Path, *lowers: dict[str, object], upper: dict[str, object]
 class Daemon:
     """A foreground ovlfuse process serving one mount."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], mnt: Path):
+    def __init__(self, proc: subprocess.Popen[bytes], mnt: Path, log: BinaryIO):
         self.proc = proc
         self.mnt = mnt
+        self.log = log
 
     def stop(self, timeout: float = 20) -> int:
         """Unmount and wait for the daemon; returns its exit status."""
@@ -149,25 +151,26 @@ class Daemon:
             raise
 
     def stderr(self) -> str:
-        if self.proc.stderr is None:
-            return ""
-        return self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
+        """Everything the daemon wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 def start_ovlfuse(mnt: Path, options: str, *args: str, timeout: float = 20) -> Daemon:
-    """Start ``ovlfuse -f`` and wait until the mount exists."""
+    """Start ``ovlfuse -f`` (stderr to a temporary file) and wait until the mount exists."""
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([*OVLFUSE, "-f", *args, "-o", options, str(mnt)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
+    daemon = Daemon(proc, mnt, log)
     deadline = time.monotonic() + timeout
     while not mounted(mnt):
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"ovlfuse exited with {proc.returncode}: {err}")
+            raise RuntimeError(f"ovlfuse exited with {proc.returncode}: {daemon.stderr()}")
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("ovlfuse did not mount in time")
         time.sleep(0.005)
-    return Daemon(proc, mnt)
+    return daemon
 
 
 KERNEL_ONLY_OPTIONS = ("exact", "timeout=")
