@@ -14,6 +14,7 @@ from difftest import ops
 from difftest.coverage import Events
 from difftest.observe import Observation, diff, observe
 from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
+from difftest.session import TargetSetupError
 from model.spec import LayersSpec
 
 if TYPE_CHECKING:
@@ -70,15 +71,45 @@ class Example:
         self.prev_obs: dict[str, Observation] = {}
         self.targets: dict[str, Any] = {}
         session.begin_example(self.record)
-        self.targets = session.open_targets(spec)
+        self.handle_maps: dict[str, ops.Handles] = {}
+        try:
+            self.targets = session.open_targets(spec)
+        except TargetSetupError as exc:
+            div = Divergence(0, exc.target, Kind.TARGET_FAILED, None, "a mount", str(exc))
+            self.record.divergence = div
+            self.close()
+            raise DivergenceFound(div.summary()) from exc
         self.handle_maps = {name: ops.Handles() for name in self.targets}
 
     def close(self) -> None:
+        """Tear the targets down; first, if all agreed so far, let FUSE targets check that the
+        kernel overlay shows the same view of the layers they wrote."""
+        lines: list[str] = []
+        if self.record.divergence is None:
+            for name, target in self.targets.items():
+                check = getattr(target, "format_check", None)
+                if check is not None:
+                    with self._deadline(target):
+                        found = check()
+                    lines += found
+                    if found:
+                        self.record.divergence = Divergence(
+                            len(self.record.steps), name, Kind.STATE_DIFFERS, None,
+                            "the kernel's view of the same layers", "a different view", found,
+                        )  # fmt: skip
+                        break
         try:
             self.session.close_targets(self.targets)
         finally:
             self.record.events = self.events.seen
             self.session.end_example(self.record)
+        if lines:
+            raise DivergenceFound(self.record.divergence.summary() if self.record.divergence else "")
+
+    @staticmethod
+    def _deadline(target: Any) -> contextlib.AbstractContextManager[None]:
+        deadline = getattr(target, "deadline", None)
+        return deadline() if deadline is not None else contextlib.nullcontext()
 
     # ---- one step ---------------------------------------------------------------------------
 
@@ -110,7 +141,8 @@ class Example:
                     target.close(fd)
             handles.by_label.clear()
         try:
-            raw = op.run(target, handles)
+            with self._deadline(target):
+                raw = op.run(target, handles)
         except Exception as exc:  # every failure becomes an outcome
             try:
                 return from_error(exc)
@@ -128,9 +160,10 @@ class Example:
         n = len(self.record.steps)
         for name, target in self.targets.items():
             try:
-                obs[name] = observe(target)
+                with self._deadline(target):
+                    obs[name] = observe(target)
             except Exception as exc:
-                why = f"{type(exc).__name__}: {exc}"
+                why = f"{type(exc).__name__}: {exc}" + _died(target)
                 self.diverge(
                     Divergence(n, name, Kind.TARGET_FAILED, op, "an observable state", why)
                 )
@@ -148,6 +181,12 @@ class Example:
     def diverge(self, d: Divergence) -> None:
         self.record.divergence = d
         raise DivergenceFound(d.summary())
+
+
+def _died(target: Any) -> str:
+    """What a FUSE target knows about its daemon's death or a hang, if anything."""
+    died = getattr(target, "died", "")
+    return f" ({died})" if died else ""
 
 
 def run_program(session: Session, spec: LayersSpec, program: list[ops.Op]) -> ExampleRecord:

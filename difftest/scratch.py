@@ -18,6 +18,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -48,6 +49,7 @@ class Scratch:
         self._prev_sigterm: Any = None
         self._sigterm_installed = False
         self._helpers: HelperPool | None = None
+        self._on_close: list[Callable[[], None]] = []
         self._open = False
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -91,6 +93,10 @@ class Scratch:
         self._open = False
         blocked = _block_signals()
         try:
+            for callback in reversed(self._on_close):
+                with contextlib.suppress(Exception):
+                    callback()
+            self._on_close.clear()
             if self._helpers is not None:
                 self._helpers.close()
                 self._helpers = None
@@ -102,6 +108,10 @@ class Scratch:
                 atexit.unregister(self.close)
             self._restore_sigterm()
             _unblock_signals(blocked)
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first thing when the scratch closes (e.g. stop a mount server)."""
+        self._on_close.append(callback)
 
     # -- what it hands out ------------------------------------------------------------------
 

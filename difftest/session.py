@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from difftest.scratch import Scratch
 
 
+class TargetSetupError(Exception):
+    """A target could not be set up for an example (a FUSE program that did not mount)."""
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """A named overlay configuration: mount options plus the shape of the layer stack."""
@@ -104,6 +112,11 @@ class Session:
             t0 = time.perf_counter()
             try:
                 targets[name] = self._make(name, spec)
+            except OSError as exc:
+                self.close_targets(targets)
+                if name == "kernel":
+                    raise  # the reference itself cannot mount: an environment error
+                raise TargetSetupError(name, str(exc)) from exc
             except BaseException:
                 self.close_targets(targets)
                 raise

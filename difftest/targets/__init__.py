@@ -25,6 +25,14 @@ def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config) -
         from difftest.targets.kernel import make_kernel_target
 
         return make_kernel_target(scratch, spec, config)
+    if name.endswith("+interchange"):
+        from difftest.targets.fuse import make_fuse_target
+
+        return make_fuse_target(name.removesuffix("+interchange"), scratch, spec, config, True)
+    if name in ("fuse", "fuse-overlayfs") or name.startswith("cmd:"):
+        from difftest.targets.fuse import make_fuse_target
+
+        return make_fuse_target(name, scratch, spec, config)
     if name == "model":
         from model.overlay import Overlay  # type: ignore[import-not-found,unused-ignore]
 
@@ -47,8 +55,9 @@ def target_problem(name: str) -> str | None:
         from difftest.targets.kernel import kernel_overlay_problem
 
         return kernel_overlay_problem()
+    name = name.removesuffix("+interchange")
     if name == "fuse" or name == "fuse-overlayfs" or name.startswith("cmd:"):
-        from difftest.targets.fuse import fuse_target_problem  # type: ignore[import-not-found,unused-ignore]
+        from difftest.targets.fuse import fuse_target_problem
 
-        return fuse_target_problem(name)  # type: ignore[no-any-return,unused-ignore]
+        return fuse_target_problem(name)
     return f"unknown target (known: {', '.join(TARGET_NAMES)}, fuse, fuse-overlayfs, cmd:PROG)"

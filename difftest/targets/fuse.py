@@ -1,0 +1,320 @@
+"""FUSE overlays as targets: ovlfuse (exact mode), fuse-overlayfs, or any program that takes
+the kernel's option syntax (``PROG -o lowerdir=…,upperdir=…,workdir=… MNT``).
+
+ovlfuse is mounted through one pre-imported ``ovlfuse --serve`` process per run, which forks
+a daemon per mount (milliseconds instead of an interpreter start).  Other programs are run in
+the foreground (``-f``) and the target waits until the mount appears.  A mount that fails, or
+a daemon that dies, is reported as a divergence with the program's stderr; a call that hangs
+longer than :data:`OP_TIMEOUT` has its FUSE connection aborted, so it returns ENOTCONN and is
+reported instead of hanging the tester.
+
+With ``interchange=True`` each remount switches between the FUSE program and the kernel's
+overlayfs on the same layers, so one reads what the other wrote (the layer-format check); at
+the end of every example :meth:`FuseOverlay.format_check` mounts the layers with the kernel
+and compares the merged view with the FUSE program's last one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from typing import IO, Any
+
+from difftest import realfs
+from difftest.scratch import Scratch
+from difftest.targets.kernel import KernelOverlay, mount_data
+from difftest.tolerances import tolerated
+from model.config import Config
+from model.spec import LayersSpec
+from model.types import OVERLAYFS_SUPER_MAGIC, StatFs
+
+OP_TIMEOUT = float(os.environ.get("DIFFTEST_OP_TIMEOUT", "10"))
+MOUNT_TIMEOUT = 10.0
+
+
+class FuseMountError(OSError):
+    """The FUSE program did not mount; the message carries its stderr."""
+
+
+def ovlfuse_command() -> list[str]:
+    exe = shutil.which("ovlfuse") or os.path.join(os.path.dirname(sys.executable), "ovlfuse")
+    if os.path.exists(exe):
+        return [exe]
+    return [sys.executable, "-m", "fuse_impl.main"]
+
+
+def program_for(name: str) -> list[str]:
+    """The command line that mounts target ``name`` (without options and mountpoint)."""
+    if name == "fuse":
+        return ovlfuse_command()
+    if name == "fuse-overlayfs":
+        return ["fuse-overlayfs"]
+    if name.startswith("cmd:"):
+        return shlex.split(name[4:])
+    raise ValueError(f"not a FUSE target: {name}")
+
+
+def fuse_target_problem(name: str) -> str | None:
+    """Why FUSE target ``name`` cannot run here, or None."""
+    from difftest.targets.kernel import kernel_overlay_problem
+
+    if os.geteuid() != 0:
+        return "needs root"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse"
+    try:
+        prog = program_for(name)
+    except ValueError as exc:
+        return str(exc)
+    if not prog or (shutil.which(prog[0]) is None and not os.path.exists(prog[0])):
+        hint = " (Debian package fuse-overlayfs)" if name == "fuse-overlayfs" else ""
+        return f"program {prog[0] if prog else '?'} not found{hint}"
+    return kernel_overlay_problem()  # format checks mount the kernel overlay too
+
+
+# ---- mounting -------------------------------------------------------------------------------
+
+
+class OvlfuseServer:
+    """A long-lived ``ovlfuse --serve`` speaking JSON lines; forks one daemon per mount."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [*ovlfuse_command(), "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.lock = threading.Lock()
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self.lock:
+            try:
+                self.proc.stdin.write(json.dumps(req).encode() + b"\n")
+                self.proc.stdin.flush()
+                line = self.proc.stdout.readline()
+            except OSError as exc:
+                line = b""
+                err = str(exc)
+            else:
+                err = ""
+        if not line:
+            tail = _tail(self.proc.stderr)
+            raise FuseMountError(5, f"ovlfuse server died {err}: {tail}")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _tail(stream: IO[bytes] | None, limit: int = 2000) -> str:
+    if stream is None:
+        return ""
+    with contextlib.suppress(OSError, ValueError):
+        os.set_blocking(stream.fileno(), False)
+        data = stream.read() or b""
+        return data[-limit:].decode(errors="replace").strip()
+    return ""
+
+
+_servers: dict[int, OvlfuseServer] = {}
+
+
+def server_for(scratch: Scratch) -> OvlfuseServer:
+    """One server per run (per scratch space), stopped when the scratch closes."""
+    key = id(scratch)
+    srv = _servers.get(key)
+    if srv is None or srv.proc.poll() is not None:
+        srv = _servers[key] = OvlfuseServer()
+        scratch.on_close(lambda: _servers.pop(key, srv).close())
+    return srv
+
+
+class ProgramMount:
+    """A FUSE program run in the foreground for one mount."""
+
+    def __init__(self, argv: list[str], options: str, mountpoint: bytes) -> None:
+        self.mountpoint = mountpoint
+        self.proc = subprocess.Popen(
+            [*argv, "-f", "-o", options, os.fsdecode(mountpoint)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        deadline = time.monotonic() + MOUNT_TIMEOUT
+        while not realfs.mounts_under(os.fsdecode(mountpoint)):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise FuseMountError(
+                    5, f"{argv[0]} did not mount (exit {self.proc.returncode}): "
+                    f"{_tail(self.proc.stderr)}",
+                )  # fmt: skip
+            time.sleep(0.001)
+
+    def unmount(self) -> str:
+        """Unmount and wait for the daemon; returns its stderr tail if it failed."""
+        with contextlib.suppress(OSError):
+            realfs.umount_or_detach(self.mountpoint)
+        try:
+            code = self.proc.wait(timeout=MOUNT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "daemon did not exit after unmount"
+        return "" if code == 0 else f"exit {code}: {_tail(self.proc.stderr)}"
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---- the target -----------------------------------------------------------------------------
+
+
+class FuseOverlay(KernelOverlay):
+    """A FUSE overlay on layers built from ``spec`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        scratch: Scratch,
+        spec: LayersSpec,
+        config: Config,
+        *,
+        interchange: bool = False,
+    ) -> None:
+        self.name = name
+        self.argv = program_for(name)
+        self.interchange = interchange
+        # Half the examples start on the kernel, so FUSE reads kernel-written layers.
+        self.on_kernel = interchange and zlib.crc32(repr(spec).encode()) % 2 == 0
+        self._program: ProgramMount | None = None
+        self._server = server_for(scratch) if name == "fuse" else None
+        self.died = ""
+        super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers)
+
+    # -- mounting ----------------------------------------------------------------------------
+
+    def _fuse_options(self) -> str:
+        _, data = mount_data(self.dirs, self.config)
+        words = [os.fsdecode(data)]
+        if self.mount_flags & realfs.MS_RDONLY:
+            words.append("ro")
+        if self.name == "fuse":
+            words.append("exact")
+        return ",".join(words)
+
+    def _mount(self) -> None:
+        if self.on_kernel:
+            super()._mount()
+            return
+        opts = self._fuse_options()
+        if self._server is not None:
+            reply = self._server.request(
+                {"op": "mount", "options": opts, "mountpoint": os.fsdecode(self.mountpoint)}
+            )
+            if not reply.get("ok"):
+                raise FuseMountError(5, f"ovlfuse did not mount: {reply.get('error', reply)}")
+        else:
+            self._program = ProgramMount(self.argv, opts, self.mountpoint)
+
+    def _umount(self) -> None:
+        if self.on_kernel:
+            super()._umount()
+            return
+        if self._server is not None:
+            mnt = os.fsdecode(self.mountpoint)
+            reply = self._server.request({"op": "umount", "mountpoint": mnt})
+            if not reply.get("ok") or reply.get("status", 0) != 0:
+                self.died = str(reply.get("error") or reply)
+        elif self._program is not None:
+            self.died = self._program.unmount()
+            self._program = None
+
+    def remount(self) -> None:
+        """Unmount; with ``interchange`` switch between FUSE and the kernel; mount again."""
+        self.close_handles()
+        self._umount()
+        self.mounted = False
+        if self.interchange:
+            self.on_kernel = not self.on_kernel
+        self._dumper_reset()
+        self.mount()
+
+    def _dumper_reset(self) -> None:
+        if self._dumper is not None:
+            self._dumper.reset()
+
+    # -- tolerances --------------------------------------------------------------------------
+
+    def statfs(self, path: bytes) -> StatFs:
+        st = super().statfs(path)
+        if self.on_kernel:
+            return st
+        tolerated("statfs-f_type")  # FUSE reports its own magic
+        return StatFs(OVERLAYFS_SUPER_MAGIC, st.namelen, st.readonly)
+
+    # -- hangs and format checks -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def deadline(self, seconds: float = OP_TIMEOUT) -> Iterator[None]:
+        """Abort the FUSE connection if the body takes longer than ``seconds``."""
+        if self.on_kernel:
+            yield
+            return
+        timer = threading.Timer(seconds, self._abort_connection)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _abort_connection(self) -> None:
+        self.died = f"a call took longer than {OP_TIMEOUT} s; FUSE connection aborted"
+        with contextlib.suppress(OSError):
+            dev = os.stat(self.mountpoint).st_dev
+            with open(f"/sys/fs/fuse/connections/{os.minor(dev)}/abort", "w") as f:
+                f.write("1")
+
+    def format_check(self) -> list[str]:
+        """Mount the layers with the kernel overlay and compare its merged view with the FUSE
+        program's; returns the differences."""
+        from difftest.observe import diff, observe
+
+        if self.on_kernel:
+            return []
+        before = observe(self)
+        self.close_handles()
+        self._umount()
+        self.on_kernel = True
+        try:
+            self._dumper_reset()
+            super()._mount()
+            after = observe(self)
+        finally:
+            super()._umount()
+            self.mounted = False
+        before.upper = after.upper = None  # the kernel's lookups may add origin xattrs
+        lines = diff(before, after, None, None)
+        return [f"kernel view of {self.name}'s layers: {line}" for line in lines]
+
+
+def make_fuse_target(
+    name: str, scratch: Scratch, spec: LayersSpec, config: Config, interchange: bool = False
+) -> FuseOverlay:
+    return FuseOverlay(name, scratch, spec, config, interchange=interchange)
