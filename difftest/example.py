@@ -103,8 +103,8 @@ class Example:
         finally:
             self.record.events = self.events.seen
             self.session.end_example(self.record)
-        if lines:
-            raise DivergenceFound(self.record.divergence.summary() if self.record.divergence else "")
+        if lines and self.record.divergence is not None:
+            raise DivergenceFound(self.record.divergence.summary())
 
     @staticmethod
     def _deadline(target: Any) -> contextlib.AbstractContextManager[None]:
