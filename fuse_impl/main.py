@@ -18,12 +18,13 @@ import os
 import sys
 from typing import NoReturn
 
-from . import __version__, daemon
+from . import daemon
 from .errors import MountError, UsageError
 from .options import Config, finish, parse_options
 from .super import check_layers
 
 PROG = "ovlfuse"
+VERSION = "0.1.0"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-d", dest="debug", action="store_true", help="debug output (implies -f)")
     p.add_argument("--serve", action="store_true",
                    help="run the JSON-lines mount server on stdin/stdout")
-    p.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
+    p.add_argument("-V", "--version", action="version", version=f"{PROG} {VERSION}")
     p.add_argument("mountpoint", nargs="?", help="where to mount")
     return p
 
