@@ -188,6 +188,8 @@ class ProgramMount:
 class FuseOverlay(KernelOverlay):
     """A FUSE overlay on layers built from ``spec`` (see the module docstring)."""
 
+    observe_cached = False  # a FUSE program's attributes are under test: walk uncached
+
     def __init__(
         self,
         name: str,
@@ -258,6 +260,7 @@ class FuseOverlay(KernelOverlay):
     def _dumper_reset(self) -> None:
         if self._dumper is not None:
             self._dumper.reset()
+        self._observer.reset()
 
     # -- tolerances --------------------------------------------------------------------------
 

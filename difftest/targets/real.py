@@ -19,6 +19,8 @@ from typing import Any
 
 from difftest import realfs, realops
 from difftest.credhelper import CredHelper, HelperPool
+from difftest.observe import Observation
+from difftest.targets.observe_real import RealObserver, observe_real
 from model.types import ROOT, Cred, DirEntry, Stat, StatFs, UpperEntry
 
 _stat_of = realfs.stat_of
@@ -34,6 +36,8 @@ class RealOverlay(ABC):
     :meth:`teardown`.
     """
 
+    observe_cached = True  # cache digests/xattrs between observations (observe_real)
+
     def __init__(
         self,
         mountpoint: str | bytes,
@@ -44,6 +48,7 @@ class RealOverlay(ABC):
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
         self._dumper = None if self.upperdir is None else realfs.TreeDumper(self.upperdir)
+        self._observer = RealObserver(self.mountpoint, cache=self.observe_cached)
         self._mp = self.mountpoint
         self._own_helpers = helpers is None
         self._helpers = HelperPool() if helpers is None else helpers
@@ -84,10 +89,15 @@ class RealOverlay(ABC):
         self.close_handles()
         if self._dumper is not None:
             self._dumper.reset()
+        self._observer.reset()
         if self.mounted:
             self.mounted = False
             self._umount()
         self.mount()
+
+    def observe_state(self) -> Observation:
+        """The observation of :func:`difftest.observe.walk`, taken faster (observe_real)."""
+        return observe_real(self, self._observer)
 
     def teardown(self) -> None:
         """Close all handles and unmount.  Idempotent.  Subclasses also remove their dirs."""
