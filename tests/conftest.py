@@ -8,7 +8,9 @@ so a skip there means a broken setup, not a missing feature.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -50,23 +52,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require_privileged()
 
 
-def _overlay_and_fuse_mounts() -> set[str]:
+# Every scratch directory of this test session lives under one private TMPDIR, so that the
+# leftover-mount check below sees only this session's mounts (not a concurrent run's).
+SESSION_TMP = tempfile.mkdtemp(prefix="ovl-tests-")
+os.environ["TMPDIR"] = SESSION_TMP
+tempfile.tempdir = SESSION_TMP
+
+
+def mounts_under(base: str) -> list[str]:
+    """Mount points at or below ``base`` (findmnt's view)."""
     out = subprocess.run(
         ["findmnt", "-rn", "-o", "TARGET,FSTYPE"], capture_output=True, text=True, check=False
     ).stdout
-    found = set()
+    found = []
     for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and (parts[1] == "overlay" or parts[1].startswith("fuse.")):
-            found.add(line)
+        target = line.split()[0].encode().decode("unicode_escape") if line.split() else ""
+        if target == base or target.startswith(base + "/"):
+            found.append(line)
     return found
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_mount_left_behind() -> Iterator[None]:
-    """Fail the session if the tests leave an overlay or FUSE mount behind."""
-    before = _overlay_and_fuse_mounts()
+    """Fail the session if the tests leave any mount behind (checked with findmnt)."""
     yield
-    left = _overlay_and_fuse_mounts() - before
+    left = mounts_under(SESSION_TMP)
     if left:
         pytest.fail(f"mounts left behind by the tests: {sorted(left)}", pytrace=False)
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)

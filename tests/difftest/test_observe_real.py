@@ -1,0 +1,56 @@
+"""The cached observation of a real mount equals the generic walk through the syscalls."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from difftest import ops
+from difftest.observe import walk
+from difftest.scratch import Scratch
+from difftest.strategies import layers_spec
+from difftest.targets import make_target
+from model.config import Config
+
+pytestmark = pytest.mark.privileged
+
+PROGRAM = [
+    ops.Lstat(b"/a"),
+    ops.Open(b"/a", os.O_WRONLY | os.O_APPEND),
+    ops.Write(0, b"more"),
+    ops.Setxattr(b"/b", b"user.n", b"v"),
+    ops.Chmod(b"/c", 0o600),
+    ops.Truncate(b"/d", 1),
+    ops.Unlink(b"/a/x"),
+    ops.Rename(b"/b", b"/e"),
+    ops.Removexattr(b"/e", b"user.n"),
+    ops.Mkdir(b"/a/new"),
+    ops.Remount(),
+    ops.Symlink(b"t", b"/s"),
+]
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(spec=layers_spec(lowers=2, upper=True), cut=st.integers(1, len(PROGRAM)))
+def test_cached_observation_equals_the_generic_walk(spec, cut) -> None:  # type: ignore[no-untyped-def]
+    os.umask(0)
+    with Scratch() as scratch:
+        k = make_target("kernel", scratch, spec, Config())
+        handles = ops.Handles()
+        try:
+            for i, op in enumerate(PROGRAM[:cut]):
+                try:
+                    fd = op.run(k, handles)
+                    if isinstance(op, ops.Open):
+                        handles.by_label[0] = fd
+                except OSError:
+                    pass
+                fast, slow = k.observe_state(), walk(k)
+                assert (fast.merged, fast.ino, fast.mtime, fast.upper) == (
+                    slow.merged, slow.ino, slow.mtime, slow.upper
+                ), f"after step {i}: {op!r}"
+        finally:
+            k.teardown()
