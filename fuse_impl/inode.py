@@ -280,7 +280,8 @@ def stat_node(ofs: OverlayFs, node: Node) -> os.stat_result:
     return os.lstat(real_path(ofs, node))
 
 
-def entry_attributes(ofs: OverlayFs, node: Node, st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
+def entry_attributes(ofs: OverlayFs, node: Node,
+                     st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
     """The FUSE attributes of *node*, with overlay st_ino and nlink."""
     if st is None:
         st = stat_node(ofs, node)

@@ -229,6 +229,6 @@ def remove_tree(path: bytes) -> None:
         return
     if stat.S_IMODE(st.st_mode) & 0o700 != 0o700:
         chmod(path, 0o700)
-    for name, _dtype_, _ino in listdir(path):
-        remove_tree(path + b"/" + name)
+    for entry in listdir(path):
+        remove_tree(path + b"/" + entry[0])
     rmdir(path)

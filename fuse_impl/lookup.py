@@ -112,7 +112,8 @@ def _check_redirect(ofs: OverlayFs, path: bytes, d: LookupData) -> None:
     d.redirect = d.name
 
 
-def _lookup_single(ofs: OverlayFs, layer: Layer, rel: bytes, d: LookupData, last: bool) -> Hit | None:
+def _lookup_single(ofs: OverlayFs, layer: Layer, rel: bytes, d: LookupData,
+                   last: bool) -> Hit | None:
     """Look at one path component in one layer (ovl_lookup_single)."""
     path = layer.real(rel)
     st = layers.lstat(path)

@@ -8,6 +8,7 @@ the overlay's multi-step changes need no locks.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -214,7 +215,8 @@ class OverlayOperations(pyfuse3.Operations):
 
     @fuse_errors
     async def create(self, parent_inode: int, name: bytes, mode: int, flags: int,
-                     ctx: pyfuse3.RequestContext) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
+                     ctx: pyfuse3.RequestContext
+                     ) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
         parent = self.table.get(parent_inode)
         _res, existing = self.table.lookup(parent, name)
         if existing is not None:
@@ -308,8 +310,6 @@ class OverlayOperations(pyfuse3.Operations):
 
 def _invalidate_attrs(node: Node) -> None:
     """Tell the kernel a node's attributes changed behind its back (copy-up: nlink, ino)."""
-    try:
+    with contextlib.suppress(OSError):
         pyfuse3.invalidate_inode(node.nodeid, attr_only=True)
-    except OSError:
-        pass
 

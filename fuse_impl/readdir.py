@@ -110,7 +110,7 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
          token: pyfuse3.ReaddirToken) -> None:
     """Send entries from position *offset* of the snapshot until the reply buffer is full."""
     if dh.entries is None or offset == 0:
-        dh.entries = [b".", b".."] + visible_names(ofs, dh.node)
+        dh.entries = [b".", b"..", *visible_names(ofs, dh.node)]
     entries = dh.entries
     for pos in range(offset, len(entries)):
         name = entries[pos]

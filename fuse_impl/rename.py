@@ -204,9 +204,10 @@ def _do_rename(ofs: OverlayFs, table: NodeTable, old: tuple[Node, bytes, Node],
         if overwritten is not None:
             table.unpin(overwritten)
         raise
-    if layers.getxattr(new_path, ofs.private(b"origin")) is not None:
+    origin = ofs.private(b"origin")
+    if layers.getxattr(new_path, origin) is not None:
         set_impure(ofs, new_rel)
-    if exchange and tgt is not None and layers.getxattr(old_path, ofs.private(b"origin")) is not None:
+    if exchange and tgt is not None and layers.getxattr(old_path, origin) is not None:
         set_impure(ofs, old_rel)
     _update_table(table, old, new, exchange)
 

@@ -158,7 +158,7 @@ class Daemon:
 
 def start_ovlfuse(mnt: Path, options: str, *args: str, timeout: float = 20) -> Daemon:
     """Start ``ovlfuse -f`` (stderr to a temporary file) and wait until the mount exists."""
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (owned by the Daemon)
     proc = subprocess.Popen([*OVLFUSE, "-f", *args, "-o", options, str(mnt)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=log)
     daemon = Daemon(proc, mnt, log)
@@ -258,8 +258,8 @@ def run_as(uid: int, gid: int, code: str, *args: str) -> subprocess.CompletedPro
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
-    return subprocess.run(["/usr/bin/python3", "-c", code, *args], preexec_fn=demote, capture_output=True,
-                          text=True, check=False, cwd="/")
+    return subprocess.run(["/usr/bin/python3", "-c", code, *args], preexec_fn=demote,
+                          capture_output=True, text=True, check=False, cwd="/")
 
 
 def kill_tree(proc: subprocess.Popen[bytes]) -> None:

@@ -173,8 +173,9 @@ def test_daemon_killed_during_copy_up_leaves_nothing_partial() -> None:
                 f.write(block)
         original = _sha(big)
         daemon = start_ovlfuse(layers.mnt, layers.options("exact"))
-        writer = subprocess.Popen(["python3", "-c", "import os,sys; os.open(sys.argv[1], os.O_WRONLY)",
-                                   str(layers.mnt / "big")], stderr=subprocess.DEVNULL)
+        opener = "import os,sys; os.open(sys.argv[1], os.O_WRONLY)"
+        writer = subprocess.Popen(["python3", "-c", opener, str(layers.mnt / "big")],
+                                  stderr=subprocess.DEVNULL)
         try:
             saw_partial = _wait_for_partial_copy(layers.work / "work")
             daemon.proc.send_signal(signal.SIGKILL)

@@ -1,0 +1,216 @@
+"""``ovlfuse --serve``: fast mounts for the differential tester, as JSON lines on stdin/stdout.
+
+The server process has everything imported already; each mount is a fork that opens the
+layers, mounts and serves, so a mount costs a fork and a mount(2) instead of an interpreter
+start.  Requests and replies, one JSON object per line:
+
+* ``{"op": "mount", "options": "lowerdir=...,upperdir=...,workdir=...,exact",
+  "mountpoint": "/abs/path"}`` → ``{"ok": true, "pid": N}`` once the mount is live, or
+  ``{"ok": false, "error": "..."}`` (bad options, layer problems, or the child's failure
+  with its stderr tail);
+* ``{"op": "umount", "mountpoint": "/abs/path"}`` → unmounts (umount2, then MNT_DETACH
+  when busy), waits for that daemon to exit (so its files are closed) and replies
+  ``{"ok": true, "status": exitcode}``; a daemon that had died before is reported with
+  ``"ok": false``, its status and stderr tail;
+* ``{"op": "ping"}`` → ``{"ok": true}``;
+* end of input: every mount is unmounted and the server exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import select
+import signal
+import tempfile
+import traceback
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from . import daemon, syscalls
+from .errors import MountError, UsageError
+from .options import Config, finish, parse_options
+from .super import check_layers
+
+EXIT_WAIT = 30.0  # seconds a daemon may take to exit after its unmount
+TAIL = 4000
+
+
+@dataclass
+class Child:
+    """One mount's daemon process."""
+
+    pid: int
+    mountpoint: str
+    log: BinaryIO  # its stdout and stderr
+
+    def tail(self) -> str:
+        self.log.seek(0, os.SEEK_END)
+        size = self.log.tell()
+        self.log.seek(max(0, size - TAIL))
+        return self.log.read().decode(errors="replace").strip()
+
+
+def _status(wait_status: int) -> int:
+    """Exit code, or -signal for a daemon killed by a signal."""
+    if os.WIFSIGNALED(wait_status):
+        return -os.WTERMSIG(wait_status)
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+def _config(options: str, mountpoint: str) -> Config:
+    cfg = parse_options(options)
+    cfg.mountpoint = os.fsencode(mountpoint)
+    cfg.foreground = True
+    finish(cfg)
+    check_layers(cfg)
+    return cfg
+
+
+class Server:
+    """The mounts made by one server, by mountpoint."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, Child] = {}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "mount":
+            return self.mount(str(request.get("options", "")), str(request["mountpoint"]))
+        if op == "umount":
+            return self.umount(str(request["mountpoint"]))
+        if op == "ping":
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def mount(self, options: str, mountpoint: str) -> dict[str, Any]:
+        if mountpoint in self.children:
+            return {"ok": False, "error": f"{mountpoint} is already mounted by this server"}
+        try:
+            cfg = _config(options, mountpoint)
+        except (UsageError, MountError) as e:
+            return {"ok": False, "error": str(e)}
+        log = tempfile.TemporaryFile(prefix="ovlfuse-serve-")  # noqa: SIM115 (kept by Child)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            os._exit(_child(cfg, write_end, log.fileno()))
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode(errors="replace").strip()
+        child = Child(pid, mountpoint, log)
+        if message == "ok":
+            self.children[mountpoint] = child
+            return {"ok": True, "pid": pid}
+        status = _status(os.waitpid(pid, 0)[1])
+        error = message or f"daemon exited with status {status} before mounting"
+        tail = child.tail()
+        log.close()
+        return {"ok": False, "error": f"{error}\n{tail}".strip()}
+
+    def umount(self, mountpoint: str) -> dict[str, Any]:
+        child = self.children.pop(mountpoint, None)
+        if child is None:
+            return {"ok": False, "error": f"{mountpoint} was not mounted by this server"}
+        try:
+            return self._umount(child)
+        finally:
+            child.log.close()
+
+    def _umount(self, child: Child) -> dict[str, Any]:
+        done, wait_status = os.waitpid(child.pid, os.WNOHANG)
+        if done:
+            _detach(child.mountpoint)
+            status = _status(wait_status)
+            return {"ok": False, "status": status,
+                    "error": f"daemon {child.pid} had exited with status {status}: "
+                             f"{child.tail()}"}
+        try:
+            _unmount(child.mountpoint)
+        except OSError as e:
+            return {"ok": False, "error": f"umount {child.mountpoint}: {e.strerror}"}
+        exit_status = _wait(child.pid)
+        if exit_status is None:
+            return {"ok": False, "error": f"daemon {child.pid} did not exit after umount; "
+                                          f"killed: {child.tail()}"}
+        return {"ok": True, "status": exit_status}
+
+    def shutdown(self) -> None:
+        """Unmount everything (end of input)."""
+        for mountpoint in list(self.children):
+            self.umount(mountpoint)
+
+
+def _unmount(mountpoint: str) -> None:
+    """umount2, lazily when busy."""
+    target = os.fsencode(mountpoint)
+    try:
+        syscalls.umount2(target)
+    except OSError as e:
+        if e.errno != errno.EBUSY:
+            raise
+        syscalls.umount2(target, syscalls.MNT_DETACH)
+
+
+def _detach(mountpoint: str) -> None:
+    """Lazily drop a mount whose daemon is gone ("Transport endpoint is not connected")."""
+    with contextlib.suppress(OSError):
+        syscalls.umount2(os.fsencode(mountpoint), syscalls.MNT_DETACH)
+
+
+def _wait(pid: int) -> int | None:
+    """Wait for the daemon's exit (killing it after EXIT_WAIT); its status or None."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], EXIT_WAIT)
+    finally:
+        os.close(pidfd)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return None
+    return _status(os.waitpid(pid, 0)[1])
+
+
+def _child(cfg: Config, report_fd: int, log_fd: int) -> int:
+    """Forked daemon: own session, output to the log, mount, report, serve."""
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.close(null)
+
+        def ready(error: str | None) -> None:
+            os.write(report_fd, (error or "ok").encode())
+            os.close(report_fd)
+
+        return daemon.serve(cfg, ready)
+    except MountError:
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+
+
+def serve_forever(inp: BinaryIO, out: BinaryIO) -> int:
+    """Answer requests until end of input, then unmount everything."""
+    server = Server()
+    try:
+        for line in inp:
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+                reply = server.handle(request)
+            except (ValueError, KeyError, TypeError) as e:
+                reply = {"ok": False, "error": f"bad request: {e}"}
+            out.write(json.dumps(reply).encode() + b"\n")
+            out.flush()
+    finally:
+        server.shutdown()
+    return 0
