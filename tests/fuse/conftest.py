@@ -14,3 +14,10 @@ def tmpfs() -> Iterator[Path]:
     """A fresh tmpfs under a mkdtemp() dir, unmounted (with all mounts below) afterwards."""
     with scratch() as base:
         yield base
+
+
+@pytest.fixture
+def public_tmpfs() -> Iterator[Path]:
+    """Like ``tmpfs`` but reachable by other users (under /tmp)."""
+    with scratch(public=True) as base:
+        yield base

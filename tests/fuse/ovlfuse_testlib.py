@@ -56,9 +56,13 @@ def mounts_under(root: str | Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def scratch(size: str = "1g") -> Iterator[Path]:
-    """A fresh tmpfs under a mkdtemp() dir; everything mounted below it is undone at exit."""
-    base = Path(tempfile.mkdtemp(prefix="ovlfuse-test-"))
+def scratch(size: str = "1g", public: bool = False) -> Iterator[Path]:
+    """A fresh tmpfs under a mkdtemp() dir; everything mounted below it is undone at exit.
+
+    *public* puts it under /tmp instead of the session's private TMPDIR, so that other
+    users can reach it (permission tests).
+    """
+    base = Path(tempfile.mkdtemp(prefix="ovlfuse-test-", dir="/tmp" if public else None))
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(base)],
                    check=True)
     try:

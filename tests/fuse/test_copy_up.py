@@ -193,8 +193,9 @@ def test_daemon_killed_during_copy_up_leaves_nothing_partial() -> None:
         assert list((layers.work / "work").iterdir()) == []
 
 
-def test_non_root_users_write_files_they_may_write_and_own_what_they_create(tmpfs: Path) -> None:
-    layers = make_layers(tmpfs, {"home": {"mine": "x", "shared": "s", "theirs": "t"}})
+def test_non_root_users_write_files_they_may_write_and_own_what_they_create(
+        public_tmpfs: Path) -> None:
+    layers = make_layers(public_tmpfs, {"home": {"mine": "x", "shared": "s", "theirs": "t"}})
     low = layers.lowers[0] / "home"
     os.chown(low, 1000, 1000)
     os.chown(low / "mine", 1000, 1000)
