@@ -15,7 +15,7 @@ import stat as _stat
 from model.copy_up import copy_up
 from model.errors import fail
 from model.fs import OvlFs
-from model.layer import DIR, REG
+from model.layer import DIR, REG, Node
 from model.lookup import Dentry
 from model.namei import Nameidata, check_path, resolve
 from model.perm import (
@@ -120,7 +120,8 @@ def do_utimens(
 def do_truncate(fs: OvlFs, cred: Cred, path: bytes, length: int) -> None:
     """truncate(2) (``vfs_truncate``): negative length EINVAL; a dir EISDIR, another
     non-regular EINVAL; EROFS; write permission; then copy-up *with data* and truncate,
-    even to the same size (§2.4).  mtime always changes."""
+    even to the same size (§2.4).  truncate(2) passes no ATTR_MTIME: see
+    :func:`truncate_node` for when mtime changes."""
     if length < 0:
         raise fail(errno.EINVAL, "negative length")
     check_path(path)
@@ -132,19 +133,22 @@ def do_truncate(fs: OvlFs, cred: Cred, path: bytes, length: int) -> None:
     if fs.readonly:
         raise fail(errno.EROFS, "read-only overlay")
     inode_permission(cred, d.real, MAY_WRITE, fs.readonly)
-    truncate_node(fs, cred, copy_up(fs, d), length)
+    truncate_node(fs, cred, copy_up(fs, d), length, touch=False)
 
 
-def truncate_node(fs: OvlFs, cred: Cred, node: object, length: int) -> None:
-    """``do_truncate`` on the upper node: kill setuid for a caller without CAP_FSETID,
-    set the size, update mtime."""
-    from model.layer import Node
-
-    assert isinstance(node, Node) and node.data is not None
+def truncate_node(fs: OvlFs, cred: Cred, node: Node, length: int, touch: bool) -> None:
+    """``do_truncate`` on the upper node: kill setuid for a caller without CAP_FSETID and
+    set the size.  mtime changes always with ``touch`` (ftruncate and O_TRUNC pass
+    ATTR_MTIME); else when the size changes, or when it does not grow and the file has
+    pages (tmpfs ``shmem_setattr`` calls ``shmem_truncate_range``, which touches mtime;
+    checked on 6.18: truncating a 3-byte file to 3 changes mtime, an empty one to 0 not)."""
+    data = node.data
+    assert data is not None
     if should_remove_suid(cred, node):
         kill_suid(node)
-    node.data.truncate(length)
-    node.mtime = fs.tick()
+    if touch or data.size != length or (length <= data.size and data.extents):
+        node.mtime = fs.tick()
+    data.truncate(length)
 
 
 # ---- xattrs --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from model.fs import IndexEntry, OvlFs
 from model.inode import inode_copied_up, inode_key
-from model.layer import DIR, REG, Layer, Node
+from model.layer import DIR, REG, Layer, Node, is_whiteout
 from model.lookup import Dentry, set_impure
 from model.spec import ORIGIN
 from model.xattrs import is_private
@@ -48,6 +48,13 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False) -> Node:
     assert parent is not None, "the root always has an upper"
     if parent.upper is None or not parent.upper_alias:
         copy_up(fs, parent)
+    assert parent.upper is not None
+    existing = parent.upper.dir_children().get(d.name)
+    if existing is not None and not is_whiteout(existing):
+        # Another dentry of this same operation for the same name already copied it up
+        # (the kernel has one dentry per name; the model may hold two).
+        d.upper, d.upper_alias = existing, True
+        return existing
     layer, lower = d.lowers[0]
     ctx = CopyUpCtx(d, parent, layer, lower, trunc)
     old_key = inode_key(fs, d)

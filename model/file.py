@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 from model.attr import truncate_node
 from model.copy_up import copy_up
-from model.errors import fail
+from model.errors import OvlError, fail
 from model.fs import OvlFs, OvlInode
 from model.inode import const_ino, getattr_dentry, grab_inode, release_inode, st_ino
 from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, is_impure
 from model.lookup import Dentry, ovl_lookup
 from model.namei import (
     LAST_NORM,
+    LAST_ROOT,
     Nameidata,
     Parent,
     check_path,
@@ -34,6 +35,13 @@ from model.namespace import create_object, may_create
 from model.perm import MAY_READ, MAY_WRITE, inode_permission, kill_suid, should_remove_suid
 from model.readdir import CacheEntry, emit, is_real_dir, read_merged, read_real
 from model.spec import IMPURE
+from model.special import (
+    close_special,
+    open_special,
+    read_special,
+    seek_special,
+    write_special,
+)
 from model.types import Cred, DirEntry
 
 O_ACCMODE = 3
@@ -90,10 +98,15 @@ def do_open(fs: OvlFs, cred: Cred, path: bytes, flags: int, mode: int) -> Handle
     if write and not created and kind not in SPECIAL:
         upper = copy_up(fs, d, trunc=bool(flags & os.O_TRUNC))
         if flags & os.O_TRUNC and kind == REG:
-            truncate_node(fs, cred, upper, 0)
-    if kind == SOCK:
-        raise fail(errno.ENXIO, "open of a socket")
-    return _new_handle(fs, cred, d, flags)
+            truncate_node(fs, cred, upper, 0, touch=True)
+    h = _new_handle(fs, cred, d, flags)
+    if kind in SPECIAL:
+        try:
+            open_special(h.inode, flags)
+        except OvlError:
+            release_inode(fs, h.inode)
+            raise
+    return h
 
 
 def _open_last(nd: Nameidata, p: Parent, flags: int, mode: int) -> tuple[Dentry, bool]:
@@ -102,6 +115,9 @@ def _open_last(nd: Nameidata, p: Parent, flags: int, mode: int) -> tuple[Dentry,
     follows anyway)."""
     fs = nd.fs
     while True:
+        if p.type == LAST_ROOT and flags & os.O_CREAT:
+            # "/" is the mountpoint's name with a trailing slash.
+            raise fail(errno.EISDIR, "O_CREAT on /")
         if p.type != LAST_NORM:
             return last_component(nd, p, follow=True), False
         if flags & os.O_CREAT and p.trailing:
@@ -179,7 +195,7 @@ def read(h: Handle, size: int, offset: int | None = None) -> bytes:
     if offset is not None and offset < 0:
         raise fail(errno.EINVAL, "negative offset")
     if node.kind != REG:
-        return b""  # devices and fifos are not modelled: they read as empty
+        return read_special(h.inode, size, offset is not None) if size else b""
     assert node.data is not None
     pos = h.pos if offset is None else offset
     out = node.data.read(pos, size)
@@ -200,7 +216,7 @@ def write(fs: OvlFs, h: Handle, data: bytes, offset: int | None = None) -> int:
     if not data:
         return 0
     if node.kind != REG:
-        return len(data)
+        return write_special(h.inode, data, offset is not None)
     assert node.data is not None
     pos = node.data.size if h.flags & os.O_APPEND else h.pos if offset is None else offset
     if should_remove_suid(h.cred, node):
@@ -217,7 +233,7 @@ def ftruncate(fs: OvlFs, h: Handle, length: int) -> None:
     length; mtime always changes."""
     if length < 0 or not h.writable or h.dir is not None or h.inode.real.kind != REG:
         raise fail(errno.EINVAL, "ftruncate needs a regular file open for writing")
-    truncate_node(fs, h.cred, h.inode.real, length)
+    truncate_node(fs, h.cred, h.inode.real, length, touch=True)
 
 
 def lseek(h: Handle, offset: int, whence: int) -> int:
@@ -225,6 +241,8 @@ def lseek(h: Handle, offset: int, whence: int) -> int:
     catalogue §2.2) and a seek back to 0 makes the next getdents start over."""
     if h.dir is not None:
         return _dir_lseek(h.dir, offset, whence)
+    if h.inode.real.kind != REG:
+        return seek_special(h.inode)
     if whence == os.SEEK_SET:
         new = offset
     elif whence == os.SEEK_CUR:
@@ -298,6 +316,12 @@ def _drop_needless_impure(fs: OvlFs, inode: OvlInode) -> None:
             return
     if not fs.readonly:
         upper.xattrs.pop(IMPURE, None)
+
+
+def close(fs: OvlFs, h: Handle) -> None:
+    if h.inode.real.kind in SPECIAL:
+        close_special(h.inode, h.flags)
+    release_inode(fs, h.inode)
 
 
 def readdir(fs: OvlFs, cred: Cred, path: bytes) -> list[DirEntry]:

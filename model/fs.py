@@ -8,6 +8,7 @@ memory only (open files, inode flags) lives in :mod:`model.file`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from model.config import Config
 from model.layer import Clock, Layer, Node, build_layer
@@ -31,7 +32,7 @@ class OvlInode:
     the copy-up (catalogue §2.3, "An fd opened O_RDONLY before a copy-up reads the new
     upper data")."""
 
-    __slots__ = ("key", "lowers", "refs", "root", "upper")
+    __slots__ = ("key", "lowers", "pipe", "refs", "root", "upper")
 
     def __init__(
         self, key: tuple[object, ...], upper: Node | None, lowers: tuple[tuple[Layer, Node], ...],
@@ -42,6 +43,7 @@ class OvlInode:
         self.lowers = lowers
         self.root = root
         self.refs = 0
+        self.pipe: Any = None  # a FIFO's pipe (model.special.Pipe), shared by its opens
 
     @property
     def real(self) -> Node:
@@ -66,8 +68,11 @@ class OvlFs:
     @classmethod
     def build(cls, spec: LayersSpec, config: Config) -> OvlFs:
         clock = Clock()
-        lowers = [build_layer(clock, i + 1, entries) for i, entries in enumerate(spec.lowers)]
-        upper = build_layer(clock, 0, spec.upper) if spec.upper is not None else None
+        built = clock.tick()
+        lowers = [
+            build_layer(clock, i + 1, entries, built) for i, entries in enumerate(spec.lowers)
+        ]
+        upper = build_layer(clock, 0, spec.upper, built) if spec.upper is not None else None
         fs = cls(config, clock, lowers, upper)
         if upper is not None and config.index:
             # index=on records the lower root in trusted.overlay.origin of the upper root

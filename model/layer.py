@@ -269,9 +269,13 @@ class Clock:
 _ROOT_PATHS = (b"", b".", b"/")
 
 
-def build_layer(clock: Clock, idx: int, entries: tuple[Entry, ...]) -> Layer:
+def build_layer(clock: Clock, idx: int, entries: tuple[Entry, ...], built: int) -> Layer:
     """A layer holding ``entries`` (parents first), like ``difftest.layers.populate``: the
-    root is a 0755 root-owned dir; a ``hardlink`` shares its target's node."""
+    root is a 0755 root-owned dir; a ``hardlink`` shares its target's node.
+
+    Every node gets the same mtime ``built``: the layers are written within one tick of the
+    kernel's coarse clock, so two initial files show equal mtimes (renaming one over the
+    other changes no mtime)."""
     root = clock.new_node(DIR, 0o755, 0, 0)
     layer = Layer(idx, root)
     by_path: dict[bytes, Node] = {b"": root}
@@ -288,6 +292,8 @@ def build_layer(clock: Clock, idx: int, entries: tuple[Entry, ...]) -> Layer:
     layer.has_xwhiteouts = idx > 0 and any(
         n.kind == DIR and xattr_flag(n, OPAQUE) == b"x" for n in by_path.values()
     )
+    for node in by_path.values():
+        node.mtime = built
     return layer
 
 

@@ -264,6 +264,7 @@ def do_unlink(fs: OvlFs, cred: Cred, path: bytes) -> None:
     nd = Nameidata(fs, cred)
     p = walk_parent(nd, path)
     if p.type != LAST_NORM:
+        # "/" is the mountpoint seen from outside with a trailing slash: EISDIR as well.
         raise fail(errno.EISDIR, "unlink of . or .. or /")
     if fs.readonly:
         raise fail(errno.EROFS, "read-only overlay")
@@ -287,7 +288,7 @@ def do_rmdir(fs: OvlFs, cred: Cred, path: bytes) -> None:
     if p.type == LAST_DOT:
         raise fail(errno.EINVAL, "rmdir of .")
     if p.type == LAST_ROOT:
-        raise fail(errno.EBUSY, "rmdir of /")
+        _remove_mountpoint(cred, errno.EBUSY)
     if fs.readonly:
         raise fail(errno.EROFS, "read-only overlay")
     d = p.lookup(nd)
@@ -295,6 +296,12 @@ def do_rmdir(fs: OvlFs, cred: Cred, path: bytes) -> None:
         raise fail(errno.ENOENT, "no such name")
     may_delete(nd, p.dir, d, is_dir=True)
     ovl_do_remove(fs, d, is_dir=True)
+
+
+def _remove_mountpoint(cred: Cred, err: int) -> None:
+    """``/`` is the mountpoint, a name in a root-owned 0755 directory outside the mount:
+    removing it is EACCES for others, else EBUSY (a mountpoint)."""
+    raise fail(errno.EACCES if not cred.is_root else err, "removal of the mountpoint")
 
 
 # ---- the overlay's remove ------------------------------------------------------------------

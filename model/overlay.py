@@ -18,7 +18,7 @@ from model.dump import dump_upper
 from model.errors import OvlError, fail
 from model.file import Handle
 from model.fs import OvlFs
-from model.inode import getattr_dentry, getattr_inode, release_inode
+from model.inode import getattr_dentry, getattr_inode
 from model.layer import LNK
 from model.namei import Nameidata, check_path, last_component, resolve, walk_parent
 from model.spec import LayersSpec
@@ -107,7 +107,7 @@ class Overlay:
     def close(self, fd: int) -> None:
         h = self._h(fd)
         del self.handles[fd]
-        release_inode(self.fs, h.inode)
+        file.close(self.fs, h)
 
     def read(self, fd: int, size: int) -> bytes:
         return file.read(self._h(fd), size)

@@ -21,7 +21,7 @@ from model.fs import OvlFs
 from model.inode import const_ino, same_inode
 from model.layer import Node
 from model.lookup import Dentry, lower_positive, set_impure
-from model.namei import LAST_NORM, Nameidata, Parent, check_path, walk_parent
+from model.namei import LAST_NORM, LAST_ROOT, Nameidata, Parent, check_path, walk_parent
 from model.namespace import (
     clear_whiteouts,
     may_create,
@@ -48,6 +48,14 @@ def do_rename(fs: OvlFs, cred: Cred, old: bytes, new: bytes, flags: int) -> None
     check_path(new)
     po = walk_parent(Nameidata(fs, cred), old)
     pn = walk_parent(Nameidata(fs, cred), new)
+    if po.type == LAST_ROOT or pn.type == LAST_ROOT:
+        # "/" is the mountpoint itself, whose parent is outside the mount: renaming it
+        # onto itself is a no-op, anything else crosses mounts.
+        if po.type != pn.type:
+            raise fail(errno.EXDEV, "rename across the mountpoint")
+        if flags & RENAME_NOREPLACE:
+            raise fail(errno.EEXIST, "RENAME_NOREPLACE onto an existing name")
+        return
     if po.type != LAST_NORM or pn.type != LAST_NORM:
         raise fail(errno.EBUSY, "rename of . or .. or /")
     if fs.readonly:
@@ -69,8 +77,8 @@ def _check_flags(cred: Cred, flags: int) -> None:
         raise fail(errno.EINVAL, "unknown rename flags")
     if flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT):
         raise fail(errno.EINVAL, "RENAME_EXCHANGE with another flag")
-    if flags & RENAME_WHITEOUT and not cred.is_root:
-        raise fail(errno.EPERM, "RENAME_WHITEOUT needs CAP_MKNOD")
+    # No CAP_MKNOD check: since whiteouts may be made by unprivileged users (vfs_mknod
+    # exempts them) do_renameat2 no longer checks; overlayfs refuses the flag itself.
 
 
 def _check_names(flags: int, po: Parent, pn: Parent, od: Dentry, tgt: Dentry) -> None:
