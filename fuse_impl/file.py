@@ -6,7 +6,6 @@
 * A handle opened on a lower file follows the file to the upper layer: when the node has
   been copied up since, the next read reopens the upper copy (ovl_real_fdget).
 * Lower files are read with O_NOATIME (reads never update a lower atime).
-* A lower file carrying ``overlay.metacopy`` cannot be opened (EPERM), as without metacopy=on.
 """
 
 from __future__ import annotations
@@ -53,17 +52,11 @@ def open_node(ofs: OverlayFs, node: Node, flags: int,
         if not ofs.writable:
             fail(errno.EROFS)
         copy_up(ofs, node, data_limit=0 if flags & os.O_TRUNC else None, invalidate=invalidate)
-    elif not node.upper and _is_metacopy(ofs, node):
-        fail(errno.EPERM, node.name)  # "refusing to follow metacopy origin"
     fd = _open_real(ofs, node, flags)
     node.opens += 1
     if writable:
         node.writers += 1
     return FileHandle(node, fd, flags, writable)
-
-
-def _is_metacopy(ofs: OverlayFs, node: Node) -> bool:
-    return layers.getxattr(real_path(ofs, node), ofs.private(b"metacopy")) is not None
 
 
 def _open_real(ofs: OverlayFs, node: Node, flags: int) -> int:

@@ -12,7 +12,8 @@ top to bottom:
 
 A directory's ``overlay.redirect`` changes the name looked up in the layers below: a bare
 name replaces the last component, ``/a/b`` is resolved from the lower roots.  With
-``redirect_dir=nofollow`` a redirect that leads to a lower directory gives EPERM.
+``redirect_dir=nofollow`` a redirect that leads to a lower directory gives EPERM.  A regular
+file carrying ``overlay.metacopy`` gives EPERM too (metacopy is not supported).
 
 All state of one lookup lives in :class:`LookupData` (``struct ovl_lookup_data``); the result
 is a :class:`Resolved`.  Side effect, as the kernel's ovl_fix_origin: a merged directory whose
@@ -127,6 +128,8 @@ def _lookup_single(ofs: OverlayFs, layer: Layer, rel: bytes, d: LookupData,
             d.stop = True
             return None
         d.stop = True
+        if stat.S_ISREG(st.st_mode) and layers.getxattr(path, ofs.private(b"metacopy")) is not None:
+            fail(errno.EPERM, rel)  # "refusing to follow metacopy origin" (metacopy=off)
         return Hit(layer, rel, st)
     if last:
         d.is_dir = True

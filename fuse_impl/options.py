@@ -118,8 +118,8 @@ class Config:
 
     @property
     def offline_changes_allowed(self) -> bool:
-        """The kernel's ovl_allow_offline_changes(): no index, metacopy, redirects, xino."""
-        return not self.redirect_create and self.xino == "off"
+        """The kernel's ovl_allow_offline_changes(): no index, metacopy, redirects, xino=on."""
+        return not self.redirect_create and self.xino != "on"
 
     @property
     def writable(self) -> bool:

@@ -293,7 +293,7 @@ def test_mkdir_over_a_whiteout_gives_an_opaque_dir(tmpfs: Path) -> None:
 
 
 @pytest.mark.parametrize("extra,opaque", [("exact", None), ("exact,redirect_dir=on", b"y"),
-                                          ("exact,xino=on", b"y")])
+                                          ("exact,xino=on", b"y"), ("exact,xino=auto", None)])
 def test_mkdir_in_a_merged_parent_is_opaque_only_without_offline_changes(
         tmpfs: Path, extra: str, opaque: bytes | None) -> None:
     layers = make_layers(tmpfs, {"p": {"x": "1"}})
@@ -571,3 +571,34 @@ def test_ro_option_with_an_upper_changes_nothing(tmpfs: Path) -> None:
         assert (m / "f").read_text() == "x"
         assert errno_of(os.unlink, m / "f") == errno.EROFS
     assert dump_upper(layers.upper) == {}
+
+
+def test_redirect_dir_nofollow_refuses_redirected_dirs(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"a": {"x": "1"}})
+    with ovlfuse(layers, "exact,redirect_dir=on") as m:
+        os.rename(m / "a", m / "b")
+    with ovlfuse(layers, "exact,redirect_dir=nofollow") as m:
+        assert errno_of(os.stat, m / "b") == errno.EPERM
+        assert not (m / "a").exists()
+
+
+def test_metacopy_files_are_refused_without_metacopy_on(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"meta": "", "plain": "p"})
+    os.setxattr(layers.lowers[0] / "meta", "trusted.overlay.metacopy", b"")
+    with ovlfuse(layers) as m:
+        assert errno_of(os.stat, m / "meta") == errno.EPERM
+        assert errno_of(os.open, m / "meta", os.O_RDONLY) == errno.EPERM
+        assert (m / "plain").read_text() == "p"
+
+
+def test_userxattr_uses_the_user_overlay_namespace(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"d": {"x": "1"}, "f": "f"})
+    with ovlfuse(layers, "exact,userxattr") as m:
+        shutil.rmtree(m / "d")
+        os.mkdir(m / "d")
+        os.chmod(m / "f", 0o600)
+        assert "user.overlay.opaque" not in os.listxattr(m / "d")
+        assert errno_of(os.rename, m / "d", m / "e") == 0  # pure upper: may move
+    assert xattr(layers.upper / "e", "user.overlay.opaque") == b"y"
+    assert xattr(layers.upper / "f", "user.overlay.origin") is not None
+    assert xattr(layers.upper / "f", ORIGIN) is None
