@@ -23,6 +23,7 @@ from difftest.progress import ProgressView
 from difftest.report import print_failure, write_report
 from difftest.runner import PROFILES, RunResult, run
 from difftest.session import PRESETS, SUPPORTED, RunConfig, Session
+from difftest.survey import Known, Survey
 
 EXIT_AGREE, EXIT_DIVERGENCE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SUBCOMMANDS = ("replay", "docs", "promote")
@@ -117,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML summary")
     p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary")
     p.add_argument("--no-shrink", action="store_true", help="report the first divergence unshrunk")
+    p.add_argument("--survey", action="store_true",
+                   help="keep going after a divergence to collect every distinct one "
+                        "(for third-party targets); writes a summary with the reports")
     p.add_argument("--no-db", action="store_true", help="do not use Hypothesis's example database")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
@@ -205,6 +209,9 @@ def _run_all(
             session = Session(rc, targets, scratch, on_progress=view.update)
             view.start(session, examples, seconds)
             db = None if args.no_db else Path(".hypothesis/difftest") / rc.name.replace("=", "-")
+            survey = Survey(rc, targets, args.report_dir, view.console) if args.survey else None
+            if survey is not None:
+                session.known = Known()
             result = run(
                 session,
                 examples=examples,
@@ -213,10 +220,13 @@ def _run_all(
                 seed=args.seed,
                 db_dir=db,
                 shrink=not args.no_shrink,
+                on_found=survey.add if survey is not None else None,
             )
             view.finish(session, result)
             where = None
-            if result.failure is not None:
+            if survey is not None:
+                where = survey.finish(Session(rc, targets, scratch))
+            elif result.failure is not None:
                 where = write_report(result.failure, rc, targets, args.report_dir)
                 view.console.print()
                 print_failure(view.console, result.failure, targets, where)

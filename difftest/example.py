@@ -70,6 +70,7 @@ class Example:
         self.next_label = 0
         self.prev_obs: dict[str, Observation] = {}
         self.targets: dict[str, Any] = {}
+        self.format_checks = True  # FUSE targets' kernel-view check at close
         session.begin_example(self.record)
         self.handle_maps: dict[str, ops.Handles] = {}
         try:
@@ -84,27 +85,29 @@ class Example:
     def close(self) -> None:
         """Tear the targets down; first, if all agreed so far, let FUSE targets check that the
         kernel overlay shows the same view of the layers they wrote."""
-        lines: list[str] = []
-        if self.record.divergence is None:
+        found: Divergence | None = None
+        if self.record.divergence is None and self.format_checks:
             for name, target in self.targets.items():
                 check = getattr(target, "format_check", None)
-                if check is not None:
-                    with self._deadline(target):
-                        found = check()
-                    lines += found
-                    if found:
-                        self.record.divergence = Divergence(
-                            len(self.record.steps), name, Kind.STATE_DIFFERS, None,
-                            "the kernel's view of the same layers", "a different view", found,
-                        )  # fmt: skip
+                if check is None:
+                    continue
+                with self._deadline(target):
+                    lines = check()
+                if lines:
+                    found = self._known_filter(Divergence(
+                        len(self.record.steps), name, Kind.STATE_DIFFERS, None,
+                        "the kernel's view of the same layers", "a different view", lines,
+                    ))  # fmt: skip
+                    if found is not None:
+                        self.record.divergence = found
                         break
         try:
             self.session.close_targets(self.targets)
         finally:
             self.record.events = self.events.seen
             self.session.end_example(self.record)
-        if lines and self.record.divergence is not None:
-            raise DivergenceFound(self.record.divergence.summary())
+        if found is not None:
+            raise DivergenceFound(found.summary())
 
     @staticmethod
     def _deadline(target: Any) -> contextlib.AbstractContextManager[None]:
@@ -179,8 +182,16 @@ class Example:
         self.prev_obs = obs
 
     def diverge(self, d: Divergence) -> None:
-        self.record.divergence = d
-        raise DivergenceFound(d.summary())
+        found = self._known_filter(d)
+        if found is None:
+            return  # survey mode: already reported, keep going
+        self.record.divergence = found
+        raise DivergenceFound(found.summary())
+
+    def _known_filter(self, d: Divergence) -> Divergence | None:
+        """In survey mode, ``d`` less what is already known (None: nothing new)."""
+        known = self.session.known
+        return d if known is None else known.unknown_part(d)
 
 
 def _died(target: Any) -> str:

@@ -9,6 +9,7 @@ in the next run.  Settings profiles ``ci``, ``dev`` and ``nightly`` set the defa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,13 @@ def run(
     seed: int | None,
     db_dir: Path | None,
     shrink: bool = True,
+    on_found: Callable[[ExampleRecord], None] | None = None,
 ) -> RunResult:
-    """Run until the budget is spent or a divergence is found (and shrunk)."""
+    """Run until the budget is spent or a divergence is found (and shrunk).
+
+    With ``session.known`` set (survey mode), each shrunk divergence is handed to
+    ``on_found``, its signature is added to the known ones, and the run goes on.
+    """
     machine = session.machine_class()
     start = time.monotonic()
     chunk_no = 0
@@ -101,15 +107,22 @@ def run(
         try:
             run_state_machine_as_test(case, settings=_settings(n, steps, db_dir, shrink))
         except DivergenceFound:
-            break
+            pass
         except Flaky:
             flaky = True
-            break
-        except BaseException as exc:
-            if session.failure is not None and not isinstance(exc, KeyboardInterrupt):
+            if session.known is None:
                 break
-            error = exc
-            break
+        except BaseException as exc:
+            if session.failure is None or isinstance(exc, KeyboardInterrupt):
+                error = exc
+                break
         if session.failure is not None:
-            break
+            if session.known is None:
+                break
+            session.known.add(session.failure)
+            if on_found is not None:
+                on_found(session.failure)
+            session.failure = None
+    if session.known is not None and session.known.records:
+        session.failure = session.known.records[0]
     return RunResult(session, session.failure, flaky, time.monotonic() - start, error)

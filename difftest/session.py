@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from difftest.example import ExampleRecord
     from difftest.machine import OverlayMachine
     from difftest.scratch import Scratch
+    from difftest.survey import Known
 
 
 class TargetSetupError(Exception):
@@ -79,6 +80,7 @@ class Session:
         self.started = time.monotonic()
         self.tally = EventTally()
         self.failure: ExampleRecord | None = None
+        self.known: Known | None = None  # survey mode: divergences already found
         self.remount_ok = True
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.

@@ -1,0 +1,139 @@
+"""The pages of ``reports/semantics/``: one per area, in reading order.
+
+Each area's examples live in ``difftest/docs/examples/<module>.py`` as a list ``EXAMPLES``;
+its page is ``reports/semantics/<page>.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, replace
+
+from difftest.docs.schema import Example
+
+
+@dataclass(frozen=True)
+class Area:
+    """One page: ``slug`` names the page file and the ``--area`` of ``difftest promote``;
+    ``module`` the examples module; ``intro`` the rules in a paragraph or two."""
+
+    slug: str
+    module: str
+    title: str
+    intro: str
+
+    @property
+    def page(self) -> str:
+        return f"{self.slug}.md"
+
+    def examples(self) -> list[Example]:
+        mod = importlib.import_module(f"difftest.docs.examples.{self.module}")
+        return [replace(ex, area=self.slug) for ex in mod.EXAMPLES]
+
+
+AREAS: tuple[Area, ...] = (
+    Area(
+        "lookup", "lookup", "Lookup and merging",
+        "A name is looked up in the upper layer first, then in each lower layer from the top "
+        "(`l0`) down. The first layer that has the name decides what it is. A file, symlink "
+        "or device hides everything below it, directories included. A directory is merged "
+        "with the directories of the same name below it, until a layer has a non-directory "
+        "or a whiteout at that name, or the directory is opaque. A merged directory takes "
+        "its metadata from its topmost layer and always reports one link. On a read-write "
+        "overlay a lookup can write to the upper layer: a merged upper directory without an "
+        "origin gets one.",
+    ),
+    Area(
+        "whiteouts", "whiteouts", "Whiteouts and opaque directories",
+        "Removing a name that a lower layer provides cannot touch the lower layer. Instead "
+        "the upper layer gets a *whiteout*, a character device 0:0, which hides the name "
+        "from every lower layer. A name that only the upper layer has is simply removed. "
+        "A directory created where a whiteout was is *opaque* (`trusted.overlay.opaque=y`): "
+        "it hides the lower directories of the same name instead of merging with them. "
+        "Only the value `y` makes a directory opaque.",
+    ),
+    Area(
+        "copy-up", "copy_up", "Copy-up",
+        "The lower layers never change. The first change to a lower object *copies it up* "
+        "first: the upper layer gets a copy with the same type, mode, owner, times, "
+        "non-private xattrs and data, with sparse holes kept, after its parent directories "
+        "(copied without their contents). Opening for writing copies up at open time, even "
+        "when nothing is written. Reading, stat, readlink, getxattr and opening read-only "
+        "never copy up. A copy records where it came from in `trusted.overlay.origin` when "
+        "the lower file has one link, and its upper parent is then marked "
+        "`trusted.overlay.impure=y`.",
+    ),
+    Area(
+        "readdir", "readdir", "Readdir",
+        "A merged directory lists the union of its layers: the topmost entry of each name "
+        "wins, whiteouts hide names, `.` and `..` appear once. The listing is built on the "
+        "first getdents of an open directory and cached for that open file, so names "
+        "created later appear only after `lseek(fd, 0, SEEK_SET)`. On a merged directory "
+        "`SEEK_END` is EINVAL. The order of a merged listing follows each layer's hash "
+        "order and is not predictable, so listings here are shown sorted (tolerance "
+        "`readdir-order`).",
+    ),
+    Area(
+        "rename", "rename", "Rename and redirects",
+        "Renaming a file copies it up and leaves a whiteout at the old name when a lower "
+        "layer has that name. Renaming a lower or merged directory needs a redirect, which "
+        "the default `redirect_dir=follow` never creates: the rename fails with EXDEV "
+        "before anything is copied up (GNU `mv` then copies instead, so the examples call "
+        "rename(2) directly). A directory only in the upper layer can always be moved, and "
+        "becomes opaque when it moves into a merged directory. renameat2's "
+        "RENAME_NOREPLACE and RENAME_EXCHANGE work, RENAME_WHITEOUT is EINVAL. See "
+        "[redirect_dir](option-redirect_dir.md) for renames with redirects.",
+    ),
+    Area(
+        "hard-links", "links", "Hard links and inode numbers",
+        "With all layers on one filesystem every object reports the overlay's st_dev, and "
+        "st_ino is stable: a lower object's inode number is kept across its copy-up when "
+        "the copy has an origin, and across remounts. Without the index, a lower file with "
+        "several links loses its identity when one alias is copied up: the copy gets the "
+        "upper inode, the other aliases keep the lower one and a stale link count, and "
+        "writes no longer reach them. Renaming one such alias onto another removes the "
+        "source. See [index](option-index.md) for hard links that survive copy-up.",
+    ),
+    Area(
+        "xattrs", "xattrs", "Extended attributes",
+        "The overlay's private attributes `trusted.overlay.*` are hidden from listxattr "
+        "and getxattr. Setting one through the overlay stores it escaped, as "
+        "`trusted.overlay.overlay.*` in the upper layer. A merged directory shows the upper "
+        "directory's xattrs only. Setting or removing an xattr copies the object up (a "
+        "directory without its contents), except removing one that does not exist.",
+    ),
+    Area(
+        "read-only", "readonly", "Read-only overlays and remount",
+        "An overlay without an upper layer, or mounted `ro`, refuses every change with "
+        "EROFS. The VFS checks for EROFS before it looks up the last name for removals "
+        "(so removing a missing name gives EROFS) but after it for creations (so creating "
+        "an existing name gives EEXIST). Everything an overlay writes lives in its upper "
+        "layer, so it persists across an unmount and a new mount of the same layers.",
+    ),
+    Area(
+        "option-redirect_dir", "opt_redirect_dir", "Option redirect_dir=on",
+        "With `redirect_dir=on` a lower or merged directory can be renamed: the upper layer "
+        "gets a copy of the directory (without its contents) carrying "
+        "`trusted.overlay.redirect`, the old name gets a whiteout, and lookups of the new "
+        "name follow the redirect to the lower directories. A redirect is the old name for "
+        "a rename inside one directory and the absolute old path otherwise. The option "
+        "also makes every new directory in a merged parent opaque. Each example below runs "
+        "under the default options and under `redirect_dir=on`, side by side.",
+    ),
+    Area(
+        "option-index", "opt_index", "Option index=on",
+        "With `index=on` a copy-up of a lower file goes through `workdir/index/`, so all "
+        "names of a lower hard link stay one inode after any of them is copied up: same "
+        "data, same inode number, exact link count. Renaming one alias onto another is a "
+        "no-op, as on any filesystem. The option also makes every new directory in a merged "
+        "parent opaque. Each example below runs under the default options and under "
+        "`index=on`, side by side.",
+    ),
+)
+
+BY_SLUG = {a.slug: a for a in AREAS}
+
+
+def all_examples() -> list[Example]:
+    """Every example of every area, in page order."""
+    return [ex for area in AREAS for ex in area.examples()]
