@@ -1,0 +1,149 @@
+"""Detection is real: difftest finds deliberate faults in copies of the model.
+
+Each fault is a one-line change to a copy of ``model/`` (the original is untouched).  The
+tester runs against the kernel with a small budget, in a subprocess whose import path puts
+the broken copy first, and must exit 1 with a shrunk case of a few steps.  If the model's
+code moves and a fault's line is no longer found, the test fails (it never silently passes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_SHRUNK_STEPS = 4
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    file: str
+    old: str
+    new: str
+
+
+FAULTS = [
+    Fault(
+        "unlink of a lower file leaves no whiteout",
+        "namespace.py",
+        "        link_into(fs, udir, d.name, new_whiteout(fs))",
+        "        pass",
+    ),
+    Fault(
+        "copy-up drops xattrs",
+        "copy_up.py",
+        "    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(k)}",
+        "    new.xattrs = {}",
+    ),
+    Fault(
+        "merged readdir lists whiteouts",
+        "readdir.py",
+        "            wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))",
+        "            wo = False",
+    ),
+    Fault(
+        "rename of a lower directory without EXDEV",
+        "rename.py",
+        "    if not can_move(fs, old) or (not overwrite and not can_move(fs, new)):",
+        "    if False:",
+    ),
+    Fault(
+        "merged directory nlink is the real one",
+        "inode.py",
+        "        return 1 if merged else real.real_nlink()",
+        "        return real.real_nlink()",
+    ),
+    Fault(
+        "mkdir over a whiteout is not opaque",
+        "namespace.py",
+        '            node.xattrs[OPAQUE] = b"y"',
+        "            pass",
+    ),
+    Fault(
+        "opaque directories are ignored by lookup",
+        "lookup.py",
+        "    val = xattr_flag(this, OPAQUE)",
+        "    val = None",
+    ),
+    Fault(
+        "rmdir ignores lower entries",
+        "readdir.py",
+        '        if e.name not in (b".", b".."):',
+        '        if e.is_upper and e.name not in (b".", b".."):',
+    ),
+    Fault(
+        "copy-up loses the mode",
+        "copy_up.py",
+        "    new = Node(lower.kind, lower.mode, lower.uid,",
+        "    new = Node(lower.kind, lower.mode & 0o755, lower.uid,",
+    ),
+    Fault(
+        "copy-up changes st_ino",
+        "inode.py",
+        "    if lower.is_dir or lower.nlink == 1 or fs.upper is None:",
+        "    if lower.is_dir or fs.upper is None:",
+    ),
+    Fault(
+        "private xattrs are listed",
+        "xattrs.py",
+        "        if is_private(name):\n            continue\n",
+        "",
+    ),
+    Fault(
+        "O_TRUNC does not count as a write open",
+        "file.py",
+        "    write = acc in (os.O_WRONLY, os.O_RDWR) or bool(flags & os.O_TRUNC)",
+        "    write = acc in (os.O_WRONLY, os.O_RDWR)",
+    ),
+]
+
+
+def broken_copy(fault: Fault, where: Path) -> Path:
+    """A copy of model/ with ``fault`` applied; returns the directory to put on sys.path."""
+    pkg = where / "model"
+    shutil.copytree(ROOT / "model", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    path = pkg / fault.file
+    text = path.read_text()
+    assert text.count(fault.old) == 1, f"fault {fault.name!r}: line not found once in {fault.file}"
+    path.write_text(text.replace(fault.old, fault.new))
+    return where
+
+
+def run_difftest(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    reports = tmp_path / "reports"
+    env = dict(os.environ, PYTHONPATH=f"{path}{os.pathsep}{ROOT}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "difftest", "--target", "kernel", "--config", "default",
+         "--examples", "400", "--seed", "7", "--no-db", "-q", "--report-dir", str(reports)],
+        env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    return proc, reports
+
+
+@pytest.mark.privileged
+def test_an_unbroken_copy_of_the_model_passes_the_same_budget(tmp_path: Path) -> None:
+    """The control: without a fault, the same run agrees, so detections are the faults'."""
+    where = tmp_path / "clean"
+    shutil.copytree(ROOT / "model", where / "model", ignore=shutil.ignore_patterns("__pycache__"))
+    proc, _ = run_difftest(where, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name.replace(" ", "-"))
+def test_difftest_finds_seeded_model_fault(fault: Fault, tmp_path: Path) -> None:
+    path = broken_copy(fault, tmp_path / "broken")
+    proc, reports = run_difftest(path, tmp_path)
+    assert proc.returncode == 1, (
+        f"fault not found (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    )
+    report = json.loads(next(reports.glob("*/report.json")).read_text())
+    assert len(report["steps"]) <= MAX_SHRUNK_STEPS, report["steps"]
