@@ -62,6 +62,13 @@ class InodeLabels:
 # ---- small spellings ----------------------------------------------------------------------
 
 
+def name_of(name: bytes) -> str:
+    """A path component for a drawing: ``a×150`` for a long run of one byte."""
+    if len(name) > 40 and len(set(name)) == 1 and 32 < name[0] < 127:
+        return f"{chr(name[0])}×{len(name)}"
+    return text_of(name)
+
+
 def text_of(data: bytes) -> str:
     """File data or an xattr value as a reader would type it: ``new`` or ``0x00ff``."""
     if all(32 < c < 127 for c in data):
@@ -70,11 +77,16 @@ def text_of(data: bytes) -> str:
 
 
 def quoted(data: bytes, full_size: int | None = None) -> str:
-    """``"new"`` for display; ``"abc…" (5 GiB)`` for a longer file."""
+    """``"new"`` for display; ``"abc…" (5 GiB)`` for a longer file; ``"head", then zeros
+    (5 GiB)`` for data followed by a hole."""
+    size = len(data) if full_size is None else full_size
     shown = data[:PREVIEW]
+    head = shown.rstrip(b"\0")
+    zeros = len(head) < len(shown) and (size > len(data) or len(data) == len(shown))
+    if zeros and all(32 <= c < 127 for c in head):
+        return f'"{head.decode()}", then zeros ({human_size(size)})'
     body = shown.decode() if all(32 <= c < 127 for c in shown) else "0x" + shown.hex()
     out = f'"{body}"' if not body.startswith("0x") else body
-    size = len(data) if full_size is None else full_size
     if size > len(shown):
         out = f"{out[:-1]}…{out[-1]}" if out.endswith('"') else out + "…"
         out += f" ({human_size(size)})"
@@ -183,7 +195,7 @@ def show_value(op: ops.Op, value: Any, labels: InodeLabels, show_inodes: bool) -
     if isinstance(op, ops.Open):
         return Shown(f"fd{value}", (f"fd{value}",))
     if isinstance(value, bytes):
-        return Shown(quoted(value), (f"data={text_of(value)}",))
+        return Shown(quoted(value), (text_of(value), f"data={text_of(value)}"))
     if value is None:
         return Shown("ok", ("ok",))
     return Shown(str(value), (str(value),))

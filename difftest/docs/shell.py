@@ -49,11 +49,31 @@ def shell_path(path: bytes) -> str:
 
 
 def py_path(path: bytes) -> str:
-    """``b"/a"`` as a Python literal: ``"m/a"`` or ``b"m/\\xff"``."""
+    """``b"/a"`` as a Python literal: ``"m/a"`` or ``b"m/\\xff"``; a long run of one
+    character as ``"m/" + "a" * 150``."""
     raw = MOUNT_POINT.encode() + (b"" if path == b"/" else path)
+    if any(len(c) > 40 and len(set(c)) == 1 for c in raw.split(b"/")) and raw.isascii():
+        return _py_runs(raw.decode())
     if all(32 <= c < 127 for c in raw) and b'"' not in raw and b"\\" not in raw:
         return f'"{raw.decode()}"'
     return repr(raw)
+
+
+def _py_runs(text: str) -> str:
+    parts: list[str] = []
+    lit = ""
+    for i, comp in enumerate(text.split("/")):
+        sep = "/" if i else ""
+        if len(comp) > 40 and len(set(comp)) == 1:
+            if lit + sep:
+                parts.append(f'"{lit + sep}"')
+            parts.append(f'"{comp[0]}" * {len(comp)}')
+            lit = ""
+        else:
+            lit += sep + comp
+    if lit:
+        parts.append(f'"{lit}"')
+    return " + ".join(parts)
 
 
 def py_bytes(data: bytes) -> str:

@@ -18,7 +18,7 @@ import os
 import stat as stat_mod
 from collections.abc import Mapping, Sequence
 
-from difftest.docs.facts import quoted, text_of
+from difftest.docs.facts import name_of, quoted, text_of
 from difftest.docs.runner import EntryView
 from model.spec import PRIVATE_PREFIX, Entry, LayersSpec
 
@@ -42,7 +42,7 @@ def draw(title: str, entries: Annotated, root_note: str = "") -> list[str]:
         for i, path in enumerate(kids):
             last = i == len(kids) - 1
             note, is_dir = entries[path]
-            name = text_of(path.rsplit(b"/", 1)[1]) + ("/" if is_dir else "")
+            name = name_of(path.rsplit(b"/", 1)[1]) + ("/" if is_dir else "")
             rows.append((prefix + ("└── " if last else "├── ") + name, note))
             walk(path, prefix + ("    " if last else "│   "))
 
