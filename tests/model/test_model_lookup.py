@@ -8,7 +8,7 @@ import errno
 from ovl_helpers import OPQ, RDIR, D, F, L, W, errno_of, mount, names, up
 
 from model.config import Config
-from model.spec import Entry, XWHITEOUT
+from model.spec import XWHITEOUT, Entry
 
 
 def test_upper_file_hides_lower_file() -> None:

@@ -31,7 +31,9 @@ def test_escaped_lower_xattr_appears_unescaped() -> None:
 
 
 def test_merged_dir_shows_upper_xattrs_only() -> None:
-    o = mount([D(b"d", xattrs=((b"user.low", b"1"),))], upper=[D(b"d", xattrs=((b"user.up", b"2"),))])
+    o = mount(
+        [D(b"d", xattrs=((b"user.low", b"1"),))], upper=[D(b"d", xattrs=((b"user.up", b"2"),))]
+    )
     assert o.listxattr(b"/d") == [b"user.up"]
     o2 = mount([D(b"d", xattrs=((b"user.low", b"1"),))])
     assert o2.listxattr(b"/d") == [b"user.low"]
