@@ -26,14 +26,21 @@ class Area:
     def page(self) -> str:
         return f"{self.slug}.md"
 
+    @property
+    def module_name(self) -> str:
+        """The examples module: ``module`` under ``difftest.docs.examples`` unless dotted."""
+        return self.module if "." in self.module else f"difftest.docs.examples.{self.module}"
+
     def examples(self) -> list[Example]:
-        mod = importlib.import_module(f"difftest.docs.examples.{self.module}")
+        mod = importlib.import_module(self.module_name)
         return [replace(ex, area=self.slug) for ex in mod.EXAMPLES]
 
 
 AREAS: tuple[Area, ...] = (
     Area(
-        "lookup", "lookup", "Lookup and merging",
+        "lookup",
+        "lookup",
+        "Lookup and merging",
         "A name is looked up in the upper layer first, then in each lower layer from the top "
         "(`l0`) down. The first layer that has the name decides what it is. A file, symlink "
         "or device hides everything below it, directories included. A directory is merged "
@@ -44,7 +51,9 @@ AREAS: tuple[Area, ...] = (
         "origin gets one.",
     ),
     Area(
-        "whiteouts", "whiteouts", "Whiteouts and opaque directories",
+        "whiteouts",
+        "whiteouts",
+        "Whiteouts and opaque directories",
         "Removing a name that a lower layer provides cannot touch the lower layer. Instead "
         "the upper layer gets a *whiteout*, a character device 0:0, which hides the name "
         "from every lower layer. A name that only the upper layer has is simply removed. "
@@ -53,7 +62,9 @@ AREAS: tuple[Area, ...] = (
         "Only the value `y` makes a directory opaque.",
     ),
     Area(
-        "copy-up", "copy_up", "Copy-up",
+        "copy-up",
+        "copy_up",
+        "Copy-up",
         "The lower layers never change. The first change to a lower object *copies it up* "
         "first: the upper layer gets a copy with the same type, mode, owner, times, "
         "non-private xattrs and data, with sparse holes kept, after its parent directories "
@@ -64,7 +75,9 @@ AREAS: tuple[Area, ...] = (
         "`trusted.overlay.impure=y`.",
     ),
     Area(
-        "readdir", "readdir", "Readdir",
+        "readdir",
+        "readdir",
+        "Readdir",
         "A merged directory lists the union of its layers: the topmost entry of each name "
         "wins, whiteouts hide names, `.` and `..` appear once. The listing is built on the "
         "first getdents of an open directory and cached for that open file, so names "
@@ -74,7 +87,9 @@ AREAS: tuple[Area, ...] = (
         "`readdir-order`).",
     ),
     Area(
-        "rename", "rename", "Rename and redirects",
+        "rename",
+        "rename",
+        "Rename and redirects",
         "Renaming a file copies it up and leaves a whiteout at the old name when a lower "
         "layer has that name. Renaming a lower or merged directory needs a redirect, which "
         "the default `redirect_dir=follow` never creates: the rename fails with EXDEV "
@@ -85,7 +100,9 @@ AREAS: tuple[Area, ...] = (
         "[redirect_dir](option-redirect_dir.md) for renames with redirects.",
     ),
     Area(
-        "hard-links", "links", "Hard links and inode numbers",
+        "hard-links",
+        "links",
+        "Hard links and inode numbers",
         "With all layers on one filesystem every object reports the overlay's st_dev, and "
         "st_ino is stable: a lower object's inode number is kept across its copy-up when "
         "the copy has an origin, and across remounts. Without the index, a lower file with "
@@ -95,7 +112,9 @@ AREAS: tuple[Area, ...] = (
         "source. See [index](option-index.md) for hard links that survive copy-up.",
     ),
     Area(
-        "xattrs", "xattrs", "Extended attributes",
+        "xattrs",
+        "xattrs",
+        "Extended attributes",
         "The overlay's private attributes `trusted.overlay.*` are hidden from listxattr "
         "and getxattr. Setting one through the overlay stores it escaped, as "
         "`trusted.overlay.overlay.*` in the upper layer. A merged directory shows the upper "
@@ -103,7 +122,9 @@ AREAS: tuple[Area, ...] = (
         "directory without its contents), except removing one that does not exist.",
     ),
     Area(
-        "read-only", "readonly", "Read-only overlays and remount",
+        "read-only",
+        "readonly",
+        "Read-only overlays and remount",
         "An overlay without an upper layer, or mounted `ro`, refuses every change with "
         "EROFS. The VFS checks for EROFS before it looks up the last name for removals "
         "(so removing a missing name gives EROFS) but after it for creations (so creating "
@@ -111,7 +132,9 @@ AREAS: tuple[Area, ...] = (
         "layer, so it persists across an unmount and a new mount of the same layers.",
     ),
     Area(
-        "option-redirect_dir", "opt_redirect_dir", "Option redirect_dir=on",
+        "option-redirect_dir",
+        "opt_redirect_dir",
+        "Option redirect_dir=on",
         "With `redirect_dir=on` a lower or merged directory can be renamed: the upper layer "
         "gets a copy of the directory (without its contents) carrying "
         "`trusted.overlay.redirect`, the old name gets a whiteout, and lookups of the new "
@@ -121,7 +144,9 @@ AREAS: tuple[Area, ...] = (
         "under the default options and under `redirect_dir=on`, side by side.",
     ),
     Area(
-        "option-index", "opt_index", "Option index=on",
+        "option-index",
+        "opt_index",
+        "Option index=on",
         "With `index=on` a copy-up of a lower file goes through `workdir/index/`, so all "
         "names of a lower hard link stay one inode after any of them is copied up: same "
         "data, same inode number, exact link count. Renaming one alias onto another is a "

@@ -23,9 +23,10 @@ def check_view(ex: Example, view: RunView, expect: Expect) -> list[str]:
     results = expect.get("results")
     if results is not None:
         if len(results) != len(view.steps):
-            problems.append(f"{where}: {len(results)} expected results for "
-                            f"{len(view.steps)} operations")  # fmt: skip
-        for i, (want, step) in enumerate(zip(results, view.steps), 1):
+            problems.append(
+                f"{where}: {len(results)} expected results for {len(view.steps)} operations"
+            )
+        for i, (want, step) in enumerate(zip(results, view.steps, strict=False), 1):
             for p in match_result(step.op, want, step.result):
                 problems.append(f"{where}: step {i} ({step.command}): {p}")
     for label, got in (("merged", view.merged), ("upper", view.upper or {})):
@@ -36,8 +37,9 @@ def check_view(ex: Example, view: RunView, expect: Expect) -> list[str]:
         for path, words in want_map.items():
             facts = got[path].facts if path in got else ("absent",)
             for p in match(words, facts):
-                problems.append(f"{where}: {label} {os.fsdecode(path)}: {p} "
-                                f"(has: {' '.join(facts)})")  # fmt: skip
+                problems.append(
+                    f"{where}: {label} {os.fsdecode(path)}: {p} (has: {' '.join(facts)})"
+                )
     return problems
 
 

@@ -73,10 +73,16 @@ def docs_main(argv: list[str]) -> int:
         description="Render the semantics pages (reports/semantics/) from the model's "
         "examples, verifying each against the kernel when possible.",
     )
-    p.add_argument("--check", action="store_true",
-                   help="exit 1 if the committed pages are stale against the model")  # fmt: skip
-    p.add_argument("--no-kernel", action="store_true",
-                   help="do not run the kernel; keep the stored verification")  # fmt: skip
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if the committed pages are stale against the model",
+    )
+    p.add_argument(
+        "--no-kernel",
+        action="store_true",
+        help="do not run the kernel; keep the stored verification",
+    )
     p.add_argument("--out", type=Path, default=None, help="output directory")
     args = p.parse_args(argv)
     console = Console(highlight=False)
@@ -138,9 +144,13 @@ def promote_main(argv: list[str]) -> int:
 
     try:
         path, example_id, warnings = promote(
-            args.report, BY_SLUG[args.area], args.title,
-            example_id=args.example_id, rule=args.rule, notes=args.notes,
-        )  # fmt: skip
+            args.report,
+            BY_SLUG[args.area],
+            args.title,
+            example_id=args.example_id,
+            rule=args.rule,
+            notes=args.notes,
+        )
     except (PromoteError, OSError, ValueError, KeyError) as exc:
         console.print(f"difftest promote: {exc}", style="red")
         return 1

@@ -39,7 +39,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "etxtbsy-lower-exec",
         "doc-stale",
         'Non-standard behavior (c): "If a file residing on a lower layer is being executed, '
-        'then opening that file for write or truncating the file will not be denied with '
+        "then opening that file for write or truncating the file will not be denied with "
         'ETXTBSY."',
         "Opening for write a lower file that is being executed gives ETXTBSY, as on any "
         "filesystem.",
@@ -51,8 +51,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(
         "data-only-layers-need-metacopy",
         "doc-stale",
-        'Data-only lower layers: the section opens "With \'metacopy\' feature enabled, an '
-        'overlayfs regular file may be a composition of information from up to three '
+        "Data-only lower layers: the section opens \"With 'metacopy' feature enabled, an "
+        "overlayfs regular file may be a composition of information from up to three "
         'different layers", and older versions require metacopy=on for `::` layers.',
         "A mount with data-only layers (`lowerdir=L0::D1`) succeeds without metacopy=on, "
         "and a redirected metacopy file in L0 reads its data from D1.",
@@ -64,7 +64,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(
         "metacopy-xattr-name",
         "doc-wrong",
-        'Metadata only copy up: the upper file "is marked with \'trusted.overlayfs.metacopy\' '
+        "Metadata only copy up: the upper file \"is marked with 'trusted.overlayfs.metacopy' "
         'xattr".',
         "The xattr is `trusted.overlay.metacopy` (`overlay`, not `overlayfs`), like every "
         "other private overlay xattr.",
@@ -77,7 +77,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "d-ino-copied-up-file",
         "doc-wrong",
         "Inode properties table: with xino off and layers on different filesystems, d_ino "
-        "of a non-directory is listed as equal to st_ino (\"Y\").",
+        'of a non-directory is listed as equal to st_ino ("Y").',
         "A non-directory copied up with an origin reports the lower st_ino but its d_ino is "
         "the upper inode number, so they differ.",
         "overlayfs.rst, Inode properties",
@@ -88,7 +88,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(
         "shared-upper-ebusy",
         "doc-vague",
-        'Sharing and copying layers: using an upper or work directory that another mount '
+        "Sharing and copying layers: using an upper or work directory that another mount "
         'uses "is not allowed and may fail with EBUSY".',
         "The second mount fails with EBUSY only with index=on; with index=off it succeeds "
         "and the kernel logs a warning.",

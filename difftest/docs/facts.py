@@ -183,12 +183,15 @@ def show_value(op: ops.Op, value: Any, labels: InodeLabels, show_inodes: bool) -
         names = _names(value)
         return Shown(" ".join(names) if names else "(nothing)", tuple(names))
     if isinstance(value, StatFs):
-        facts = (f"f_type={value.f_type:#x}", f"namelen={value.namelen}",
-                 "ro" if value.readonly else "rw")  # fmt: skip
+        fs_facts = (
+            f"f_type={value.f_type:#x}",
+            f"namelen={value.namelen}",
+            "ro" if value.readonly else "rw",
+        )
         text = f"f_type {value.f_type:#x}, namelen {value.namelen}" + (
             ", read-only" if value.readonly else ""
         )
-        return Shown(text, facts)
+        return Shown(text, fs_facts)
     if isinstance(op, ops.Listxattr):
         names = sorted(text_of(n) for n in value)
         return Shown(" ".join(names) if names else "(none)", tuple(names))
@@ -248,8 +251,13 @@ def upper_facts(e: UpperEntry, data: bytes | None) -> tuple[str, ...]:
     return tuple(facts)
 
 
-def describe(facts: tuple[str, ...], data: bytes | None = None, *, show_inodes: bool = False,
-             size: int | None = None) -> str:  # fmt: skip
+def describe(
+    facts: tuple[str, ...],
+    data: bytes | None = None,
+    *,
+    show_inodes: bool = False,
+    size: int | None = None,
+) -> str:
     """The annotation a tree drawing prints next to a name."""
     if not facts:
         return ""

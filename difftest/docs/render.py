@@ -54,6 +54,10 @@ def _result_cell(text: str, error: bool) -> str:
     return _code(text)
 
 
+def _is_error(text: str) -> bool:
+    return re.fullmatch(r"E[A-Z0-9]+( or E[A-Z0-9]+)*", text) is not None
+
+
 def _fence(lines: Sequence[str], lang: str = "text") -> list[str]:
     return [f"```{lang}", *lines, "```"]
 
@@ -62,6 +66,11 @@ def _fence(lines: Sequence[str], lang: str = "text") -> list[str]:
 
 
 def _status_line(r: Rendered) -> str:
+    states = {st.state for st in r.status.values()}
+    if states == {"agree"} and r.example.versus:
+        kernel = r.status[r.example.config].kernel
+        both = " and ".join(f"`{c}`" for c in r.example.configs)
+        return f"✔ kernel {kernel} agrees under {both}"
     parts = []
     for config in r.example.configs:
         st = r.status[config]
@@ -71,8 +80,9 @@ def _status_line(r: Rendered) -> str:
         elif st.state == "disagree":
             parts.append(f"⚠ **kernel {st.kernel} disagrees with the model**{where}")
         elif st.state == "changed":
-            parts.append(f"not verified{where}: the example or the model changed since the "
-                         "last kernel run")  # fmt: skip
+            parts.append(
+                f"not verified{where}: the example or the model changed since the last kernel run"
+            )
         else:
             parts.append(f"not verified against a kernel (model only){where}")
     return "; ".join(parts)
@@ -95,7 +105,7 @@ def _results_table(r: Rendered) -> list[str]:
             got = r.status[c].kernel_results
             text = got[i] if i < len(got) else "(not run)"
             model_text = r.views[c].steps[i].result.text
-            cell = _cell(text)
+            cell = _result_cell(text, _is_error(text))
             row.append(f"**{cell}**" if text != model_text else cell)
         lines.append("| " + " | ".join(row) + " |")
     if not first.steps:
@@ -121,15 +131,23 @@ def _after(r: Rendered) -> list[str]:
     if same_merged:
         rows.append(tree.draw_view("m/ (merged, both configs)", a.merged, show))
     else:
-        rows.append(tree.side_by_side([
-            tree.draw_view(f"m/ with {configs[0]}", a.merged, show),
-            tree.draw_view(f"m/ with {configs[1]}", b.merged, show),
-        ]))  # fmt: skip
+        rows.append(
+            tree.side_by_side(
+                [
+                    tree.draw_view(f"m/ with {configs[0]}", a.merged, show),
+                    tree.draw_view(f"m/ with {configs[1]}", b.merged, show),
+                ]
+            )
+        )
     if a.upper is not None and b.upper is not None:
-        rows.append(tree.side_by_side([
-            tree.draw_view(f"u/ with {configs[0]}", a.upper, False),
-            tree.draw_view(f"u/ with {configs[1]}", b.upper, False),
-        ]))  # fmt: skip
+        rows.append(
+            tree.side_by_side(
+                [
+                    tree.draw_view(f"u/ with {configs[0]}", a.upper, False),
+                    tree.draw_view(f"u/ with {configs[1]}", b.upper, False),
+                ]
+            )
+        )
     out: list[str] = []
     for row in rows:
         if out:
@@ -154,15 +172,17 @@ def render_example(r: Rendered) -> list[str]:
     if len(set(mounts)) == 1:
         lines += _fence(mounts[:1], "sh")
     else:
-        lines += _fence([f"{m}    # {c}" for m, c in zip(mounts, ex.configs)], "sh")
+        lines += _fence([f"{m}    # {c}" for m, c in zip(mounts, ex.configs, strict=True)], "sh")
     lines += ["", *_results_table(r), "", "Afterwards:", "", *_fence(_after(r)), ""]
     for c in ex.configs:
         st = r.status[c]
         if st.state != "disagree":
             continue
         under = f" under `{c}`" if ex.versus else ""
-        lines += [f"> **Kernel and model disagree{under}** (Linux {st.kernel}): "
-                  f"{_cell(st.summary)}", ">"]  # fmt: skip
+        lines += [
+            f"> **Kernel and model disagree{under}** (Linux {st.kernel}): {_cell(st.summary)}",
+            ">",
+        ]
         lines += ["> ```", *[f"> {d}" for d in st.details], "> ```", ""]
     return lines
 
@@ -177,10 +197,14 @@ def _verified_sentence(rendered: list[Rendered], verification: Verification) -> 
     disagree = states.count("disagree")
     missing = total - agree - disagree
     if verification.kernel is None or agree + disagree == 0:
-        return (f"**Not verified against a kernel**: rendered from the model only "
-                f"({total} example runs).")  # fmt: skip
-    s = (f"Every example was run against the overlayfs of Linux {verification.kernel} when "
-         f"this page was generated: {agree} of {total} example runs agree with the model")
+        return (
+            f"**Not verified against a kernel**: rendered from the model only "
+            f"({total} example runs)."
+        )
+    s = (
+        f"Every example was run against the overlayfs of Linux {verification.kernel} when "
+        f"this page was generated: {agree} of {total} example runs agree with the model"
+    )
     if disagree:
         s += f", **{disagree} disagree** (flagged below)"
     if missing:
@@ -214,31 +238,45 @@ def render_index(by_area: dict[str, list[Rendered]], verification: Verification)
         "",
         _verified_sentence(everything, verification),
         "",
-        "| area | examples | kernel agrees | kernel disagrees |",
-        "|---|--:|--:|--:|",
+        "| area | examples | runs (example × config) | kernel agrees | kernel disagrees |",
+        "|---|--:|--:|--:|--:|",
     ]
     for area in AREAS:
         rs = by_area[area.slug]
         st = [r.status[c].state for r in rs for c in r.example.configs]
-        lines.append(f"| [{area.title}]({area.page}) | {len(rs)} | {st.count('agree')} | "
-                     f"{st.count('disagree')} |")  # fmt: skip
+        lines.append(
+            f"| [{area.title}]({area.page}) | {len(rs)} | {len(st)} | "
+            f"{st.count('agree')} | {st.count('disagree')} |"
+        )
     lines += ["", *HOW_TO_READ, ""]
     lines += _disagreements(by_area)
     lines += _features(everything)
-    lines += ["## Named tolerances", "",
-              "Differences the tester deliberately does not report (`difftest/tolerances.py`); "
-              "the pages never show a fact that one of these hides.", "",
-              "| name | targets | reason |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        "## Named tolerances",
+        "",
+        "Differences the tester deliberately does not report (`difftest/tolerances.py`); "
+        "the pages never show a fact that one of these hides.",
+        "",
+        "| name | targets | reason |",
+        "|---|---|---|",
+    ]
     lines += [f"| `{t.name}` | {t.targets} | {_cell(t.reason)} |" for t in TOLERANCES]
-    lines += ["", "## Documented kernel deviations", "",
-              "Where the kernel's own documentation (`Documentation/filesystems/overlayfs.rst`) "
-              "is wrong, stale or vague for the kernel that runs here "
-              "(`difftest/docs/deviations.py`). The model follows the kernel.", "",
-              "| name | kind | the documentation says | the kernel does | source | evidence | "
-              "checked |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Documented kernel deviations",
+        "",
+        "Where the kernel's own documentation (`Documentation/filesystems/overlayfs.rst`) "
+        "is wrong, stale or vague for the kernel that runs here "
+        "(`difftest/docs/deviations.py`). The model follows the kernel.",
+        "",
+        "| name | kind | the documentation says | the kernel does | source | evidence | checked |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for d in DEVIATIONS:
-        lines.append(f"| `{d.name}` | {d.kind} | {_cell(d.doc)} | {_cell(d.kernel)} | "
-                     f"{_cell(d.source)} | {_cell(d.evidence)} | {d.kernel_version}, {d.date} |")  # fmt: skip
+        lines.append(
+            f"| `{d.name}` | {d.kind} | {_cell(d.doc)} | {_cell(d.kernel)} | "
+            f"{_cell(d.source)} | {_cell(d.evidence)} | {d.kernel_version}, {d.date} |"
+        )
     lines += ["", *REGENERATE]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -254,8 +292,14 @@ def _disagreements(by_area: dict[str, list[Rendered]]) -> list[str]:
                     rows.append(f"| {link} | `{c}` | {_cell(st.summary)} |")
     if not rows:
         return []
-    return ["## Where the kernel and the model disagree", "",
-            "| example | config | first difference |", "|---|---|---|", *rows, ""]  # fmt: skip
+    return [
+        "## Where the kernel and the model disagree",
+        "",
+        "| example | config | first difference |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _features(everything: list[Rendered]) -> list[str]:
@@ -263,20 +307,29 @@ def _features(everything: list[Rendered]) -> list[str]:
     for r in everything:
         for key in r.example.features:
             by_feature.setdefault(key, []).append(r)
-    lines = ["## The catalogue's feature table", "",
-             "Rows of the feature table in `overlayfs-semantics.md` §9 and the examples that "
-             "show them.", "", "| feature | examples |", "|---|---|"]  # fmt: skip
+    lines = [
+        "## The catalogue's feature table",
+        "",
+        "Rows of the feature table in `overlayfs-semantics.md` §9 and the examples that show them.",
+        "",
+        "| feature | examples |",
+        "|---|---|",
+    ]
     page = {a.slug: a.page for a in AREAS}
     for f in FEATURES:
         if f.status != "covered":
             continue
-        links = [f"[{r.example.id}]({page[r.example.area]}#{slug(r.example.title)})"
-                 for r in by_feature.get(f.key, [])]  # fmt: skip
+        links = [
+            f"[{r.example.id}]({page[r.example.area]}#{slug(r.example.title)})"
+            for r in by_feature.get(f.key, [])
+        ]
         lines.append(f"| {f.feature} | {', '.join(links) or '**none**'} |")
-    lines += ["", "Rows not shown by examples:", "", "| feature | status | why |",
-              "|---|---|---|"]  # fmt: skip
-    names = {"tolerated": "tolerated", "unobservable": "not observable",
-             "not-reached": "not reached by supported configs"}  # fmt: skip
+    lines += ["", "Rows not shown by examples:", "", "| feature | status | why |", "|---|---|---|"]
+    names = {
+        "tolerated": "tolerated",
+        "unobservable": "not observable",
+        "not-reached": "not reached by supported configs",
+    }
     for f in FEATURES:
         if f.status != "covered":
             lines.append(f"| {_cell(f.feature)} | {names[f.status]} | {_cell(f.why)} |")

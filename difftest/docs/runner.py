@@ -171,8 +171,10 @@ def _observe(sys: Syscalls, labels: F.InodeLabels) -> Observation:
 def _before(obs: Observation, labels: F.InodeLabels) -> Before:
     kinds = {}
     for path, e in obs.merged.items():
-        kinds[path] = "unresolvable" if e.kind.startswith("unresolvable") else (
-            F.KIND_WORDS.get(e.kind, e.kind)
+        kinds[path] = (
+            "unresolvable"
+            if e.kind.startswith("unresolvable")
+            else (F.KIND_WORDS.get(e.kind, e.kind))
         )
     inodes = {p: labels.of(i) for p, i in obs.ino.items()}
     return Before(kinds, inodes)

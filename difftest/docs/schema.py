@@ -116,14 +116,28 @@ def config_fits(config: str, spec: LayersSpec) -> str | None:
 # ---- layer helpers ---------------------------------------------------------------------------
 
 
-def reg(path: bytes, data: bytes = b"", *, mode: int = 0o644, uid: int = 0, gid: int = 0,
-        size: int | None = None, xattrs: dict[bytes, bytes] | None = None) -> Entry:  # fmt: skip
+def reg(
+    path: bytes,
+    data: bytes = b"",
+    *,
+    mode: int = 0o644,
+    uid: int = 0,
+    gid: int = 0,
+    size: int | None = None,
+    xattrs: dict[bytes, bytes] | None = None,
+) -> Entry:
     """A regular file holding ``data`` (``size`` past the data is a hole)."""
     return Entry(path, "reg", mode, uid, gid, data, size, xattrs=_x(xattrs))
 
 
-def dir_(path: bytes, *, mode: int = 0o755, uid: int = 0, gid: int = 0,
-         xattrs: dict[bytes, bytes] | None = None) -> Entry:  # fmt: skip
+def dir_(
+    path: bytes,
+    *,
+    mode: int = 0o755,
+    uid: int = 0,
+    gid: int = 0,
+    xattrs: dict[bytes, bytes] | None = None,
+) -> Entry:
     """A directory."""
     return Entry(path, "dir", mode, uid, gid, xattrs=_x(xattrs))
 

@@ -44,8 +44,11 @@ def shell_path(path: bytes) -> str:
     raw = os.fsencode(rel)
     if all(32 <= c < 127 for c in raw):
         return shlex.quote(rel)
-    return "$'" + "".join(chr(c) if 32 < c < 127 and c not in b"'\\" else f"\\x{c:02x}"
-                          for c in raw) + "'"  # fmt: skip
+    return (
+        "$'"
+        + "".join(chr(c) if 32 < c < 127 and c not in b"'\\" else f"\\x{c:02x}" for c in raw)
+        + "'"
+    )
 
 
 def py_path(path: bytes) -> str:
@@ -83,8 +86,10 @@ def py_bytes(data: bytes) -> str:
 def _arg(data: bytes) -> str:
     """A setfattr/ln argument: plain when it is safe, else quoted."""
     text = os.fsdecode(data)
-    return text if all(32 < c < 127 for c in data) and text == shlex.quote(text) else (
-        shlex.quote(text)
+    return (
+        text
+        if all(32 < c < 127 for c in data) and text == shlex.quote(text)
+        else (shlex.quote(text))
     )
 
 
@@ -298,8 +303,8 @@ def _python(op: ops.Op, fd: int | None) -> str:
         times = f"{{{_utime(op.atime_ns)}, {_utime(op.mtime_ns)}}}"
         return f"utimensat(AT_FDCWD, {p(op.path)}, {times}, 0)"
     if isinstance(op, ops.Setxattr):
-        flags = {ops.XATTR_CREATE: "os.XATTR_CREATE", ops.XATTR_REPLACE: "os.XATTR_REPLACE"}
-        f = flags.get(op.flags, str(op.flags))
+        names = {ops.XATTR_CREATE: "os.XATTR_CREATE", ops.XATTR_REPLACE: "os.XATTR_REPLACE"}
+        f = names.get(op.flags, str(op.flags))
         return f"os.setxattr({p(op.path)}, {py_bytes(op.name)}, {py_bytes(op.value)}, {f})"
     simple = {
         ops.Readdir: lambda o: f"os.listdir({p(o.path)})",

@@ -69,7 +69,10 @@ def side_by_side(blocks: Sequence[list[str]], gap: int = 4, max_width: int = 116
     height = max(len(b) for b in blocks)
     out = []
     for row in range(height):
-        cells = [(b[row] if row < len(b) else "").ljust(w) for b, w in zip(blocks, widths)]
+        cells = [
+            (b[row] if row < len(b) else "").ljust(w)
+            for b, w in zip(blocks, widths, strict=True)
+        ]
         out.append((" " * gap).join(cells).rstrip())
     return out
 
@@ -91,7 +94,7 @@ def _entry_note(e: Entry) -> str:
     elif kind in ("chr", "blk"):
         name = "char" if kind == "chr" else "block"
         parts.append(f"{name} device {os.major(e.rdev)}:{os.minor(e.rdev)}")
-    else:
+    elif kind != "dir":  # a directory's name ends in "/" in the drawing
         parts.append(kind)
     perm = stat_mod.S_IMODE(e.mode)
     default = {"reg": 0o644, "dir": 0o755, "lnk": 0o777}.get(kind, 0o644)
@@ -100,11 +103,11 @@ def _entry_note(e: Entry) -> str:
     if e.uid or e.gid:
         parts.append(f"owner {e.uid}:{e.gid}")
     for k, v in e.xattrs:
-        name = k[len(PRIVATE_PREFIX):] if k.startswith(PRIVATE_PREFIX) else k
-        if k.startswith(PRIVATE_PREFIX) and name in (b"origin", b"impure"):
-            parts.append(text_of(name))
+        short = k[len(PRIVATE_PREFIX) :] if k.startswith(PRIVATE_PREFIX) else k
+        if k.startswith(PRIVATE_PREFIX) and short in (b"origin", b"impure"):
+            parts.append(text_of(short))
         else:
-            parts.append(f"{text_of(name)}={text_of(v)}" if v else text_of(name))
+            parts.append(f"{text_of(short)}={text_of(v)}" if v else text_of(short))
     return ", ".join(parts)
 
 

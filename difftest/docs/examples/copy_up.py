@@ -17,8 +17,7 @@ EXAMPLES: list[Example] = [
         spec=layers([reg(b"a", b"lower")]),
         program=[ops.Open(b"/a", os.O_WRONLY), ops.Close(0)],
         expect={"results": ["fd0", "ok"], "upper": {b"/a": "file data=lower origin"}},
-        notes="The copy happens at open time: the kernel cannot know whether a write will "
-        "follow.",
+        notes="The copy happens at open time: the kernel cannot know whether a write will follow.",
         features=("copy-up-triggers", "origin"),
     ),
     Example(
@@ -97,8 +96,9 @@ EXAMPLES: list[Example] = [
         id="copy-up-keeps-mode-owner-xattrs",
         title="A copy keeps set-uid mode, owner and xattrs",
         rule="catalogue §2.3 [V t16]; copy_up.c `ovl_copy_xattr`, `ovl_set_attr`",
-        spec=layers([reg(b"prog", b"#!", mode=0o4755, uid=1000, gid=100,
-                         xattrs={b"user.tag": b"v1"})]),  # fmt: skip
+        spec=layers(
+            [reg(b"prog", b"#!", mode=0o4755, uid=1000, gid=100, xattrs={b"user.tag": b"v1"})]
+        ),
         program=[ops.Utimens(b"/prog", None, 1_700_000_000 * 10**9)],
         expect={
             "results": ["ok"],
@@ -194,8 +194,10 @@ EXAMPLES: list[Example] = [
         title="A change the caller may not make does not copy up",
         rule="catalogue §2.12 [V t21]; inode.c `ovl_setattr` (permission before copy-up)",
         spec=layers([reg(b"a", b"x")]),
-        program=[ops.Chmod(b"/a", 0o666, uid=1000, gid=1000),
-                 ops.Open(b"/a", os.O_WRONLY, uid=1000, gid=1000)],  # fmt: skip
+        program=[
+            ops.Chmod(b"/a", 0o666, uid=1000, gid=1000),
+            ops.Open(b"/a", os.O_WRONLY, uid=1000, gid=1000),
+        ],
         expect={"results": ["EPERM", "EACCES"], "upper": {b"/a": "absent"}},
         notes="User 1000 does not own root's `a`: chmod gives EPERM and open for writing "
         "EACCES, both checked on the overlay inode before any copy-up.",

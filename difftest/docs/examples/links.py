@@ -30,8 +30,12 @@ EXAMPLES: list[Example] = [
         title="A file created over a whiteout gets a new inode number",
         rule="catalogue §3 (an object created over a whiteout: the upper ino)",
         spec=layers([reg(b"a", b"old")]),
-        program=[ops.Lstat(b"/a"), ops.Unlink(b"/a"),
-                 ops.Open(b"/a", os.O_WRONLY | os.O_CREAT), ops.Lstat(b"/a")],  # fmt: skip
+        program=[
+            ops.Lstat(b"/a"),
+            ops.Unlink(b"/a"),
+            ops.Open(b"/a", os.O_WRONLY | os.O_CREAT),
+            ops.Lstat(b"/a"),
+        ],
         expect={"results": ["ino=#2", "ok", "fd0", "ino=#3"], "upper": {b"/a": "file -origin"}},
         show_inodes=True,
         features=("st-ino-copy-up",),

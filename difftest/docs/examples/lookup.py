@@ -140,10 +140,12 @@ EXAMPLES: list[Example] = [
         title="A merged directory's mode, owner and xattrs come from the upper directory",
         rule="catalogue §2.1, §2.13 [V t9]",
         spec=layers(
-            [dir_(b"d", mode=0o700, uid=1000, gid=1000, xattrs={b"user.low": b"1"}),
-             reg(b"d/f", b"x")],
+            [
+                dir_(b"d", mode=0o700, uid=1000, gid=1000, xattrs={b"user.low": b"1"}),
+                reg(b"d/f", b"x"),
+            ],
             upper=[dir_(b"d", xattrs={b"user.up": b"2"})],
-        ),  # fmt: skip
+        ),
         program=[ops.Lstat(b"/d"), ops.Listxattr(b"/d")],
         expect={
             "results": ["dir mode=0755 uid=0", "user.up"],
@@ -190,8 +192,7 @@ EXAMPLES: list[Example] = [
             ops.Open(b"/a", os.O_RDONLY | os.O_DIRECTORY),
             ops.Open(b"/d", os.O_WRONLY),
         ],
-        expect={"results": ["ENOTDIR", "ENOTDIR", "ENOENT", "ENAMETOOLONG", "ENOTDIR",
-                            "EISDIR"]},  # fmt: skip
+        expect={"results": ["ENOTDIR", "ENOTDIR", "ENOENT", "ENAMETOOLONG", "ENOTDIR", "EISDIR"]},
         notes="A trailing slash or a path through a file gives ENOTDIR; a 256-byte name "
         "gives ENAMETOOLONG; opening a directory for writing gives EISDIR. None of them "
         "copies anything up.",

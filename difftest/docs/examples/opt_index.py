@@ -41,8 +41,10 @@ EXAMPLES: list[Example] = [
         spec=LINKED,
         program=[ops.Open(b"/a", os.O_WRONLY | os.O_TRUNC), ops.Write(0, b"new"), ops.Close(0)],
         expect={"results": ["fd0", "3", "ok"], "merged": {b"/b": "file data=old"}},
-        expect_versus={"results": ["fd0", "3", "ok"], "merged": {b"/b": "file data=new",
-                                                                 b"/c": "file data=new"}},  # fmt: skip
+        expect_versus={
+            "results": ["fd0", "3", "ok"],
+            "merged": {b"/b": "file data=new", b"/c": "file data=new"},
+        },
         features=("hardlinks-index-on", "hardlinks-index-off"),
     ),
     Example(

@@ -78,9 +78,12 @@ EXAMPLES: list[Example] = [
         expect={"results": ["EXDEV"], "upper": {b"/" + LONG_A: "absent"}},
         expect_versus={
             "results": ["EXDEV"],
-            "upper": {b"/" + LONG_A: "dir origin", b"/" + LONG_A + b"/" + LONG_B: "dir origin",
-                      b"/x/d": "absent"},
-        },  # fmt: skip
+            "upper": {
+                b"/" + LONG_A: "dir origin",
+                b"/" + LONG_A + b"/" + LONG_B: "dir origin",
+                b"/x/d": "absent",
+            },
+        },
         notes="The absolute redirect would be the 262-byte old path. Under `redirect_dir=on` "
         "the directory and its parent were copied up before the length check, and they stay "
         "in the upper layer.",
@@ -105,7 +108,9 @@ EXAMPLES: list[Example] = [
         title="The default follow mode reads redirects but will not make new ones",
         rule="catalogue §2.9 [V t5]; namei.c `ovl_check_redirect`",
         versus=ON,
-        spec=layers([dir_(b"d"), reg(b"d/f", b"x")], upper=[whiteout(b"d"), redirected(b"e", b"d")]),
+        spec=layers(
+            [dir_(b"d"), reg(b"d/f", b"x")], upper=[whiteout(b"d"), redirected(b"e", b"d")]
+        ),
         program=[ops.Readdir(b"/e"), ops.Rename(b"/e", b"/g")],
         expect={"results": [". .. f", "EXDEV"]},
         expect_versus={"results": [". .. f", "ok"], "upper": {b"/g": "dir redirect=d"}},

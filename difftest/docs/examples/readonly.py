@@ -21,8 +21,7 @@ EXAMPLES: list[Example] = [
         rule="catalogue §4 (no upperdir: mounted ro) [V t10]",
         config="no-upper",
         spec=RO_LAYERS,
-        program=[ops.Readdir(b"/d"), ops.Readlink(b"/l"), ops.Stat(b"/l"),
-                 ops.Statfs(b"/")],  # fmt: skip
+        program=[ops.Readdir(b"/d"), ops.Readlink(b"/l"), ops.Stat(b"/l"), ops.Statfs(b"/")],
         expect={"results": [". .. a b", "d/a", "file size=3", "f_type=0x794c7630 ro"]},
         notes="At least two lower layers are needed without an upper layer. statfs reports "
         "ST_RDONLY.",
@@ -51,8 +50,7 @@ EXAMPLES: list[Example] = [
         rule="catalogue §2.7, §7 [V t10]: removals take the write lock before the lookup",
         config="no-upper",
         spec=RO_LAYERS,
-        program=[ops.Unlink(b"/missing"), ops.Rmdir(b"/missing"),
-                 ops.Rename(b"/missing", b"/x")],  # fmt: skip
+        program=[ops.Unlink(b"/missing"), ops.Rmdir(b"/missing"), ops.Rename(b"/missing", b"/x")],
         expect={"results": ["EROFS", "EROFS", "EROFS"]},
         notes="`rm` would say ENOENT here without calling unlink(2), so the example calls "
         "it from Python.",
@@ -131,8 +129,7 @@ EXAMPLES: list[Example] = [
             "results": ["ok", "fd0", "7", "ok", "ENOENT", "fd1", "changed"],
             "upper": {b"/a": "whiteout", b"/d/f": "file data=changed"},
         },
-        notes="Open files are closed before the unmount (a busy overlay cannot be "
-        "unmounted).",
+        notes="Open files are closed before the unmount (a busy overlay cannot be unmounted).",
         features=("remount",),
     ),
     Example(

@@ -26,8 +26,7 @@ EXAMPLES: list[Example] = [
             "results": ["ok"],
             "upper": {b"/a": "whiteout", b"/b": "file data=lower origin", b"/": "dir impure"},
         },
-        notes="The copy keeps its origin, so `b` still reports the lower file's inode "
-        "number.",
+        notes="The copy keeps its origin, so `b` still reports the lower file's inode number.",
         features=("whiteout-on-remove", "copy-up-triggers"),
     ),
     Example(
@@ -78,8 +77,9 @@ EXAMPLES: list[Example] = [
         id="rename-pure-upper-dir-into-merged-parent-gets-opaque",
         title="A pure upper directory moved into a merged directory becomes opaque",
         rule="catalogue §2.9 rule 7 [V t4]; dir.c `ovl_rename` (`ovl_set_opaque_xerr`)",
-        spec=layers([dir_(b"m"), reg(b"m/f", b"x")],
-                    upper=[dir_(b"m"), dir_(b"new"), reg(b"new/g", b"y")]),  # fmt: skip
+        spec=layers(
+            [dir_(b"m"), reg(b"m/f", b"x")], upper=[dir_(b"m"), dir_(b"new"), reg(b"new/g", b"y")]
+        ),
         program=[ops.Rename(b"/new", b"/m/new"), ops.Readdir(b"/m/new")],
         expect={"results": ["ok", ". .. g"], "upper": {b"/m/new": "dir opaque=y"}},
         notes="A directory that only the upper layer has can always be moved. In a merged "
@@ -108,8 +108,9 @@ EXAMPLES: list[Example] = [
         id="rename-noreplace",
         title="RENAME_NOREPLACE refuses an existing name but not a whited-out one",
         rule="catalogue §2.9 [V t4, t23]",
-        spec=layers([reg(b"a", b"a"), reg(b"b", b"b"), reg(b"gone", b"g")],
-                    upper=[whiteout(b"gone")]),  # fmt: skip
+        spec=layers(
+            [reg(b"a", b"a"), reg(b"b", b"b"), reg(b"gone", b"g")], upper=[whiteout(b"gone")]
+        ),
         program=[ops.Rename(b"/a", b"/b", NOREPLACE), ops.Rename(b"/a", b"/gone", NOREPLACE)],
         expect={
             "results": ["EEXIST", "ok"],

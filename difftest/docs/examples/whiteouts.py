@@ -49,8 +49,7 @@ EXAMPLES: list[Example] = [
         spec=layers([reg(b"a", b"lower")], upper=[reg(b"a", b"changed")]),
         program=[ops.Unlink(b"/a")],
         expect={"results": ["ok"], "upper": {b"/a": "whiteout"}},
-        notes="The upper copy goes, and a whiteout takes its place because `l0` still has "
-        "`a`.",
+        notes="The upper copy goes, and a whiteout takes its place because `l0` still has `a`.",
         features=("whiteout-on-remove",),
     ),
     Example(
@@ -114,8 +113,7 @@ EXAMPLES: list[Example] = [
             "results": ["ok", "ok", "ok", ". .."],
             "upper": {b"/d": "dir opaque=y -origin"},
         },
-        notes="Without `opaque=y` the new `d` would merge with `l0`'s `d` and `f` would come "
-        "back.",
+        notes="Without `opaque=y` the new `d` would merge with `l0`'s `d` and `f` would come back.",
         features=("mkdir-over-whiteout",),
     ),
     Example(
@@ -172,10 +170,16 @@ EXAMPLES: list[Example] = [
         title="Only the value y makes a directory opaque",
         rule="catalogue §1 [V t21]; namei.c `ovl_is_opaquedir`",
         spec=layers(
-            [dir_(b"y"), reg(b"y/low", b"1"), dir_(b"n"), reg(b"n/low", b"2"),
-             dir_(b"yes"), reg(b"yes/low", b"3")],
+            [
+                dir_(b"y"),
+                reg(b"y/low", b"1"),
+                dir_(b"n"),
+                reg(b"n/low", b"2"),
+                dir_(b"yes"),
+                reg(b"yes/low", b"3"),
+            ],
             upper=[opaque(b"y"), opaque(b"n", b"n"), opaque(b"yes", b"yes")],
-        ),  # fmt: skip
+        ),
         program=[ops.Readdir(b"/y"), ops.Readdir(b"/n"), ops.Readdir(b"/yes")],
         expect={"results": [". ..", ". .. low", ". .. low"]},
         notes="The upper directories carry `trusted.overlay.opaque` set offline to `y`, `n` "
@@ -211,8 +215,7 @@ EXAMPLES: list[Example] = [
             "upper": {b"/w": "absent", b"/null": "chr"},
             "merged": {b"/null": "chr rdev=1:3"},
         },
-        notes="A character device 0:0 would be a whiteout; any other device is an ordinary "
-        "object.",
+        notes="A character device 0:0 would be a whiteout; any other device is an ordinary object.",
         features=("mknod-whiteout",),
     ),
     Example(
@@ -222,6 +225,21 @@ EXAMPLES: list[Example] = [
         spec=layers([reg(b"a", b"x"), dir_(b"d")], upper=[whiteout(b"a"), whiteout(b"d")]),
         program=[ops.Unlink(b"/a"), ops.Rmdir(b"/d"), ops.Chmod(b"/a", 0o600)],
         expect={"results": ["ENOENT", "ENOENT", "ENOENT"], "upper": {b"/a": "whiteout"}},
+    ),
+    Example(
+        id="xwhiteout-in-upper-listed-but-enoent",
+        title="An xwhiteout in the upper layer hides the name but is still listed",
+        rule="catalogue §5 [V t17]",
+        spec=layers(
+            [dir_(b"d"), reg(b"d/f", b"lower"), reg(b"d/g", b"g")],
+            upper=[opaque(b"d", b"x"), xwhiteout(b"d/f")],
+        ),
+        program=[ops.Lstat(b"/d/f"), ops.Readdir(b"/d")],
+        expect={"results": ["ENOENT", ". .. f g"], "merged": {b"/d/f": "unresolvable"}},
+        notes="Lookup honours an xwhiteout in any layer. A merged readdir recognises "
+        "xwhiteouts only in lower layers, so the upper one is listed as an ordinary "
+        "file that cannot be looked up.",
+        features=("xwhiteout",),
     ),
     # difftest promote: new examples go above this line
 ]

@@ -103,10 +103,13 @@ EXAMPLES: list[Example] = [
         title="A merged directory shows only the upper directory's xattrs",
         rule="catalogue §2.13 [V t9]",
         spec=layers(
-            [dir_(b"m", xattrs={b"user.low": b"1"}), reg(b"m/f", b"x"),
-             dir_(b"lo", xattrs={b"user.low": b"2"})],
+            [
+                dir_(b"m", xattrs={b"user.low": b"1"}),
+                reg(b"m/f", b"x"),
+                dir_(b"lo", xattrs={b"user.low": b"2"}),
+            ],
             upper=[dir_(b"m", xattrs={b"user.up": b"3"})],
-        ),  # fmt: skip
+        ),
         program=[ops.Listxattr(b"/m"), ops.Listxattr(b"/lo"), ops.Getxattr(b"/m", b"user.low")],
         expect={"results": ["user.up", "user.low", "ENODATA"]},
         notes="`lo` exists only in `l0` and shows its own xattrs.",
