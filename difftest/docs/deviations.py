@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["doc-stale", "doc-wrong", "doc-vague"]
+Kind = Literal["doc-stale", "doc-wrong", "doc-vague", "kernel-vs-doc"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,9 @@ class Deviation:
 
     ``doc`` quotes or paraphrases the documentation; ``kernel`` says what the kernel does;
     ``source`` names the documentation section; ``evidence`` where the behaviour was
-    observed; ``kernel_version`` and ``date`` when it was last checked.
+    observed; ``kernel_version`` and ``date`` when it was last checked; ``example`` names
+    the documentation example that shows it, where there is one (it is then re-verified
+    on every ``difftest docs`` run).
     """
 
     name: str
@@ -32,6 +34,7 @@ class Deviation:
     evidence: str
     kernel_version: str
     date: str
+    example: str = ""
 
 
 DEVIATIONS: tuple[Deviation, ...] = (
@@ -82,6 +85,50 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "the upper inode number, so they differ.",
         "overlayfs.rst, Inode properties",
         "catalogue §2.2 [V t12]: lower on tmpfs, upper on ext4, getdents vs lstat",
+        "6.18",
+        "2026-11-25",
+    ),
+    Deviation(
+        "dotdot-d-ino-lower-only-dir",
+        "kernel-vs-doc",
+        "Inode properties table: with all layers on the same filesystem, st_ino == d_ino "
+        'holds for directories ("Y").',
+        "In a merged directory that has no upper directory and sits directly under the "
+        "overlay root, the `..` entry carries the top lower root's inode number, while "
+        "stat of the root reports the upper root's: d_ino != st_ino.",
+        "overlayfs.rst, Inode properties",
+        "readdir.c `ovl_cache_update` recomputes `..` only when the parent has an origin; "
+        "found by this project's examples on 6.18.44",
+        "6.18",
+        "2026-11-25",
+        "d-ino-of-dotdot-in-lower-only-dir",
+    ),
+    Deviation(
+        "upper-xwhiteout-listed",
+        "kernel-vs-doc",
+        "whiteouts and opaque directories: a whiteout may be a zero-size file with "
+        '"trusted.overlay.whiteout"; "When a whiteout is found in the upper level of a '
+        "merged directory, any matching name in the lower level is ignored, and the whiteout "
+        'itself is also hidden."',
+        "An xwhiteout in the upper layer hides the lower name from lookup (ENOENT), but "
+        "readdir of the merged directory lists it, even when the upper directory carries "
+        "`opaque=x`.",
+        "overlayfs.rst, whiteouts and opaque directories",
+        "catalogue §5 [V t17]; this project's examples on 6.18.44",
+        "6.18",
+        "2026-11-25",
+        "xwhiteout-in-upper-listed-but-enoent",
+    ),
+    Deviation(
+        "readdir-merge-order",
+        "doc-vague",
+        'readdir: the name lists are "merged in the obvious way (upper is read first, then '
+        'lower - entries that already exist are not re-added)".',
+        "The merged list puts the entries of the lowest contributing layer first, in that "
+        "layer's order, then the other names, upper first; positions count hidden whiteouts.",
+        "overlayfs.rst, readdir",
+        "catalogue §2.2 [V t1]; readdir.c `ovl_fill_lowest` (not compared by difftest: "
+        "tolerance readdir-order)",
         "6.18",
         "2026-11-25",
     ),

@@ -76,13 +76,16 @@ def text_of(data: bytes) -> str:
     return "0x" + data.hex()
 
 
-def quoted(data: bytes, full_size: int | None = None) -> str:
+def quoted(data: bytes, full_size: int | None = None, *, hole_after: bool = False) -> str:
     """``"new"`` for display; ``"abc…" (5 GiB)`` for a longer file; ``"head", then zeros
-    (5 GiB)`` for data followed by a hole."""
+    (5 GiB)`` for data followed by zeros (``hole_after``: ``data`` is all the data there
+    is, as in a layer entry)."""
     size = len(data) if full_size is None else full_size
     shown = data[:PREVIEW]
     head = shown.rstrip(b"\0")
-    zeros = len(head) < len(shown) and (size > len(data) or len(data) == len(shown))
+    zeros = (len(head) < len(shown) and (size > len(data) or len(data) == len(shown))) or (
+        hole_after and size > len(data)
+    )
     if zeros and all(32 <= c < 127 for c in head):
         return f'"{head.decode()}", then zeros ({human_size(size)})'
     body = shown.decode() if all(32 <= c < 127 for c in shown) else "0x" + shown.hex()

@@ -272,10 +272,17 @@ def render_index(by_area: dict[str, list[Rendered]], verification: Verification)
         "| name | kind | the documentation says | the kernel does | source | evidence | checked |",
         "|---|---|---|---|---|---|---|",
     ]
+    where = {r.example.id: r for r in everything}
+    page = {a.slug: a.page for a in AREAS}
     for d in DEVIATIONS:
+        r = where.get(d.example)
+        evidence = _cell(d.evidence)
+        if r is not None:
+            link = f"{page[r.example.area]}#{slug(r.example.title)}"
+            evidence += f"; example [{d.example}]({link})"
         lines.append(
             f"| `{d.name}` | {d.kind} | {_cell(d.doc)} | {_cell(d.kernel)} | "
-            f"{_cell(d.source)} | {_cell(d.evidence)} | {d.kernel_version}, {d.date} |"
+            f"{_cell(d.source)} | {evidence} | {d.kernel_version}, {d.date} |"
         )
     lines += ["", *REGENERATE]
     return "\n".join(lines).rstrip() + "\n"

@@ -70,8 +70,7 @@ def side_by_side(blocks: Sequence[list[str]], gap: int = 4, max_width: int = 116
     out = []
     for row in range(height):
         cells = [
-            (b[row] if row < len(b) else "").ljust(w)
-            for b, w in zip(blocks, widths, strict=True)
+            (b[row] if row < len(b) else "").ljust(w) for b, w in zip(blocks, widths, strict=True)
         ]
         out.append((" " * gap).join(cells).rstrip())
     return out
@@ -88,7 +87,7 @@ def _entry_note(e: Entry) -> str:
         return f"hard link to {text_of(e.target)}"
     parts: list[str] = []
     if kind == "reg":
-        parts.append(f"file {quoted(e.data, e.file_size)}")
+        parts.append(f"file {quoted(e.data, e.file_size, hole_after=True)}")
     elif kind == "lnk":
         parts.append(f"symlink → {text_of(e.target)}")
     elif kind in ("chr", "blk"):

@@ -77,6 +77,8 @@ def test_feature_table_coverage() -> None:
 def test_deviations_are_named_and_dated() -> None:
     names = [d.name for d in DEVIATIONS]
     assert len(names) == len(set(names))
+    ids = {ex.id for ex in all_examples()}
     for d in DEVIATIONS:
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.date), d.name
         assert d.doc and d.kernel and d.source and d.evidence, d.name
+        assert not d.example or d.example in ids, f"{d.name}: no example {d.example}"
