@@ -17,7 +17,7 @@ import stat as _stat
 import struct
 from collections.abc import Iterator
 
-from model.content import content_digest
+from model.content import LARGE, content_digest, windows
 from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
 from model.types import DirEntry, Stat, StatFs, UpperEntry
 
@@ -347,7 +347,19 @@ def fd_digest(fd: int, size: int | None = None) -> str:
                 break
             data += more
         return content_digest(size, ((0, data),))
+    if size > LARGE:  # only the windows are compared (model.content.windows)
+        return content_digest(size, ((lo, _pread_all(fd, hi - lo, lo)) for lo, hi in windows(size)))
     return content_digest(size, _data_extents(fd, size))
+
+
+def _pread_all(fd: int, length: int, offset: int) -> bytes:
+    out = bytearray()
+    while len(out) < length:
+        chunk = os.pread(fd, length - len(out), offset + len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
 
 
 def file_digest(path: bytes, size: int | None = None) -> str:
