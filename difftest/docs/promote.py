@@ -215,9 +215,11 @@ def ensure_schema_imports(text: str, names: set[str]) -> str:
     if m:
         have = {n.strip() for n in m.group(1).strip("()\n").replace("\n", ",").split(",")}
         have.discard("")
+    if m and names <= have:
+        return text
     wanted = sorted(have | names | {"Example"}, key=_isort_key)
     one_line = f"from difftest.docs.schema import {', '.join(wanted)}\n"
-    if len(one_line) > 101:
+    if len(one_line) > 101 or (m and m.group(1).startswith("(")):
         one_line = (
             "from difftest.docs.schema import (\n" + "".join(f"    {n},\n" for n in wanted) + ")\n"
         )

@@ -249,6 +249,7 @@ def render_index(by_area: dict[str, list[Rendered]], verification: Verification)
             f"{st.count('agree')} | {st.count('disagree')} |"
         )
     lines += ["", *HOW_TO_READ, ""]
+    lines += _configs(everything)
     lines += _disagreements(by_area)
     lines += _features(everything)
     lines += [
@@ -286,6 +287,35 @@ def render_index(by_area: dict[str, list[Rendered]], verification: Verification)
         )
     lines += ["", *REGENERATE]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _configs(everything: list[Rendered]) -> list[str]:
+    """Which configurations the examples run under, with their mount options."""
+    from difftest.session import PRESETS
+
+    page = {a.slug: a.page for a in AREAS}
+    lines = [
+        "## Configurations",
+        "",
+        "Each example runs under one preset of `difftest` (`difftest/session.py`), or "
+        "two side by side; the layers of the example fix the number of lower layers.",
+        "",
+        "| config | mount options | example runs | pages |",
+        "|---|---|--:|---|",
+    ]
+    for name, rc in PRESETS.items():
+        runs = [r for r in everything if name in r.example.configs]
+        if not runs:
+            continue
+        opts = ",".join(rc.config.mount_options()) or "(defaults)"
+        if not rc.has_upper:
+            opts = "no `upperdir` (read-only)"
+        elif name.startswith("lowers="):
+            opts += f"; {rc.lowers} lower layers"
+        pages = sorted({page[r.example.area] for r in runs})
+        links = ", ".join(f"[{p.removesuffix('.md')}]({p})" for p in pages)
+        lines.append(f"| `{name}` | {opts} | {len(runs)} | {links} |")
+    return [*lines, ""]
 
 
 def _disagreements(by_area: dict[str, list[Rendered]]) -> list[str]:
@@ -365,6 +395,10 @@ HOW_TO_READ = [
     "or the value: `fd0` for the first file opened, a listing (sorted; `/` marks "
     "directories), file data in quotes, a stat summary. `inode #2` is the second inode "
     "number seen in the example: equal labels mean equal st_ino, values are never shown.",
+    "* **Rules** cite the project's catalogue of kernel behaviour "
+    "(`overlayfs-semantics.md`: §N is its section, [V tN] a probe run on 6.18, [D] the "
+    "kernel documentation, [S] the source, [H] the original mails) and the kernel function "
+    "in `fs/overlayfs/` that implements the rule.",
     "* **Afterwards** shows the merged view (as root sees it through `m`) and the upper "
     "layer as it sits on disk, after the last command.",
     "* **Verification.** `difftest docs` runs each example on the kernel twice: with "

@@ -110,7 +110,9 @@ OPEN_FLAG_ORDER = [(os.O_WRONLY, "os.O_WRONLY"), (os.O_RDWR, "os.O_RDWR")] + [
 
 def open_flags(flags: int) -> str:
     names = [name for bit, name in OPEN_FLAG_ORDER if flags & bit]
-    return " | ".join(names) if names else "os.O_RDONLY"
+    if not flags & (os.O_WRONLY | os.O_RDWR):
+        names.insert(0, "os.O_RDONLY")
+    return " | ".join(names)
 
 
 RENAME_FLAGS = {

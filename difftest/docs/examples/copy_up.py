@@ -217,5 +217,42 @@ EXAMPLES: list[Example] = [
         "lends; the new file belongs to the caller.",
         features=("copy-up-triggers",),
     ),
+    Example(
+        id="o-creat-on-existing-lower-file",
+        title="O_CREAT on an existing lower file opens it; O_EXCL refuses it",
+        rule="catalogue §2.3",
+        spec=layers([reg(b"a", b"lower")]),
+        program=[
+            ops.Open(b"/a", os.O_RDONLY | os.O_CREAT),
+            ops.Read(0, 10),
+            ops.Open(b"/a", os.O_WRONLY | os.O_CREAT | os.O_EXCL),
+        ],
+        expect={"results": ["fd0", "lower", "EEXIST"], "upper": {b"/a": "absent"}},
+        notes="Opened read-only, the existing file is not copied up although O_CREAT was given.",
+        features=("no-copy-up",),
+    ),
+    Example(
+        id="symlink-creation-copies-parents-only",
+        title="Creating a symlink in a lower directory copies up only the directories",
+        rule="catalogue §2.5, §2.11 [D]; dir.c `ovl_create_object`",
+        spec=layers([dir_(b"d"), reg(b"d/f", b"x")]),
+        program=[ops.Symlink(b"f", b"/d/l"), ops.Stat(b"/d/l")],
+        expect={
+            "results": ["ok", "file size=1"],
+            "upper": {b"/d": "dir origin", b"/d/l": "symlink target=f -origin", b"/d/f": "absent"},
+        },
+        notes="The new symlink is an upper object with no overlay xattrs; its target `f` "
+        "stays in the lower layer.",
+        features=("copy-up-triggers",),
+    ),
+    Example(
+        id="truncate-directory-eisdir",
+        title="Truncating a directory fails before any copy-up",
+        rule="catalogue §2.4 [V t19]",
+        spec=layers([dir_(b"d")]),
+        program=[ops.Truncate(b"/d", 0), ops.Open(b"/d", os.O_RDONLY | os.O_TRUNC)],
+        expect={"results": ["EISDIR", "EISDIR"], "upper": {b"/d": "absent"}},
+        features=("no-copy-up",),
+    ),
     # difftest promote: new examples go above this line
 ]
