@@ -152,7 +152,7 @@ AREAS: tuple[Area, ...] = (
         "data, same inode number, exact link count. Renaming one alias onto another is a "
         "no-op, as on any filesystem. The option also makes every new directory in a merged "
         "parent opaque. Each example below runs under the default options and under "
-        "`index=on`, side by side.",
+        "`index=on`, side by side; the drawings show the upper layer, not `w/index/`.",
     ),
 )
 
