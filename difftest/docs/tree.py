@@ -22,6 +22,9 @@ from difftest.docs.facts import name_of, quoted, text_of
 from difftest.docs.runner import EntryView
 from model.spec import PRIVATE_PREFIX, Entry, LayersSpec
 
+# Overlay xattrs drawn by their short names (an escaped ``trusted.overlay.overlay.*`` is not).
+SHORT_NAMES = (b"opaque", b"redirect", b"origin", b"impure", b"whiteout", b"metacopy", b"nlink")
+
 Annotated = Mapping[bytes, tuple[str, bool]]  # path -> (annotation, is_dir)
 
 
@@ -102,7 +105,8 @@ def _entry_note(e: Entry) -> str:
     if e.uid or e.gid:
         parts.append(f"owner {e.uid}:{e.gid}")
     for k, v in e.xattrs:
-        short = k[len(PRIVATE_PREFIX) :] if k.startswith(PRIVATE_PREFIX) else k
+        rest = k[len(PRIVATE_PREFIX) :]
+        short = rest if k.startswith(PRIVATE_PREFIX) and rest in SHORT_NAMES else k
         if k.startswith(PRIVATE_PREFIX) and short in (b"origin", b"impure"):
             parts.append(text_of(short))
         else:
