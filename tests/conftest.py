@@ -55,6 +55,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 # Every scratch directory of this test session lives under one private TMPDIR, so that the
 # leftover-mount check below sees only this session's mounts (not a concurrent run's).
 SESSION_TMP = tempfile.mkdtemp(prefix="ovl-tests-")
+os.chmod(SESSION_TMP, 0o711)  # unprivileged helpers must be able to reach mounts below it
 os.environ["TMPDIR"] = SESSION_TMP
 tempfile.tempdir = SESSION_TMP
 
