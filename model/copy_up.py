@@ -74,6 +74,7 @@ def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
     if c.need_index(fs):
         # Copied to workdir/index/ first: the index holds one link of the upper inode.
         fs.index[c.lower.ino] = IndexEntry(new, c.lower.nlink)
+        fs.index_gen += 1
         new.nlink = 1
         return _link_up(fs, c, new)
     set_impure(c.parent)
@@ -94,6 +95,7 @@ def _insert(parent: Dentry, name: bytes, node: Node) -> None:
     (``ovl_set_timestamps`` with the saved ``pstat``)."""
     assert parent.upper is not None
     parent.upper.dir_children()[name] = node
+    parent.upper.changed()
 
 
 def clone_node(fs: OvlFs, lower: Node, trunc: bool = False) -> Node:

@@ -18,8 +18,12 @@ class OvlError(Exception):
         self.errno = err
         self.allowed: frozenset[int] = frozenset((err, *also))
         self.why = why
+        super().__init__(err, why)
+
+    def __str__(self) -> str:
+        # Formatted on demand: failing calls are common and mostly never printed.
         names = "|".join(sorted(_errno.errorcode.get(e, str(e)) for e in self.allowed))
-        super().__init__(f"{names}: {why}" if why else names)
+        return f"{names}: {self.why}" if self.why else names
 
     def permits(self, err: int) -> bool:
         return err in self.allowed

@@ -33,7 +33,7 @@ from model.namei import (
 )
 from model.namespace import create_object, may_create
 from model.perm import MAY_READ, MAY_WRITE, inode_permission, kill_suid, should_remove_suid
-from model.readdir import CacheEntry, emit, is_real_dir, read_merged, read_real
+from model.readdir import CacheEntry, emit, is_real_dir, list_merged, read_merged, read_real
 from model.spec import IMPURE
 from model.special import (
     close_special,
@@ -325,12 +325,36 @@ def close(fs: OvlFs, h: Handle) -> None:
 
 
 def readdir(fs: OvlFs, cred: Cred, path: bytes) -> list[DirEntry]:
-    """open(O_RDONLY|O_DIRECTORY) + getdents + close."""
-    h = do_open(fs, cred, path, os.O_RDONLY | os.O_DIRECTORY, 0)
-    try:
-        return getdents(fs, h)
-    finally:
-        release_inode(fs, h.inode)
+    """open(O_RDONLY|O_DIRECTORY) + getdents + close.  A merged dir's listing is kept on
+    its dentry while its upper dir and the index are unchanged (the kernel's dir cache is
+    shared by the same rule, ``ovl_cache_get``)."""
+    check_path(path)
+    flags = os.O_RDONLY | os.O_DIRECTORY
+    nd = Nameidata(fs, cred)
+    d, _ = _open_last(nd, walk_parent(nd, path), flags, 0)
+    _may_open(fs, cred, d, flags)
+    if is_real_dir(d.upper, d.lowers):
+        h = _new_handle(fs, cred, d, flags)
+        try:
+            return getdents(fs, h)
+        finally:
+            release_inode(fs, h.inode)
+    up = d.upper
+    key = (0, 0, fs.index_gen) if up is None else (id(up), up.ver, fs.index_gen)
+    cached = d.listing
+    if cached is not None and cached[0] == key:
+        return list(cached[1])
+    parent = d.parent if d.parent is not None else d
+    entries = list_merged(
+        fs,
+        d.upper,
+        d.lowers,
+        d.xwhiteouts,
+        getattr_dentry(fs, d).ino,
+        st_ino(fs, parent.upper, parent.lowers, parent.is_root),
+    )
+    d.listing = (key, entries)
+    return list(entries)
 
 
 def resolve_content(fs: OvlFs, path: bytes) -> Node:

@@ -61,6 +61,8 @@ class OvlFs:
     root_lowers: tuple[tuple[Layer, Node], ...] = ()
     # Overlay inodes held by open files, by inode_key() (dropped at remount).
     live: dict[tuple[object, ...], OvlInode] = field(default_factory=dict)
+    root: Any = None  # the root dentry (model.lookup.Dentry), made at first use
+    index_gen: int = 0  # bumped when the index changes (dentry cache)
 
     def __post_init__(self) -> None:
         self.root_lowers = tuple((layer, layer.root) for layer in self.lowers)

@@ -123,6 +123,7 @@ class Node:
         "gid",
         "ino",
         "kind",
+        "listing",
         "mode",
         "mtime",
         "nlink",
@@ -130,6 +131,7 @@ class Node:
         "rdev",
         "target",
         "uid",
+        "ver",
         "xattrs",
     )
 
@@ -147,6 +149,8 @@ class Node:
         self.rdev = 0
         self.children: dict[bytes, Node] | None = {} if kind == DIR else None
         self.origin: tuple[Layer, Node] | None = None
+        self.ver = 0  # bumped whenever a directory's entries change (dentry cache)
+        self.listing: object = None  # a lower dir's precomputed records (readdir)
 
     def __repr__(self) -> str:
         return f"<Node {self.kind} ino={self.ino} mode={self.mode:o}>"
@@ -178,6 +182,10 @@ class Node:
     def dir_children(self) -> dict[bytes, Node]:
         assert self.children is not None, "not a directory"
         return self.children
+
+    def changed(self) -> None:
+        """This directory's entries changed: cached lookups in it are stale."""
+        self.ver += 1
 
 
 def is_whiteout(node: Node) -> bool:

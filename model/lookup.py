@@ -29,7 +29,7 @@ from model.layer import (
     xattr_flag,
 )
 from model.spec import IMPURE, OPAQUE, ORIGIN
-from model.types import NAME_MAX
+from model.types import NAME_MAX, DirEntry
 
 LowerStack = tuple[tuple[Layer, Node], ...]
 
@@ -46,6 +46,8 @@ class Dentry:
     """
 
     __slots__ = (
+        "cache",
+        "listing",
         "lowers",
         "name",
         "opaque",
@@ -75,6 +77,8 @@ class Dentry:
         self.redirect = redirect
         self.upper_alias = upper_alias and upper is not None
         self.xwhiteouts = xwhiteouts
+        self.cache: dict[bytes, tuple[Node | None, Node | None, int, Dentry]] | None = None
+        self.listing: tuple[tuple[int, int, int], list[DirEntry]] | None = None
 
     def __repr__(self) -> str:
         return f"<Dentry {self.path_bytes()!r} upper={self.upper} lowers={len(self.lowers)}>"
@@ -254,6 +258,8 @@ def _fix_origin(parent: Dentry, upper: Node, layer: Layer, lower: Node) -> None:
     upper.xattrs[ORIGIN] = b""
     upper.origin = (layer, lower)
     set_impure(parent)
+    assert parent.upper is not None
+    parent.upper.changed()  # the parent's listing shows the origin's d_ino now
 
 
 def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
@@ -321,6 +327,26 @@ def _upper_layer(fs: OvlFs) -> Layer:
 
 def _root_lowers(fs: OvlFs) -> LowerStack:
     return fs.root_lowers
+
+
+def lookup_child(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
+    """:func:`ovl_lookup` through a small dentry cache, as the kernel's dcache: a child's
+    dentry is reused while the parent's upper dir holds the same node under the name and the
+    index is unchanged (lower layers never change; dentries themselves are updated in place
+    by copy-up and create)."""
+    up = parent.upper
+    cur = None if up is None else up.children.get(name)  # type: ignore[union-attr]
+    gen = fs.index_gen
+    cache = parent.cache
+    if cache is None:
+        cache = parent.cache = {}
+    else:
+        hit = cache.get(name)
+        if hit is not None and hit[0] is up and hit[1] is cur and hit[2] == gen:
+            return hit[3]
+    child = ovl_lookup(fs, parent, name)
+    cache[name] = (up, cur, gen, child)
+    return child
 
 
 def lower_positive(fs: OvlFs, d: Dentry) -> bool:

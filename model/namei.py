@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from model.errors import fail
 from model.fs import OvlFs
-from model.lookup import Dentry, ovl_lookup, root_dentry
+from model.layer import DIR, LNK
+from model.lookup import Dentry, lookup_child, root_dentry
 from model.perm import may_lookup
 from model.types import PATH_MAX, Cred
 
@@ -35,7 +36,7 @@ class Nameidata:
     def __init__(self, fs: OvlFs, cred: Cred, root: Dentry | None = None) -> None:
         self.fs = fs
         self.cred = cred
-        self.root = root if root is not None else root_dentry(fs)
+        self.root = root if root is not None else fs_root(fs)
         self.links = 0
 
 
@@ -51,7 +52,16 @@ class Parent:
     def lookup(self, nd: Nameidata) -> Dentry:
         """The last component itself (``lookup_one_qstr_excl``), possibly negative."""
         assert self.type == LAST_NORM
-        return ovl_lookup(nd.fs, self.dir, self.last)
+        return lookup_child(nd.fs, self.dir, self.last)
+
+
+def fs_root(fs: OvlFs) -> Dentry:
+    """The root dentry, made once per mount: its layers never change (the upper root is
+    always there, copy-up never touches it)."""
+    root = fs.root
+    if root is None:
+        root = fs.root = root_dentry(fs)
+    return root
 
 
 def check_path(path: bytes) -> None:
@@ -65,17 +75,20 @@ def check_path(path: bytes) -> None:
 def walk_parent(nd: Nameidata, path: bytes, start: Dentry | None = None) -> Parent:
     """Resolve all but the last component of ``path`` (``link_path_walk``)."""
     comps = [c for c in path.split(b"/") if c]
-    cur = nd.root if start is None or path.startswith(b"/") else start
+    cur = nd.root if start is None or path[:1] == b"/" else start
     if not comps:
         return Parent(cur, b"", LAST_ROOT, False)
+    check = not nd.cred.is_root  # root may search every directory
     for name in comps[:-1]:
-        may_lookup(nd.cred, cur.real)
+        if check:
+            may_lookup(nd.cred, cur.real)
         cur = _step(nd, cur, name)
     # link_path_walk checks search permission on the directory of the last component too.
-    may_lookup(nd.cred, cur.real)
+    if check:
+        may_lookup(nd.cred, cur.real)
     last = comps[-1]
     kind = LAST_DOT if last == b"." else LAST_DOTDOT if last == b".." else LAST_NORM
-    return Parent(cur, last, kind, path.endswith(b"/"))
+    return Parent(cur, last, kind, path[-1:] == b"/")
 
 
 def resolve(nd: Nameidata, path: bytes, follow: bool) -> Dentry:
@@ -106,12 +119,16 @@ def _step(nd: Nameidata, cur: Dentry, name: bytes) -> Dentry:
         return cur
     if name == b"..":
         return dotdot(cur)
-    child = ovl_lookup(nd.fs, cur, name)
-    if not child.positive:
-        raise fail(errno.ENOENT, f"no such directory {name!r}")
-    if child.is_symlink:
+    child = lookup_child(nd.fs, cur, name)
+    real = child.upper
+    if real is None:
+        if not child.lowers:
+            raise fail(errno.ENOENT, f"no such directory {name!r}")
+        real = child.lowers[0][1]
+    if real.kind == LNK:
         child = follow_link(nd, cur, child)
-    if not child.is_dir:
+        real = child.real
+    if real.kind != DIR:
         raise fail(errno.ENOTDIR, f"{name!r} is not a directory")
     return child
 

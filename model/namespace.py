@@ -140,11 +140,13 @@ def link_into(fs: OvlFs, udir: Node, name: bytes, node: Node) -> None:
     """Put ``node`` under ``name`` in the upper dir (replacing a whiteout), which changes
     the dir's mtime."""
     udir.dir_children()[name] = node
+    udir.changed()
     udir.mtime = fs.tick()
 
 
 def unlink_from(fs: OvlFs, udir: Node, name: bytes) -> Node:
     node = udir.dir_children().pop(name)
+    udir.changed()
     if node.kind != DIR:
         node.nlink -= 1
     udir.mtime = fs.tick()
@@ -364,6 +366,7 @@ def clear_whiteouts(d: Dentry, names: list[bytes]) -> None:
     children = d.upper.dir_children()
     for name in names:
         children.pop(name, None)
+    d.upper.changed()
     d.upper.xattrs[OPAQUE] = b"y"
 
 

@@ -201,6 +201,7 @@ class Overlay:
         if self.handles:
             raise OvlError(errno.EBUSY, why="handles are still open")
         self.fs.live.clear()
+        self.fs.root = None  # the dentry cache goes with the mount
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:
         return dump_upper(self.fs)

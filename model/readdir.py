@@ -73,6 +73,62 @@ def read_merged(
     return list(seen.values())
 
 
+def list_merged(
+    fs: OvlFs, upper: Node | None, lowers: LowerStack, xw: bool, dot_ino: int, dotdot_ino: int
+) -> list[DirEntry]:
+    """The visible records of a merged dir in one pass: what :func:`read_merged` and
+    :func:`emit` give together, without the positions a handle needs."""
+    seen = {b".", b".."}
+    out = [DirEntry(b".", DT_DIR, dot_ino), DirEntry(b"..", DT_DIR, dotdot_ino)]
+    if upper is not None:
+        records = _upper_records(fs, upper)
+        out.extend(rec for rec in records.values() if rec is not None)
+        seen.update(records)
+    for layer, node in lowers:
+        records = _lower_records(node, xw and layer.has_xwhiteouts)
+        for name in records.keys() - seen:
+            rec = records[name]
+            if rec is not None:
+                out.append(rec)
+        seen.update(records)
+    return out
+
+
+def _upper_records(fs: OvlFs, node: Node) -> dict[bytes, DirEntry | None]:
+    """An upper dir's records, kept while its entries and the index are unchanged (a new
+    origin under it bumps its version too, see ``_fix_origin``)."""
+    key = (node.ver, fs.index_gen)
+    cached = node.listing
+    if isinstance(cached, tuple) and cached[0] == key:
+        return cached[1]
+    assert node.children is not None
+    records: dict[bytes, DirEntry | None] = {}
+    for name, child in node.children.items():
+        if is_chr_whiteout(child):
+            records[name] = None
+            continue
+        ino = child.ino
+        if child.origin is not None:
+            ino = entry_ino(fs, CacheEntry(name, child, False, False), 0, 0)
+        records[name] = DirEntry(name, DTYPE[child.kind], ino)
+    node.listing = (key, records)
+    return records
+
+
+def _lower_records(node: Node, check_x: bool) -> dict[bytes, DirEntry | None]:
+    """A lower dir's records (None for a whiteout), computed once: lowers never change."""
+    cached = node.listing
+    if isinstance(cached, tuple) and cached[0] == check_x:
+        return cached[1]
+    assert node.children is not None
+    records: dict[bytes, DirEntry | None] = {}
+    for name, child in node.children.items():
+        wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))
+        records[name] = None if wo else DirEntry(name, DTYPE[child.kind], child.ino)
+    node.listing = (check_x, records)
+    return records
+
+
 def read_real(node: Node) -> list[CacheEntry]:
     """A real directory as the real filesystem lists it: nothing is hidden."""
     assert node.children is not None
@@ -114,6 +170,11 @@ def emit(fs: OvlFs, entries: list[CacheEntry], dot_ino: int, dotdot_ino: int) ->
     for e in entries:
         if e.is_whiteout:
             continue
-        dtype = DT_DIR if e.node is None else DTYPE[e.node.kind]
-        out.append(DirEntry(e.name, dtype, entry_ino(fs, e, dot_ino, dotdot_ino)))
+        node = e.node
+        if node is None:
+            out.append(DirEntry(e.name, DT_DIR, dot_ino if e.name == b"." else dotdot_ino))
+        elif node.origin is None:
+            out.append(DirEntry(e.name, DTYPE[node.kind], node.ino))
+        else:
+            out.append(DirEntry(e.name, DTYPE[node.kind], entry_ino(fs, e, 0, 0)))
     return out

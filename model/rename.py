@@ -193,6 +193,8 @@ def _rename_upper(
         udir_old.dir_children()[old.name] = new_whiteout(fs)
     if cleanup:
         del udir_old.dir_children()[old.name]
+    udir_old.changed()
+    udir_new.changed()
 
 
 def _origin_type(fs: OvlFs, d: Dentry) -> bool:
