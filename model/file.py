@@ -186,14 +186,24 @@ def _data_node(h: Handle) -> Node:
     return h.inode.real
 
 
+def _check_positioned(h: Handle, offset: int | None) -> None:
+    """pread/pwrite (``ksys_pread64``): a negative offset is EINVAL, a FIFO (no
+    FMODE_PREAD/PWRITE) ESPIPE, both before the access mode is looked at."""
+    if offset is None:
+        return
+    if offset < 0:
+        raise fail(errno.EINVAL, "negative offset")
+    if h.dir is None and h.inode.real.kind == FIFO:
+        raise fail(errno.ESPIPE, "pread/pwrite on a FIFO")
+
+
 def read(h: Handle, size: int, offset: int | None = None) -> bytes:
     """read(2)/pread(2): EBADF on a write-only file; the current real data (after a
     copy-up, the upper copy)."""
+    _check_positioned(h, offset)
     if not h.readable:
         raise fail(errno.EBADF, "file not open for reading")
     node = _data_node(h)
-    if offset is not None and offset < 0:
-        raise fail(errno.EINVAL, "negative offset")
     if node.kind != REG:
         return read_special(h.inode, size, offset is not None) if size else b""
     assert node.data is not None
@@ -208,11 +218,10 @@ def write(fs: OvlFs, h: Handle, data: bytes, offset: int | None = None) -> int:
     """write(2)/pwrite(2): EBADF on a read-only file; O_APPEND writes at the end, also for
     pwrite (a Linux quirk); a caller without CAP_FSETID kills setuid; mtime changes when
     something is written."""
+    _check_positioned(h, offset)
     if not h.writable:
         raise fail(errno.EBADF, "file not open for writing")
     node = _data_node(h)
-    if offset is not None and offset < 0:
-        raise fail(errno.EINVAL, "negative offset")
     if not data:
         return 0
     if node.kind != REG:
