@@ -67,6 +67,7 @@ def content_digest(size: int, extents: Iterable[tuple[int, bytes]]) -> str:
 
 
 _BLOCK = 64 * 1024
+_ZEROS = bytes(_BLOCK)
 
 
 def _nonzero_blocks(extents: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
@@ -75,8 +76,7 @@ def _nonzero_blocks(extents: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int,
         if len(data) <= _BLOCK:
             yield offset, data
             continue
-        view = memoryview(data)
         for i in range(0, len(data), _BLOCK):
-            block = view[i : i + _BLOCK]
-            if block.nbytes != bytes(block).count(0):
-                yield offset + i, bytes(block)
+            block = data[i : i + _BLOCK]
+            if block != _ZEROS[: len(block)]:
+                yield offset + i, block
