@@ -64,8 +64,8 @@ TOLERANCES: tuple[Tolerance, ...] = (
     ),
     Tolerance(
         "large-file-windows",
-        "files over 64 MiB are compared by size and by fixed windows (first 2 MiB, 64 KiB "
-        "around 4 GiB, last 1 MiB): a FUSE program without SEEK_DATA would need 5 GiB of reads "
+        "files over 64 MiB are compared by size and by fixed windows (first 1088 KiB, 64 KiB "
+        "around 4 GiB, last 64 KiB): a FUSE program without SEEK_DATA would need 5 GiB of reads "
         "per sparse file per step; every write the generator makes falls inside the windows",
     ),
     Tolerance(

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Iterator
 _NONZERO = re.compile(rb"[^\x00]+")
 
 LARGE = 64 * 1024 * 1024  # files larger than this are compared by windows (see windows())
-_HEAD, _TAIL, _AROUND = 2 * 1024 * 1024, 1024 * 1024, 64 * 1024
+_HEAD, _TAIL, _AROUND = (1024 + 64) * 1024, 64 * 1024, 64 * 1024
 
 
 def windows(size: int) -> list[tuple[int, int]]:
     """The byte ranges of a file that its digest covers: all of it up to :data:`LARGE`; for
-    larger files the first 2 MiB, 64 KiB around the 4 GiB boundary and the last 1 MiB.
+    larger files the first 1088 KiB, 64 KiB around the 4 GiB boundary and the last 64 KiB.
 
     Named tolerance ``large-file-windows``: a FUSE filesystem without SEEK_DATA makes a
     5 GiB sparse file cost 5 GiB of reads per observation; the tester's writes all land
