@@ -339,3 +339,15 @@ def setattr_node(ofs: OverlayFs, node: Node, attr: pyfuse3.EntryAttributes,
     if fields.update_atime or fields.update_mtime:
         layers.utimens(path, attr.st_atime_ns if fields.update_atime else None,
                        attr.st_mtime_ns if fields.update_mtime else None)
+
+
+def listed_only(ofs: OverlayFs, st: os.stat_result) -> pyfuse3.EntryAttributes:
+    """A readdirplus entry without a node (FUSE node id 0: the kernel links nothing)."""
+    entry = pyfuse3.EntryAttributes()
+    entry.st_ino = 0
+    set_reported_ino(entry, st.st_ino)
+    entry.entry_timeout = 0
+    entry.attr_timeout = 0
+    entry.st_mode = st.st_mode
+    entry.st_rdev = st.st_rdev
+    return entry

@@ -1,9 +1,11 @@
 """Directory listings (readdir.c, catalogue §2.2).
 
-A non-merged directory lists its one real directory.  A merged one lists the union of its
-layers: the first layer holding a name decides (a whiteout there hides it; whiteouts are
-never listed), ``.`` and ``..`` come once.  The order imitates the kernel's: names of the
-lowest layer first, in its order, then the others in the order first seen, upper first.
+A directory that is not merged and has no origin (the kernel's ovl_dir_is_real) lists its
+one real directory as it is: a whiteout there is listed, though looking it up gives ENOENT.
+Any other lists the union of its layers: the first layer holding a name decides (a whiteout
+there hides it and is not listed), ``.`` and ``..`` come once.  The order imitates the
+kernel's: names of the lowest layer first, in its order, then the others in the order first
+seen, upper first.
 
 Each open directory handle keeps a snapshot of the listing, built at the first read and
 rebuilt when reading restarts at offset 0 (``rewinddir``), as the kernel caches the merged
@@ -21,18 +23,19 @@ import pyfuse3
 
 from . import layers
 from .errors import fail
-from .inode import Node, NodeTable, entry_attributes
+from .inode import Node, NodeTable, entry_attributes, listed_only
 from .super import OverlayFs
 
 
 class DirHandle:
-    """An open directory: its node and the listing snapshot."""
+    """An open directory: its node, the listing snapshot, and the real dir if listed raw."""
 
-    __slots__ = ("entries", "node")
+    __slots__ = ("entries", "node", "real_dir")
 
     def __init__(self, node: Node):
         self.node = node
         self.entries: list[bytes] | None = None
+        self.real_dir: bytes | None = None
 
 
 def _layer_dirs(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
@@ -87,16 +90,31 @@ def merged_listing(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
     return [(n, seen[n]) for n in front + [n for n in rest if n not in in_front]]
 
 
+def real_dir(ofs: OverlayFs, node: Node) -> bytes | None:
+    """The one real directory listed as is, or None for a merged (or origin-marked) dir."""
+    dirs = _layer_dirs(ofs, node)
+    if len(dirs) != 1:
+        return None
+    path, is_upper = dirs[0]
+    if is_upper and layers.getxattr(path, ofs.private(b"origin")) is not None:
+        return None  # may hold whiteouts of a lower that is gone: filtered as merged
+    return path
+
+
 def visible_names(ofs: OverlayFs, node: Node) -> list[bytes]:
     """The names a listing of *node* shows (without ``.`` and ``..``)."""
     return [name for name, hidden in merged_listing(ofs, node) if not hidden]
 
 
 def check_empty(ofs: OverlayFs, node: Node) -> bool:
-    """ENOTEMPTY unless the merged directory shows no entry; True if its upper holds any.
+    """ENOTEMPTY unless the directory shows no entry; True if its upper holds any.
 
-    Whiteouts do not count (ovl_check_empty_dir); the caller clears them.
+    In a merged (or origin-marked) dir whiteouts do not count (ovl_check_empty_dir) and the
+    caller clears them; in a dir listed raw they are entries like any other.
     """
+    raw = real_dir(ofs, node)
+    if raw is not None and layers.listdir(raw):
+        fail(errno.ENOTEMPTY, node.name)
     listing = merged_listing(ofs, node)
     if any(not hidden for _name, hidden in listing):
         fail(errno.ENOTEMPTY, node.name)
@@ -110,13 +128,21 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
          token: pyfuse3.ReaddirToken) -> None:
     """Send entries from position *offset* of the snapshot until the reply buffer is full."""
     if dh.entries is None or offset == 0:
-        dh.entries = [b".", b"..", *visible_names(ofs, dh.node)]
+        dh.real_dir = real_dir(ofs, dh.node)
+        names = ([entry[0] for entry in layers.listdir(dh.real_dir)] if dh.real_dir is not None
+                 else visible_names(ofs, dh.node))
+        dh.entries = [b".", b"..", *names]
     entries = dh.entries
     for pos in range(offset, len(entries)):
         name = entries[pos]
         child = _entry_node(table, dh.node, name)
         if child is None:
-            continue  # gone since the snapshot was taken
+            attrs = _unresolvable(ofs, dh, name)
+            if attrs is None:
+                continue  # gone since the snapshot was taken
+            if not pyfuse3.readdir_reply(token, name, attrs, pos + 1):
+                return
+            continue
         try:
             attrs = entry_attributes(ofs, child)
         except OSError:
@@ -127,6 +153,14 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
             return
         if name not in (b".", b".."):
             child.lookups += 1
+
+
+def _unresolvable(ofs: OverlayFs, dh: DirHandle, name: bytes) -> pyfuse3.EntryAttributes | None:
+    """A raw listing's entry that lookup does not resolve (a whiteout): listed, no node."""
+    if dh.real_dir is None:
+        return None
+    st = layers.lstat(dh.real_dir + b"/" + name)
+    return None if st is None else listed_only(ofs, st)
 
 
 def _entry_node(table: NodeTable, node: Node, name: bytes) -> Node | None:

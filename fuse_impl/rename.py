@@ -140,6 +140,16 @@ def _move(ofs: OverlayFs, old: bytes, new: bytes, whiteout: bool, new_is_whiteou
         layers.rename(old, new)
 
 
+def _target_must_be_cleared(ofs: OverlayFs, tgt: Node) -> bool:
+    """A dir being overwritten must be empty: in the merged view when it has a lower stack,
+    else as the upper fs sees it (whiteouts count).  True if whiteouts must go first."""
+    if tgt.lowers:
+        return check_empty(ofs, tgt)
+    if layers.listdir(upper_path(ofs, tgt)):
+        fail(errno.ENOTEMPTY, tgt.name)
+    return False
+
+
 def _empty_opaque_dir(ofs: OverlayFs) -> bytes:
     tmp = ofs.work_tmp()
     layers.mkdir(tmp, 0o700)
@@ -166,7 +176,7 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
         fail(errno.EXDEV)
     clear_target = False
     if tgt is not None and not exchange and tgt.is_dir:
-        clear_target = check_empty(ofs, tgt)
+        clear_target = _target_must_be_cleared(ofs, tgt)
     copy_up(ofs, src, invalidate=invalidate)
     copy_up(ofs, new_parent, invalidate=invalidate)
     if exchange and tgt is not None:

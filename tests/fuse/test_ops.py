@@ -602,3 +602,15 @@ def test_userxattr_uses_the_user_overlay_namespace(tmpfs: Path) -> None:
     assert xattr(layers.upper / "e", "user.overlay.opaque") == b"y"
     assert xattr(layers.upper / "f", "user.overlay.origin") is not None
     assert xattr(layers.upper / "f", ORIGIN) is None
+
+
+def test_a_whiteout_in_a_pure_upper_dir_is_listed_but_not_found(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"x": "1"}, upper={"c": ("opaque", {"y": ("whiteout",),
+                                                                   "z": "z"})})
+    with ovlfuse(layers) as m:
+        assert sorted(os.listdir(m / "c")) == ["y", "z"]  # the kernel reads such dirs raw
+        assert errno_of(os.stat, m / "c" / "y") == errno.ENOENT
+        entries = {e.name: e for e in os.scandir(m / "c")}
+        assert entries["y"].inode() == os.lstat(layers.upper / "c" / "y").st_ino
+        os.unlink(m / "c" / "z")
+        assert errno_of(os.rmdir, m / "c") == errno.ENOTEMPTY  # a listed whiteout counts
