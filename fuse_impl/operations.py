@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pyfuse3
 
-from . import file, namespace, readdir, rename, xattrs
+from . import file, namespace, pyfuse3_compat, readdir, rename, xattrs
 from .errors import fail
 from .inode import Node, NodeTable, entry_attributes, real_path, setattr_node, stat_node
 from .namespace import NewObject
@@ -86,6 +86,7 @@ class OverlayOperations(pyfuse3.Operations):
 
     def __init__(self, ofs: OverlayFs):
         super().__init__()
+        pyfuse3_compat.install()
         self.ofs = ofs
         self.table = NodeTable(ofs)
         self.handles = Handles()
@@ -292,7 +293,10 @@ class OverlayOperations(pyfuse3.Operations):
 
     @fuse_errors
     async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:
-        return xattrs.getxattr(self.ofs, self.table.get(inode), name)
+        node = self.table.get(inode)
+        if pyfuse3_compat.setxattr_in_progress() == name:
+            xattrs.before_flag_check(self.ofs, node, self.invalidate)
+        return xattrs.getxattr(self.ofs, node, name)
 
     @fuse_errors
     async def listxattr(self, inode: int, ctx: pyfuse3.RequestContext) -> list[bytes]:

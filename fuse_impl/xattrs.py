@@ -69,6 +69,12 @@ def setxattr(ofs: OverlayFs, node: Node, name: bytes, value: bytes,
     layers.setxattr(upper_path(ofs, node), real_name, value)
 
 
+def before_flag_check(ofs: OverlayFs, node: Node, invalidate: Invalidate = None) -> None:
+    """setxattr with XATTR_CREATE/REPLACE copies up before the flag is checked (ovl_xattr_set)."""
+    if ofs.writable:
+        copy_up(ofs, node, invalidate=invalidate)
+
+
 def removexattr(ofs: OverlayFs, node: Node, name: bytes, invalidate: Invalidate = None) -> None:
     if not ofs.writable:
         fail(errno.EROFS)

@@ -614,3 +614,18 @@ def test_a_whiteout_in_a_pure_upper_dir_is_listed_but_not_found(tmpfs: Path) -> 
         assert entries["y"].inode() == os.lstat(layers.upper / "c" / "y").st_ino
         os.unlink(m / "c" / "z")
         assert errno_of(os.rmdir, m / "c") == errno.ENOTEMPTY  # a listed whiteout counts
+
+
+def test_flagged_setxattr_that_fails_still_copies_up(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"r": "x", "c": "y", "ok": "z"})
+    os.setxattr(layers.lowers[0] / "c", "user.there", b"1")
+    with ovlfuse(layers) as m:
+        with pytest.raises(OSError) as e:
+            os.setxattr(m / "r", "user.none", b"v", os.XATTR_REPLACE)
+        assert e.value.errno == errno.ENODATA
+        with pytest.raises(OSError) as e:
+            os.setxattr(m / "c", "user.there", b"v", os.XATTR_CREATE)
+        assert e.value.errno == errno.EEXIST
+        os.getxattr(m / "c", "user.there")  # a plain getxattr does not copy up
+    assert (layers.upper / "r").exists() and (layers.upper / "c").exists()
+    assert not (layers.upper / "ok").exists()
