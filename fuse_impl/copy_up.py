@@ -10,7 +10,7 @@ Rules (catalogue §2.3, §2.12):
 * data is copied sparse-aware (only SEEK_DATA extents, holes stay holes) with
   copy_file_range, and only up to ``data_limit`` bytes (0 for O_TRUNC / truncate to 0);
 * ``overlay.origin`` is written for directories and for files whose lower nlink is 1; the
-  upper parent then gets ``overlay.impure=y``;
+  upper parent gets ``overlay.impure=y`` in any case ("it may now contain non-pure upper");
 * the upper parent's atime/mtime are restored afterwards, as the kernel does.
 """
 
@@ -91,8 +91,7 @@ def _copy_up_one(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
     _create_tmp(ofs, ctx)
     try:
         _copy_metadata(ofs, ctx)
-        if ctx.origin:
-            set_impure(ofs, ctx.parent_rel)
+        set_impure(ofs, ctx.parent_rel)
         layers.rename(ctx.tmp, ctx.dest)
     except BaseException:
         layers.remove_tree(ctx.tmp)

@@ -93,6 +93,7 @@ def test_copy_up_of_a_hardlinked_lower_file_writes_no_origin(tmpfs: Path) -> Non
         assert (m / "h2").read_text() == "shared"  # the link is broken, as with index=off
         assert os.stat(m / "h2").st_nlink == 2  # stale lower nlink
     assert xattr(layers.upper / "h1", ORIGIN) is None
+    assert xattr(layers.upper, IMPURE) == b"y"  # the parent is marked all the same
 
 
 def test_truncate_copies_only_the_data_that_survives(tmpfs: Path) -> None:
