@@ -127,12 +127,9 @@ def create_object(
         if over_whiteout or (parent.merged and not fs.config.offline_changes_allowed):
             node.xattrs[OPAQUE] = b"y"
     link_into(fs, udir, d.name, node)
-    d.upper, d.upper_alias, d.lowers, d.opaque = (
-        node,
-        True,
-        (),
-        node.kind == DIR and bool(node.xattrs.get(OPAQUE)),
-    )
+    # The (negative) dentry now stands for the new upper object.
+    d.upper, d.upper_alias, d.lowers = node, True, ()
+    d.opaque = OPAQUE in node.xattrs
     return node
 
 
