@@ -245,6 +245,13 @@ def ftruncate(fs: OvlFs, h: Handle, length: int) -> None:
     truncate_node(fs, h.cred, h.inode.real, length, touch=True)
 
 
+def fsync(h: Handle) -> None:
+    """fsync(2): fine on files and dirs, lower or upper; EINVAL where the file has no
+    fsync operation (FIFOs, devices)."""
+    if h.dir is None and h.inode.real.kind in SPECIAL:
+        raise fail(errno.EINVAL, "fsync of a FIFO or device")
+
+
 def lseek(h: Handle, offset: int, whence: int) -> int:
     """lseek(2).  On a directory SEEK_END is EINVAL (merged dirs and tmpfs dirs alike,
     catalogue §2.2) and a seek back to 0 makes the next getdents start over."""

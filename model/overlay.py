@@ -125,8 +125,9 @@ class Overlay:
         file.ftruncate(self.fs, self._h(fd), length)
 
     def fsync(self, fd: int) -> None:
-        """fsync never copies up and always succeeds here (catalogue §2.15)."""
-        self._h(fd)
+        """fsync never copies up (catalogue §2.15); FIFOs and devices have no fsync
+        (``vfs_fsync_range``: EINVAL)."""
+        file.fsync(self._h(fd))
 
     def fstat(self, fd: int) -> Stat:
         """fstat of an open file: its overlay inode, also after unlink (a lower file unlinked
