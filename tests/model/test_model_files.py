@@ -127,3 +127,19 @@ def test_remount_keeps_layers_and_needs_closed_handles() -> None:
     o.remount()
     assert o.content_digest(b"/f") == content_digest(1, [(0, b"Y")])
     assert up(o, b"/f") is not None
+
+
+def test_fifo_has_no_positioned_io_and_no_fsync() -> None:
+    o = mount([Entry(b"p", "fifo", 0o644)])
+    r = o.open(b"/p", os.O_RDONLY)
+    assert errno_of(o.pwrite, r, b"x", 0) == errno.ESPIPE  # before EBADF
+    assert errno_of(o.pread, r, 1, 0) == errno.ESPIPE
+    assert errno_of(o.lseek, r, 0, os.SEEK_SET) == errno.ESPIPE
+    assert errno_of(o.fsync, r) == errno.EINVAL
+
+
+def test_fsync_of_lower_file_and_dir_succeeds_without_copy_up() -> None:
+    o = mount([D(b"d"), F(b"d/f")])
+    o.fsync(o.open(b"/d/f", os.O_RDONLY))
+    o.fsync(o.open(b"/d", os.O_RDONLY))
+    assert up(o, b"/d") is None
