@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from . import layers
 from .errors import fail
 from .inode import Node
-from .lookup import LowerRef, set_impure, set_origin
+from .layers import LowerRef
+from .lookup import set_impure, set_origin
 from .super import OverlayFs
 
 log = logging.getLogger("ovlfuse.copy_up")
@@ -118,7 +119,7 @@ def _copy_file(ofs: OverlayFs, src: bytes, ctx: CopyUpCtx) -> None:
     dst_fd = layers.open_file(ctx.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         if length:
-            src_fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC | os.O_NOATIME)
+            src_fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC | os.O_NOATIME | os.O_NOFOLLOW)
             try:
                 copy_data(src_fd, dst_fd, length)
             finally:

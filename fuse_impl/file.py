@@ -60,9 +60,12 @@ def open_node(ofs: OverlayFs, node: Node, flags: int,
 
 
 def _open_real(ofs: OverlayFs, node: Node, flags: int) -> int:
+    """Open the real file; a final symlink is never followed (it could lead off the layer)."""
     real_flags = flags & ~_DROP
     if not node.upper:
         real_flags = (real_flags & ~os.O_TRUNC) | os.O_NOATIME
+    if node.orphan_fd is None:
+        real_flags |= os.O_NOFOLLOW  # a removed node's /proc/self/fd/N must be followed
     return layers.open_file(real_path(ofs, node), real_flags)
 
 

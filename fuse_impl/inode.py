@@ -32,7 +32,8 @@ import pyfuse3
 
 from . import layers
 from .errors import fail
-from .lookup import LowerRef, Resolved, lookup, root_stack
+from .layers import LowerRef
+from .lookup import Resolved, lookup
 from .super import OverlayFs
 
 ROOT_ID: int = pyfuse3.ROOT_INODE
@@ -175,7 +176,7 @@ class NodeTable:
         ofs = self.ofs
         root = Node(ROOT_ID, None, b"")
         root.upper = ofs.upper is not None
-        root.lowers = list(root_stack(ofs))
+        root.lowers = list(ofs.root_stack)
         top = ofs.upper if ofs.upper is not None else ofs.lowers[0]
         root.ino = os.stat(top.real(b"")).st_ino
         root.lookups = 1

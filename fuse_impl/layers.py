@@ -45,6 +45,22 @@ class Layer:
         return f"Layer({self.name}={os.fsdecode(self.path)!r})"
 
 
+class LowerRef:
+    """A directory (or the providing object) in one lower layer."""
+
+    __slots__ = ("layer", "rel")
+
+    def __init__(self, layer: Layer, rel: bytes):
+        self.layer = layer
+        self.rel = rel
+
+    def real(self) -> bytes:
+        return self.layer.real(self.rel)
+
+    def __repr__(self) -> str:
+        return f"LowerRef({self.layer.name}, {self.rel!r})"
+
+
 def join(rel: bytes, name: bytes) -> bytes:
     """Append *name* to the layer-relative path *rel*."""
     return rel + b"/" + name if rel else name

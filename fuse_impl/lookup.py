@@ -29,19 +29,8 @@ from dataclasses import dataclass, field
 
 from . import fh, layers
 from .errors import fail
-from .layers import Layer, join
+from .layers import Layer, LowerRef, join
 from .super import OverlayFs
-
-
-@dataclass(slots=True)
-class LowerRef:
-    """A directory (or the providing object) in one lower layer."""
-
-    layer: Layer
-    rel: bytes
-
-    def real(self) -> bytes:
-        return self.layer.real(self.rel)
 
 
 @dataclass(slots=True)
@@ -218,7 +207,7 @@ def lookup(ofs: OverlayFs, parent_rel: bytes, parent_upper: bool,
     if parent_upper and ofs.upper is not None:
         _scan_upper(ofs, parent_rel, bool(parent_lowers), d, res)
         if d.redirect and d.redirect.startswith(b"/"):
-            stack = root_stack(ofs)
+            stack = ofs.root_stack
     i = 0
     while not d.stop and i < len(stack):
         ref = stack[i]
@@ -234,23 +223,11 @@ def lookup(ofs: OverlayFs, parent_rel: bytes, parent_upper: bool,
             fail(errno.EPERM, name)  # "refusing to follow redirect"
         if d.stop:
             break
-        if d.redirect and d.redirect.startswith(b"/") and stack is not _ROOT_STACKS.get(id(ofs)):
-            stack = root_stack(ofs)
+        if d.redirect and d.redirect.startswith(b"/") and stack is not ofs.root_stack:
+            stack = ofs.root_stack
             i = ofs.lowers.index(ref.layer) + 1
     res.is_dir = d.is_dir
     return res
-
-
-_ROOT_STACKS: dict[int, list[LowerRef]] = {}
-
-
-def root_stack(ofs: OverlayFs) -> list[LowerRef]:
-    """Every lower layer's root, top first: the root directory's lower stack."""
-    stack = _ROOT_STACKS.get(id(ofs))
-    if stack is None:
-        stack = [LowerRef(layer, b"") for layer in ofs.lowers]
-        _ROOT_STACKS[id(ofs)] = stack
-    return stack
 
 
 def lower_positive(ofs: OverlayFs, parent_lowers: list[LowerRef], name: bytes) -> bool:

@@ -9,10 +9,7 @@ Each operation resolves first, checks second, and only then changes the upper la
 * unlink / rmdir remove a name without a lower entry outright, and replace a name with one
   by a whiteout (char device 0:0); directories must be empty in the merged view, whiteouts
   inside are cleared;
-* rename refuses flags other than NOREPLACE/EXCHANGE (EINVAL) and lower or merged
-  directories (EXDEV) unless ``redirect_dir=on``, which sets ``overlay.redirect``; a
-  pure-upper directory moved into a merged parent becomes opaque; a moved name with a lower
-  entry leaves a whiteout.
+* rename lives in :mod:`fuse_impl.rename`.
 
 New objects belong to the caller (uid, and gid or the setgid parent's gid).
 """
@@ -181,7 +178,7 @@ def _whiteout_tmp(ofs: OverlayFs) -> bytes:
     return tmp
 
 
-def _clear_dir(ofs: OverlayFs, dest: bytes, replacement: bytes | None) -> None:
+def clear_dir(ofs: OverlayFs, dest: bytes, replacement: bytes | None) -> None:
     """Take the upper dir at *dest* (holding only whiteouts) away, atomically.
 
     With a *replacement* in work/ the two are exchanged; without one the dir is moved to
@@ -209,7 +206,7 @@ def _remove(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, node: N
         if whiteout:
             _put_whiteout(ofs, dest, node)
         elif node.is_dir and has_upper_entries:
-            _clear_dir(ofs, dest, None)
+            clear_dir(ofs, dest, None)
         elif node.is_dir:
             layers.rmdir(dest)
         else:
@@ -226,7 +223,7 @@ def _put_whiteout(ofs: OverlayFs, dest: bytes, node: Node) -> None:
     if not node.upper:
         layers.rename(tmp, dest, syscalls.RENAME_NOREPLACE)
     elif node.is_dir:
-        _clear_dir(ofs, dest, tmp)
+        clear_dir(ofs, dest, tmp)
     else:
         layers.rename(tmp, dest)
 

@@ -26,7 +26,7 @@ from .errors import fail
 from .inode import Node, NodeTable, upper_path
 from .layers import join
 from .lookup import lower_positive, set_impure
-from .namespace import REDIRECT_MAX, Invalidate, _clear_dir
+from .namespace import REDIRECT_MAX, Invalidate, clear_dir
 from .readdir import check_empty
 from .super import OverlayFs
 
@@ -207,7 +207,7 @@ def _do_rename(ofs: OverlayFs, table: NodeTable, old: tuple[Node, bytes, Node],
             layers.rename(old_path, new_path, syscalls.RENAME_EXCHANGE)
         else:
             if clear_target:
-                _clear_dir(ofs, new_path, _empty_opaque_dir(ofs))
+                clear_dir(ofs, new_path, _empty_opaque_dir(ofs))
             whiteout = lower_positive(ofs, old_parent.lowers, old_name)
             _move(ofs, old_path, new_path, whiteout, new_is_whiteout, src.is_dir)
     except BaseException:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from . import layers, syscalls
 from .errors import MountError
-from .layers import Layer
+from .layers import Layer, LowerRef
 from .options import Config
 
 log = logging.getLogger("ovlfuse.super")
@@ -143,6 +143,7 @@ class OverlayFs:
         self.work = b"/proc/self/fd/%d/work" % work_fd if work_fd is not None else b""
         self.prefix = cfg.xattr_prefix
         self.timeout = 0.0 if cfg.exact else cfg.timeout
+        self.root_stack = [LowerRef(layer, b"") for layer in lowers]  # the root's lower dirs
         self.fs_uuids = {layer.index: syscalls.fs_uuid(layer.fd) for layer in lowers}
         self.namelen = max(os.statvfs(layer.real(b"")).f_namemax for layer in self.all_layers())
         self._tmp_counter = itertools.count(int.from_bytes(os.urandom(3), "little") << 8)
