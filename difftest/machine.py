@@ -49,6 +49,10 @@ CALLERS = [(0, 0), (0, 0), (0, 0), (0, 0), (1000, 1000)]
 DATA = [b"", b"new", b"x" * 10, b"\x00\x00z"]
 LENGTHS = [0, 0, 3, 100, 5 * 1024**3 + 1]
 MODES = [0o644, 0o600, 0o755, 0o777, 0o4755, 0o000, 0o1777]
+# Rule arguments are drawn by the state machine itself (no st.data() draws: each of those
+# costs a copy of the random state): a path is an index into the example's known paths.
+PATH = st.integers(0, 255)
+WHO = st.sampled_from(CALLERS)
 XATTR_NAMES = [b"user.a", b"user.b", b"user.new", b"trusted.overlay.x", b"trusted.t"]
 
 
@@ -89,39 +93,38 @@ class OverlayMachine(RuleBasedStateMachine):
         assert self.example is not None
         return self.example.step(op)
 
-    def path(self, data: st.DataObject, label: str = "path") -> bytes:
-        return data.draw(st.sampled_from(self.paths), label=label)
+    def at(self, index: int) -> bytes:
+        """The path an index names: the known paths and fresh names, in a fixed order
+        (shrinking goes towards index 0, the root)."""
+        return self.paths[index % len(self.paths)]
 
     def remember(self, path: bytes) -> None:
         if path not in self.paths:
             self.paths.append(path)
 
-    def caller(self, data: st.DataObject) -> tuple[int, int]:
-        return data.draw(st.sampled_from(CALLERS), label="caller")  # type: ignore[return-value]
-
     # ---- rules: looking ---------------------------------------------------------------------
 
     @rule(
-        data=st.data(),
+        p=PATH, who=WHO,
         cls=st.sampled_from([ops.Lstat, ops.Stat, ops.Readdir, ops.Readlink, ops.Listxattr]),
     )
-    def look(self, data: st.DataObject, cls: type[ops.Op]) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(cls(self.path(data), uid=uid, gid=gid))  # type: ignore[call-arg]
+    def look(self, p: int, who: tuple[int, int], cls: type[ops.Op]) -> None:
+        uid, gid = who
+        self.run_op(cls(self.at(p), uid=uid, gid=gid))  # type: ignore[call-arg]
 
-    @rule(data=st.data(), name=st.sampled_from(XATTR_NAMES))
-    def getxattr(self, data: st.DataObject, name: bytes) -> None:
-        self.run_op(ops.Getxattr(self.path(data), name))
+    @rule(p=PATH, name=st.sampled_from(XATTR_NAMES))
+    def getxattr(self, p: int, name: bytes) -> None:
+        self.run_op(ops.Getxattr(self.at(p), name))
 
-    @rule(data=st.data())
-    def statfs(self, data: st.DataObject) -> None:
-        self.run_op(ops.Statfs(self.path(data)))
+    @rule(p=PATH)
+    def statfs(self, p: int) -> None:
+        self.run_op(ops.Statfs(self.at(p)))
 
     # ---- rules: handles ---------------------------------------------------------------------
 
-    @rule(target=handles, data=st.data(), flags=st.sampled_from(OPEN_FLAGS))
-    def open(self, data: st.DataObject, flags: int) -> Any:
-        path = self.path(data)
+    @rule(target=handles, p=PATH, flags=st.sampled_from(OPEN_FLAGS))
+    def open(self, p: int, flags: int) -> Any:
+        path = self.at(p)
         out = self.run_op(ops.Open(path, flags, 0o644))
         if out.is_error:
             return multiple()
@@ -165,85 +168,85 @@ class OverlayMachine(RuleBasedStateMachine):
 
     # ---- rules: changing --------------------------------------------------------------------
 
-    @rule(data=st.data(), length=st.sampled_from(LENGTHS))
-    def truncate(self, data: st.DataObject, length: int) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Truncate(self.path(data), length, uid=uid, gid=gid))
+    @rule(p=PATH, who=WHO, length=st.sampled_from(LENGTHS))
+    def truncate(self, p: int, who: tuple[int, int], length: int) -> None:
+        uid, gid = who
+        self.run_op(ops.Truncate(self.at(p), length, uid=uid, gid=gid))
 
-    @rule(data=st.data(), mode=st.sampled_from([0o755, 0o700, 0o1777]))
-    def mkdir(self, data: st.DataObject, mode: int) -> None:
-        uid, gid = self.caller(data)
-        path = self.path(data)
+    @rule(p=PATH, who=WHO, mode=st.sampled_from([0o755, 0o700, 0o1777]))
+    def mkdir(self, p: int, who: tuple[int, int], mode: int) -> None:
+        uid, gid = who
+        path = self.at(p)
         self.run_op(ops.Mkdir(path, mode, uid=uid, gid=gid))
         self.remember(path)
 
-    @rule(data=st.data(), kind=st.sampled_from([(0o010644, 0), (0o020644, 0), (0o020644, 0x103)]))
-    def mknod(self, data: st.DataObject, kind: tuple[int, int]) -> None:
-        self.run_op(ops.Mknod(self.path(data), kind[0], kind[1]))
+    @rule(p=PATH, kind=st.sampled_from([(0o010644, 0), (0o020644, 0), (0o020644, 0x103)]))
+    def mknod(self, p: int, kind: tuple[int, int]) -> None:
+        self.run_op(ops.Mknod(self.at(p), kind[0], kind[1]))
 
-    @rule(data=st.data(), dest=st.sampled_from([b"a", b"/b", b"nowhere", b"x/y", b"loop"]))
-    def symlink(self, data: st.DataObject, dest: bytes) -> None:
-        uid, gid = self.caller(data)
-        path = self.path(data)
+    @rule(p=PATH, who=WHO, dest=st.sampled_from([b"a", b"/b", b"nowhere", b"x/y", b"loop"]))
+    def symlink(self, p: int, who: tuple[int, int], dest: bytes) -> None:
+        uid, gid = who
+        path = self.at(p)
         self.run_op(ops.Symlink(dest, path, uid=uid, gid=gid))
         self.remember(path)
 
-    @rule(data=st.data())
-    def link(self, data: st.DataObject) -> None:
-        new = self.path(data, "new")
-        self.run_op(ops.Link(self.path(data, "old"), new))
+    @rule(p=PATH, q=PATH)
+    def link(self, p: int, q: int) -> None:
+        new = self.at(q)
+        self.run_op(ops.Link(self.at(p), new))
         self.remember(new)
 
-    @rule(data=st.data())
-    def unlink(self, data: st.DataObject) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Unlink(self.path(data), uid=uid, gid=gid))
+    @rule(p=PATH, who=WHO)
+    def unlink(self, p: int, who: tuple[int, int]) -> None:
+        uid, gid = who
+        self.run_op(ops.Unlink(self.at(p), uid=uid, gid=gid))
 
-    @rule(data=st.data())
-    def rmdir(self, data: st.DataObject) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Rmdir(self.path(data), uid=uid, gid=gid))
+    @rule(p=PATH, who=WHO)
+    def rmdir(self, p: int, who: tuple[int, int]) -> None:
+        uid, gid = who
+        self.run_op(ops.Rmdir(self.at(p), uid=uid, gid=gid))
 
     @rule(
-        data=st.data(),
+        p=PATH, q=PATH, who=WHO,
         flags=st.sampled_from(
             [0, 0, 0, ops.RENAME_NOREPLACE, ops.RENAME_EXCHANGE, ops.RENAME_WHITEOUT]
         ),
     )
-    def rename(self, data: st.DataObject, flags: int) -> None:
-        uid, gid = self.caller(data)
-        new = self.path(data, "new")
-        self.run_op(ops.Rename(self.path(data, "old"), new, flags, uid=uid, gid=gid))
+    def rename(self, p: int, q: int, who: tuple[int, int], flags: int) -> None:
+        uid, gid = who
+        new = self.at(q)
+        self.run_op(ops.Rename(self.at(p), new, flags, uid=uid, gid=gid))
         self.remember(new)
 
-    @rule(data=st.data(), mode=st.sampled_from(MODES))
-    def chmod(self, data: st.DataObject, mode: int) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Chmod(self.path(data), mode, uid=uid, gid=gid))
+    @rule(p=PATH, who=WHO, mode=st.sampled_from(MODES))
+    def chmod(self, p: int, who: tuple[int, int], mode: int) -> None:
+        uid, gid = who
+        self.run_op(ops.Chmod(self.at(p), mode, uid=uid, gid=gid))
 
-    @rule(data=st.data(), owner=st.sampled_from([(-1, -1), (1000, 1000), (0, 0), (-1, 1000)]))
-    def chown(self, data: st.DataObject, owner: tuple[int, int]) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Chown(self.path(data), owner[0], owner[1], uid=uid, gid=gid))
+    @rule(p=PATH, who=WHO, owner=st.sampled_from([(-1, -1), (1000, 1000), (0, 0), (-1, 1000)]))
+    def chown(self, p: int, who: tuple[int, int], owner: tuple[int, int]) -> None:
+        uid, gid = who
+        self.run_op(ops.Chown(self.at(p), owner[0], owner[1], uid=uid, gid=gid))
 
-    @rule(data=st.data(), times=st.sampled_from([(None, None), (None, 10**18), (-1, -1), (5, 5)]))
-    def utimens(self, data: st.DataObject, times: tuple[int | None, int | None]) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Utimens(self.path(data), times[0], times[1], uid=uid, gid=gid))
+    @rule(p=PATH, who=WHO, times=st.sampled_from([(None, None), (None, 10**18), (-1, -1), (5, 5)]))
+    def utimens(self, p: int, who: tuple[int, int], times: tuple[int | None, int | None]) -> None:
+        uid, gid = who
+        self.run_op(ops.Utimens(self.at(p), times[0], times[1], uid=uid, gid=gid))
 
     @rule(
-        data=st.data(),
+        p=PATH, who=WHO,
         name=st.sampled_from(XATTR_NAMES),
         value=st.sampled_from([b"v", b""]),
         flags=st.sampled_from([0, 0, ops.XATTR_CREATE, ops.XATTR_REPLACE]),
     )
-    def setxattr(self, data: st.DataObject, name: bytes, value: bytes, flags: int) -> None:
-        uid, gid = self.caller(data)
-        self.run_op(ops.Setxattr(self.path(data), name, value, flags, uid=uid, gid=gid))
+    def setxattr(self, p: int, who: tuple[int, int], name: bytes, value: bytes, flags: int) -> None:
+        uid, gid = who
+        self.run_op(ops.Setxattr(self.at(p), name, value, flags, uid=uid, gid=gid))
 
-    @rule(data=st.data(), name=st.sampled_from(XATTR_NAMES))
-    def removexattr(self, data: st.DataObject, name: bytes) -> None:
-        self.run_op(ops.Removexattr(self.path(data), name))
+    @rule(p=PATH, name=st.sampled_from(XATTR_NAMES))
+    def removexattr(self, p: int, name: bytes) -> None:
+        self.run_op(ops.Removexattr(self.at(p), name))
 
     @precondition(lambda self: self.session.remount_ok)
     @rule()
