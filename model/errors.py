@@ -16,7 +16,7 @@ class OvlError(Exception):
 
     def __init__(self, err: int, *also: int, why: str = "") -> None:
         self.errno = err
-        self.allowed: frozenset[int] = frozenset((err, *also))
+        self.allowed: frozenset[int] = frozenset((err, *also)) if also else _single(err)
         self.why = why
         super().__init__(err, why)
 
@@ -27,6 +27,16 @@ class OvlError(Exception):
 
     def permits(self, err: int) -> bool:
         return err in self.allowed
+
+
+_SINGLES: dict[int, frozenset[int]] = {}
+
+
+def _single(err: int) -> frozenset[int]:
+    s = _SINGLES.get(err)
+    if s is None:
+        s = _SINGLES[err] = frozenset((err,))
+    return s
 
 
 def fail(err: int, why: str = "", also: Iterable[int] = ()) -> OvlError:

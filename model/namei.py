@@ -105,7 +105,7 @@ def last_component(nd: Nameidata, p: Parent, follow: bool) -> Dentry:
         return dotdot(p.dir)
     child = p.lookup(nd)
     if not child.positive:
-        raise fail(errno.ENOENT, f"no such name {p.last!r}")
+        raise fail(errno.ENOENT, "no such name")
     if child.is_symlink and (follow or p.trailing):
         child = follow_link(nd, p.dir, child)
     if p.trailing and not child.is_dir:
@@ -123,13 +123,13 @@ def _step(nd: Nameidata, cur: Dentry, name: bytes) -> Dentry:
     real = child.upper
     if real is None:
         if not child.lowers:
-            raise fail(errno.ENOENT, f"no such directory {name!r}")
+            raise fail(errno.ENOENT, "no such directory")
         real = child.lowers[0][1]
     if real.kind == LNK:
         child = follow_link(nd, cur, child)
         real = child.real
     if real.kind != DIR:
-        raise fail(errno.ENOTDIR, f"{name!r} is not a directory")
+        raise fail(errno.ENOTDIR, "a path component is not a directory")
     return child
 
 

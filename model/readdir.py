@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from model.errors import fail
 from model.fs import OvlFs
 from model.inode import const_ino
-from model.layer import DIR, DTYPE, Layer, Node, has_origin, is_chr_whiteout, is_whiteout
+from model.layer import CHR, DIR, DTYPE, Layer, Node, has_origin, is_chr_whiteout, is_whiteout
 from model.lookup import LowerStack
 from model.types import DirEntry
 
@@ -104,13 +104,14 @@ def _upper_records(fs: OvlFs, node: Node) -> dict[bytes, DirEntry | None]:
     assert node.children is not None
     records: dict[bytes, DirEntry | None] = {}
     for name, child in node.children.items():
-        if is_chr_whiteout(child):
+        kind = child.kind
+        if kind == CHR and child.rdev == 0:  # a whiteout (is_chr_whiteout)
             records[name] = None
-            continue
-        ino = child.ino
-        if child.origin is not None:
+        elif child.origin is None:
+            records[name] = DirEntry(name, DTYPE[kind], child.ino)
+        else:
             ino = entry_ino(fs, CacheEntry(name, child, False, False), 0, 0)
-        records[name] = DirEntry(name, DTYPE[child.kind], ino)
+            records[name] = DirEntry(name, DTYPE[kind], ino)
     node.listing = (key, records)
     return records
 
