@@ -311,15 +311,12 @@ def setattr_node(ofs: OverlayFs, node: Node, attr: pyfuse3.EntryAttributes,
                  invalidate: Callable[[Node], None] | None = None) -> None:
     """chmod / chown / truncate / utimens: always copy up first, even for no-op values.
 
-    Truncation copies only the data that survives (none for size 0).  chown runs before
-    chmod because it clears suid bits.  A call that changes nothing (ctime only) does nothing.
+    That includes chown(-1, -1), which arrives as a ctime-only change (utimensat with
+    UTIME_OMIT twice never gets here: the VFS returns early).  Truncation copies only the
+    data that survives (none for size 0).  chown runs before chmod because it clears suid.
     """
     from .copy_up import copy_up  # copy_up builds on this module
 
-    changes = (fields.update_mode, fields.update_uid, fields.update_gid, fields.update_size,
-               fields.update_atime, fields.update_mtime)
-    if not any(changes):
-        return
     if not ofs.writable:
         fail(errno.EROFS)
     if fields.update_size and node.is_dir:

@@ -491,17 +491,23 @@ def test_chmod_chown_truncate_utimens_copy_up_and_apply(tmpfs: Path) -> None:
         assert (st.st_atime_ns, st.st_mtime_ns) == (1_000_000_123, 2_000_000_456)
         assert (m / "f").read_bytes() == b"0123"
         os.chmod(m / "same", os.stat(m / "same").st_mode)  # same mode still copies up
+        os.chown(m / "d" / "x", -1, -1)  # so does chown(-1, -1)
         os.chmod(m / "d", 0o700)  # a dir alone
     assert (layers.upper / "same").exists()
-    assert os.listdir(layers.upper / "d") == []
+    assert os.listdir(layers.upper / "d") == ["x"]
 
 
-def test_utimensat_omit_omit_does_not_copy_up(tmpfs: Path) -> None:
-    layers = make_layers(tmpfs, {"f": "x"})
+def test_utimensat_copies_up_unless_both_times_are_omitted(tmpfs: Path) -> None:
+    import ctypes
+
+    layers = make_layers(tmpfs, {"f": "x", "g": "y"})
+    libc = ctypes.CDLL(None, use_errno=True)
+    omit = (ctypes.c_long * 4)(0, (1 << 30) - 2, 0, (1 << 30) - 2)  # UTIME_OMIT twice
     with ovlfuse(layers) as m:
+        assert libc.utimensat(-100, bytes(m / "g"), omit, 0) == 0
         os.utime(m / "f", ns=(os.stat(m / "f").st_atime_ns, os.stat(m / "f").st_mtime_ns))
-        os.close(os.open(m / "f", os.O_RDONLY))
-    assert (layers.upper / "f").exists()  # explicit times do copy up
+    assert (layers.upper / "f").exists()  # explicit (even unchanged) times copy up
+    assert not (layers.upper / "g").exists()
 
 
 def test_private_xattrs_are_hidden_and_escaped(tmpfs: Path) -> None:
