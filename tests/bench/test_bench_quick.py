@@ -1,0 +1,68 @@
+"""Smoke test of the benchmark harness: ``python -m bench --quick`` writes a complete report.
+
+Tiny sizes, one round: checks the plumbing (mounting every implementation, every workload,
+the tester figures, the report), not the figures themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NUMBER = re.compile(r"^\d+(\.\d+)?$")
+FIGURES = ("W1-cold", "W1-warm", "W2", "W3", "W4-append", "W4-copyup",
+           "W5-create", "W5-rm", "W6")
+
+
+def _mounts_under(base: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(base)]
+
+
+@pytest.mark.privileged
+def test_quick_run_writes_every_row(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    p = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=58, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    md = (out / "bench.md").read_text()
+    data = json.loads((out / "bench.json").read_text())
+
+    # every workload figure has a row, with a number in every implementation's column
+    impls = list(data["implementations"])
+    assert {"raw", "kernel", "ovlfuse", "ovlfuse-exact"} <= set(impls)
+    rows: dict[str, str] = {}
+    for line in md.splitlines():  # the first table with a row per figure: the medians
+        if line.startswith("| W"):
+            rows.setdefault(line.split("|")[1].strip(), line)
+    assert set(data["figures"]) == set(FIGURES)
+    for key in FIGURES:
+        title = data["figures"][key]["title"]
+        assert title in rows, f"no row for {key}"
+        cells = [c.strip() for c in rows[title].split("|")[2:2 + len(impls)]]
+        assert all(NUMBER.match(c) for c in cells), (key, cells)
+        for impl in impls:
+            assert isinstance(data["medians_s"][key][impl], float)
+        assert data["comparisons"][key]["ovlfuse_over_kernel"] is not None
+
+    # tester figures for every target, the machine description, no errors
+    for target in ("model", "kernel", "fuse"):
+        t = data["tester"][target]
+        assert t["steps_per_s"] > 0 and t["examples_per_s"] > 0, (target, t)
+    assert "compared steps/s" in md and "| CPU |" in md
+    assert data["env"]["kernel"] and data["env"]["pyfuse3"] and data["env"]["libfuse"]
+    assert data["errors"] == []
+    assert data["placement_cpu0_medians_s"], "the pinned placement was not measured"
+    left = _mounts_under(os.path.join(tempfile.gettempdir(), "ovlbench-"))
+    assert not left, f"benchmark mounts left behind: {left}"
