@@ -170,6 +170,7 @@ class NodeTable:
         self.nodes: dict[int, Node] = {}
         self.dentries: dict[tuple[int, bytes], Node] = {}
         self._next = ROOT_ID + 1
+        self._fresh: list[Node] = []  # made during the current request
         self.root = self._make_root()
 
     def _make_root(self) -> Node:
@@ -243,7 +244,14 @@ class NodeTable:
         apply_resolved(node, res)
         self.nodes[node.nodeid] = node
         self.dentries[(parent.nodeid, name)] = node
+        self._fresh.append(node)
         return node
+
+    def sweep(self) -> None:
+        """Drop the nodes made during a request that the kernel was never handed."""
+        for node in self._fresh:
+            self.drop_if_unused(node)
+        self._fresh.clear()
 
     def lookup(self, parent: Node, name: bytes) -> tuple[Resolved, Node | None]:
         """Resolve *name* in the directory *parent*: the result and its node (None if negative)."""

@@ -166,6 +166,8 @@ def link(ofs: OverlayFs, table: NodeTable, src: Node, parent: Node, name: bytes,
         layers.link(source, dest)
     if layers.getxattr(source, ofs.private(b"origin")) is not None:
         set_impure(ofs, parent_rel)
+    if invalidate is not None:
+        invalidate(src)  # its nlink changed; the new name is a separate FUSE node
     _res, node = table.lookup(parent, name)
     if node is None:
         fail(errno.ENOENT, name)

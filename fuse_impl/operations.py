@@ -33,7 +33,10 @@ P = ParamSpec("P")
 
 
 def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn OSError into FUSEError(errno); anything unexpected into EIO (logged)."""
+    """Turn OSError into FUSEError(errno); anything unexpected into EIO (logged).
+
+    Afterwards, nodes looked up on the way but not handed to the kernel are dropped.
+    """
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -47,6 +50,10 @@ def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
         except Exception:
             log.exception("%s%r failed", fn.__name__, args[1:])
             raise pyfuse3.FUSEError(errno.EIO) from None
+        finally:
+            table = getattr(args[0], "table", None)
+            if table is not None:
+                table.sweep()
 
     return wrapper
 
