@@ -13,7 +13,7 @@ start.  Requests and replies, one JSON object per line:
   ``{"ok": true, "status": exitcode}``; a daemon that had died before is reported with
   ``"ok": false``, its status and stderr tail;
 * ``{"op": "ping"}`` → ``{"ok": true}``;
-* end of input: every mount is unmounted and the server exits.
+* end of input (or SIGTERM/SIGINT): every mount is unmounted and the server exits.
 """
 
 from __future__ import annotations
@@ -178,6 +178,8 @@ def _wait(pid: int) -> int | None:
 def _child(cfg: Config, report_fd: int, log_fd: int) -> int:
     """Forked daemon: own session, output to the log, mount, report, serve."""
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -198,8 +200,14 @@ def _child(cfg: Config, report_fd: int, log_fd: int) -> int:
 
 
 def serve_forever(inp: BinaryIO, out: BinaryIO) -> int:
-    """Answer requests until end of input, then unmount everything."""
+    """Answer requests until end of input (or a termination signal), then unmount everything."""
     server = Server()
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         for line in inp:
             if not line.strip():

@@ -92,6 +92,14 @@ def test_a_daemon_that_died_is_reported_at_umount(tmpfs: Path, server: Client) -
     assert not mounted(layers.mnt)
 
 
+def test_sigterm_unmounts_everything(tmpfs: Path, server: Client) -> None:
+    layers = make_layers(tmpfs, {"a": "1"})
+    assert server(op="mount", options=layers.options("exact"), mountpoint=str(layers.mnt))["ok"]
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(60) == 0
+    assert not mounted(layers.mnt)
+
+
 def test_end_of_input_unmounts_everything(tmpfs: Path, server: Client) -> None:
     first = make_layers(tmpfs, {"a": "1"}, name="first")
     second = make_layers(tmpfs, {"b": "2"}, name="second")
