@@ -13,6 +13,7 @@ error is one line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -90,18 +91,22 @@ def run_background(cfg: Config) -> int:
 def _child(cfg: Config, report_fd: int) -> int:
     """The daemon side of :func:`run_background`: detach, mount, report, serve."""
     os.setsid()
+    reported = False
 
     def ready(error: str | None) -> None:
+        nonlocal reported
         if error is None:
             detach_stdio()
         os.write(report_fd, (error or "ok").encode())
         os.close(report_fd)
+        reported = True
 
     try:
         return daemon.serve(cfg, ready)
-    except MountError:
-        return 1
-    except BaseException:
+    except BaseException as e:
+        if not reported:  # the parent shows this; after readiness nobody would
+            with contextlib.suppress(OSError):
+                os.write(report_fd, f"daemon failed: {e!r}".encode())
         return 1
 
 
