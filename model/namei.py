@@ -66,9 +66,10 @@ def fs_root(fs: OvlFs) -> Dentry:
 
 def check_path(path: bytes) -> None:
     """``getname``: an empty path is ENOENT, one of PATH_MAX bytes or more ENAMETOOLONG."""
-    if not path:
-        raise fail(errno.ENOENT, "empty path")
-    if len(path) >= PATH_MAX:
+    n = len(path)
+    if not n or n >= PATH_MAX:
+        if not n:
+            raise fail(errno.ENOENT, "empty path")
         raise fail(errno.ENAMETOOLONG, "path of PATH_MAX bytes or more")
 
 
@@ -78,7 +79,7 @@ def walk_parent(nd: Nameidata, path: bytes, start: Dentry | None = None) -> Pare
     cur = nd.root if start is None or path[:1] == b"/" else start
     if not comps:
         return Parent(cur, b"", LAST_ROOT, False)
-    check = not nd.cred.is_root  # root may search every directory
+    check = nd.cred.uid != 0  # root may search every directory (CAP_DAC_READ_SEARCH)
     for name in comps[:-1]:
         if check:
             may_lookup(nd.cred, cur.real)
@@ -99,16 +100,19 @@ def resolve(nd: Nameidata, path: bytes, follow: bool) -> Dentry:
 
 def last_component(nd: Nameidata, p: Parent, follow: bool) -> Dentry:
     """``lookup_last``: the last component of a walk, which must exist."""
-    if p.type == LAST_ROOT or p.type == LAST_DOT:
-        return p.dir
-    if p.type == LAST_DOTDOT:
-        return dotdot(p.dir)
-    child = p.lookup(nd)
-    if not child.positive:
-        raise fail(errno.ENOENT, "no such name")
-    if child.is_symlink and (follow or p.trailing):
+    kind = p.type
+    if kind != LAST_NORM:
+        return dotdot(p.dir) if kind == LAST_DOTDOT else p.dir
+    child = lookup_child(nd.fs, p.dir, p.last)
+    real = child.upper
+    if real is None:
+        if not child.lowers:
+            raise fail(errno.ENOENT, "no such name")
+        real = child.lowers[0][1]
+    if real.kind == LNK and (follow or p.trailing):
         child = follow_link(nd, p.dir, child)
-    if p.trailing and not child.is_dir:
+        real = child.real
+    if p.trailing and real.kind != DIR:
         raise fail(errno.ENOTDIR, "trailing slash on a non-directory")
     return child
 
