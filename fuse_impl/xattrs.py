@@ -8,6 +8,8 @@
 * set/remove copy up first (a directory alone); removing a missing xattr of a lower-only
   object gives ENODATA without copy-up.
 * ``trusted.*`` names are listed to privileged callers only.
+* POSIX ACL xattrs are not listed: the mount runs without FUSE ACL support, so the kernel
+  answers their get/set with EOPNOTSUPP itself (they are still copied up with the file).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .super import OverlayFs
 
 ENOATTR: int = pyfuse3.ENOATTR
 ESCAPE = b"overlay."
+ACL_NAMES = (b"system.posix_acl_access", b"system.posix_acl_default")
 
 
 def escape(ofs: OverlayFs, name: bytes) -> bytes:
@@ -39,7 +42,7 @@ def escape(ofs: OverlayFs, name: bytes) -> bytes:
 
 def _shown_name(ofs: OverlayFs, name: bytes, privileged: bool) -> bytes | None:
     """How a real xattr name appears through the overlay, or None if hidden."""
-    if ofs.is_private_xattr(name):
+    if ofs.is_private_xattr(name) or name in ACL_NAMES:
         return None
     if name.startswith(b"trusted.") and not privileged:
         return None
