@@ -18,7 +18,9 @@ TOP_NAMES = [b"a", b"b", b"c", b"d"]
 SUB_NAMES = [b"x", b"y", b"z"]
 ODD_NAMES = [b".wh.a", b"\xff\xfe", b"n" * 250, b"e f"]
 FRESH_NAMES = [b"a", b"b", b"new", b"x", b".wh.x", b"\xe9", b"m" * 255, b"m" * 256]
-SYMLINK_TARGETS = [b"a", b"/a/x", b"dangling", b"../b", b"loop", b"/c", b"x"]
+# Relative targets only: an absolute target (or ".." out of the root) resolves on the host,
+# outside the scratch space, and the tester must touch nothing there.
+SYMLINK_TARGETS = [b"a", b"x/y", b"dangling", b"../b", b"loop", b"c", b"x"]
 FILE_MODES = [0o644, 0o644, 0o600, 0o755, 0o444, 0o4755, 0o640]
 DIR_MODES = [0o755, 0o755, 0o700, 0o777, 0o1777, 0o555]
 OWNERS = [(0, 0), (0, 0), (0, 0), (1000, 1000), (1001, 1000)]
@@ -73,6 +75,8 @@ def _decode_entry(path: bytes, kind: str, attr: int, opaque_ok: bool) -> Entry:
         return Entry(path, "dir", DIR_MODES[attr % len(DIR_MODES)], uid, gid, xattrs=xattrs)
     if kind == "lnk":
         target = SYMLINK_TARGETS[attr % len(SYMLINK_TARGETS)]
+        if target.startswith(b"../") and b"/" not in path:
+            target = target[3:]  # ".." from the root would leave the mount
         if target == b"loop":
             target = path.rsplit(b"/", 1)[-1]
         return Entry(path, "lnk", 0o777, target=target)
