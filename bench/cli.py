@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=os.path.join(REPO, "reports"),
                    help="directory for bench.md and bench.json (default: reports/)")
     p.add_argument("--impls", default=None,
-                   help="comma-separated implementations (default: all): "
+                   help="comma-separated implementations (default: all but the ovlfuse+ "
+                   "variants of bench/variants.py): "
                    + ", ".join(all_impls()))
     p.add_argument("--pin", default=None,
                    help=f"workloads also measured pinned to CPU 0 (default {DEFAULT_PIN}; "
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {e}", file=sys.stderr)
         return 2
     impls_all = all_impls()
-    names = args.impls.split(",") if args.impls else list(impls_all)
+    names = (args.impls.split(",") if args.impls else
+             [n for n, i in impls_all.items() if i.default])
     unknown = [n for n in names if n not in impls_all]
     if unknown:
         print(f"bench: unknown implementation(s) {unknown}; known: {list(impls_all)}",

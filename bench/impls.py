@@ -39,6 +39,7 @@ class Impl:
     argv: tuple[str, ...] = ()  # FUSE: program and fixed options (before -o layers)
     extra_opts: str = ""  # FUSE: appended to the -o layer options
     doc: str = ""
+    default: bool = True  # in the default run (variants are only run when asked for)
 
     def command(self, lower: str, upper: str, work: str, mnt: str) -> list[str]:
         opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
@@ -77,6 +78,16 @@ def all_impls() -> dict[str, Impl]:
         Impl("fuse-overlayfs-mt", "fuse-overlayfs threaded", "fuse", (fo,), "threaded=1",
              doc="fuse-overlayfs -f -o threaded=1"),
     ]
+    from bench.variants import VARIANTS
+
+    for v in VARIANTS:
+        impls.append(Impl(f"ovlfuse+{v}", f"ovlfuse +{v}", "fuse",
+                          (sys.executable, "-m", "bench.variants", v),
+                          doc=f"ovlfuse with the experimental variant '{v}' (bench/variants.py)",
+                          default=False))
+    impls.append(Impl("ovlfuse+syncloop+readahead", "ovlfuse +syncloop+readahead", "fuse",
+                      (sys.executable, "-m", "bench.variants", "syncloop+readahead"),
+                      doc="ovlfuse with the variants syncloop and readahead", default=False))
     return {i.name: i for i in impls}
 
 

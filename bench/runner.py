@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 import traceback
@@ -106,7 +107,8 @@ def run_cell(space: Space, cell: Cell, sizes: Sizes, ctx: dict[str, str], rnd: i
     """Build, mount, run, take down; errors are recorded in the sample, not raised."""
     s = Sample(rnd, cell.workload.key, cell.impl.name, cell.placement)
     cpu = 0 if cell.placement == PINNED else None
-    base = space.new_dir(f"{cell.workload.key}-{cell.impl.name}-{cell.placement}")
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{cell.workload.key}-{cell.impl.name}-{cell.placement}")
+    base = space.new_dir(tag)
     lower = os.path.join(base, "lower")
     os.mkdir(lower, 0o755)
     m: Mounted | None = None
