@@ -79,14 +79,26 @@ def _make(layer: bytes, e: Entry) -> None:
         os.setxattr(p, name, value, follow_symlinks=False)
 
 
+# Every object of the starting layers gets this mtime, as in the model: created a few
+# microseconds apart, real files would otherwise differ, and renaming one starting file over
+# another would show an mtime change the model does not have.
+INITIAL_MTIME_NS = 1_600_000_000 * 10**9
+
+
 def populate(layer: bytes, entries: Iterable[Entry]) -> None:
-    """Create ``entries`` (parents first) inside the existing directory ``layer``."""
+    """Create ``entries`` (parents first) inside the existing directory ``layer``, then give
+    all of them (and the layer root) the same times, children before parents."""
     old = os.umask(0)
+    made = []
     try:
         for e in entries:
             _make(layer, e)
+            made.append(layer + b"/" + e.path if e.path else layer)
     finally:
         os.umask(old)
+    times = (INITIAL_MTIME_NS, INITIAL_MTIME_NS)
+    for p in reversed([layer, *made]):
+        os.utime(p, ns=times, follow_symlinks=False)
 
 
 def build_layers(root: str | bytes, spec: LayersSpec) -> LayerDirs:
