@@ -8,7 +8,9 @@ Rules (catalogue §2.3, §2.12):
 * it keeps type, mode (suid included), owner, atime and mtime, non-private xattrs (escaped
   ``overlay.overlay.*`` ones included) and symlink targets; ctime becomes "now";
 * data is copied sparse-aware (only SEEK_DATA extents, holes stay holes) with
-  copy_file_range, and only up to ``data_limit`` bytes (0 for O_TRUNC / truncate to 0);
+  copy_file_range, and only up to ``data_limit`` bytes (0 for O_TRUNC / truncate to 0):
+  the copy gets the lower's size as a hole past the limit and is then truncated in work/,
+  so times change exactly as when the kernel copies everything and then truncates;
 * ``overlay.origin`` is written for directories and for files whose lower nlink is 1; the
   upper parent gets ``overlay.impure=y`` in any case ("it may now contain non-pure upper");
 * the upper parent's atime/mtime are restored afterwards, as the kernel does.
@@ -92,6 +94,8 @@ def _copy_up_one(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
     _create_tmp(ofs, ctx)
     try:
         _copy_metadata(ofs, ctx)
+        if ctx.data_limit is not None and ctx.data_limit < ctx.st.st_size:
+            layers.truncate(ctx.tmp, ctx.data_limit)  # the truncation the caller asked for
         set_impure(ofs, ctx.parent_rel)
         layers.rename(ctx.tmp, ctx.dest)
     except BaseException:
@@ -124,6 +128,8 @@ def _copy_file(ofs: OverlayFs, src: bytes, ctx: CopyUpCtx) -> None:
                 copy_data(src_fd, dst_fd, length)
             finally:
                 os.close(src_fd)
+        if length < ctx.st.st_size:
+            os.ftruncate(dst_fd, ctx.st.st_size)  # a hole: truncated after the metadata
         if ofs.cfg.fsync != "volatile":
             os.fsync(dst_fd)
     finally:

@@ -248,3 +248,18 @@ def test_copy_up_into_an_upper_built_offline(tmpfs: Path) -> None:
         assert os.stat(m / "d").st_ino == os.stat(layers.lowers[0] / "d").st_ino
     assert xattr(layers.upper / "d", ORIGIN) is not None
     assert xattr(layers.upper, IMPURE) == b"y"
+
+
+def test_truncating_copy_up_changes_times_like_copy_then_truncate(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"t": "hello\n", "o": "hello\n", "same": "abc", "e": ""})
+    for name in ("t", "o", "same", "e"):
+        os.utime(layers.lowers[0] / name, (1000, 1000))
+    with ovlfuse(layers) as m:
+        os.truncate(m / "t", 0)
+        os.close(os.open(m / "o", os.O_WRONLY | os.O_TRUNC))
+        os.truncate(m / "same", 3)
+        os.truncate(m / "e", 0)
+        for name in ("t", "o", "same"):  # as the upper fs does for a real truncation
+            assert os.stat(m / name).st_mtime > 1000, name
+        assert os.stat(m / "e").st_mtime == 1000  # tmpfs: truncate(0 -> 0) keeps times
+        assert os.stat(m / "t").st_size == 0 and (m / "same").read_text() == "abc"
