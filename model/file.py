@@ -18,9 +18,9 @@ from model.attr import truncate_node
 from model.copy_up import copy_up
 from model.errors import OvlError, fail
 from model.fs import OvlFs, OvlInode
-from model.inode import const_ino, getattr_dentry, grab_inode, release_inode, st_ino
+from model.inode import const_ino, getattr_dentry, grab_inode, release_inode
 from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, is_impure
-from model.lookup import Dentry, ovl_lookup
+from model.lookup import Dentry, LowerStack, lookup_child, ovl_lookup
 from model.namei import (
     LAST_NORM,
     LAST_ROOT,
@@ -33,7 +33,15 @@ from model.namei import (
 )
 from model.namespace import create_object, may_create
 from model.perm import MAY_READ, MAY_WRITE, inode_permission, kill_suid, should_remove_suid
-from model.readdir import CacheEntry, emit, is_real_dir, list_merged, read_merged, read_real
+from model.readdir import (
+    CacheEntry,
+    dotdot_ino,
+    emit,
+    is_real_dir,
+    list_merged,
+    read_merged,
+    read_real,
+)
 from model.spec import IMPURE
 from model.special import (
     close_special,
@@ -51,14 +59,15 @@ SPECIAL = (CHR, BLK, FIFO, SOCK)
 
 @dataclass(slots=True)
 class DirState:
-    """``struct ovl_dir_file``: real or merged, the real dir opened, the cached list."""
+    """``struct ovl_dir_file``: real or merged, the real dir opened, the cached list, and
+    the dentry it was opened through (``file->f_path``: its parent gives ``..``)."""
 
     is_real: bool
     is_upper: bool
     real: Node
     xwhiteouts: bool
     dot_ino: int
-    dotdot_ino: int
+    dentry: Dentry
     cache: list[CacheEntry] | None = None
     pos: int = 0
 
@@ -165,14 +174,13 @@ def _may_open(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> None:
 def _new_handle(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> Handle:
     h = Handle(grab_inode(fs, d), flags, cred)
     if d.is_dir:
-        parent = d.parent if d.parent is not None else d
         h.dir = DirState(
             is_real=is_real_dir(d.upper, d.lowers),
             is_upper=d.upper is not None,
             real=d.real,
             xwhiteouts=d.xwhiteouts,
             dot_ino=getattr_dentry(fs, d).ino,
-            dotdot_ino=st_ino(fs, parent.upper, parent.lowers, parent.is_root),
+            dentry=d,
         )
     return h
 
@@ -304,7 +312,8 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
         if ds.pos >= DIR_EOD:
             return []
         if ds.pos == 0 and ds.is_upper and is_impure(ds.real):
-            _drop_needless_impure(fs, inode)
+            assert inode.upper is not None
+            _drop_needless_impure(fs, inode.upper, inode.lowers)
         entries = read_real(ds.real)[ds.pos :]
         ds.pos = DIR_EOD
     else:
@@ -312,16 +321,18 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
             ds.cache = read_merged(fs, inode.upper, inode.lowers, ds.xwhiteouts)
         entries = ds.cache[ds.pos :]
         ds.pos = max(ds.pos, len(ds.cache))
-    return emit(fs, entries, ds.dot_ino, ds.dotdot_ino)
+        if inode.upper is not None and is_impure(inode.upper):
+            for e in entries:
+                if e.is_upper and e.node is not None and not e.is_whiteout:
+                    e.is_whiteout = _stale(fs, ds.dentry, e.name)
+    return emit(fs, entries, ds.dot_ino, dotdot_ino(fs, ds.dentry, merged=not ds.is_real))
 
 
-def _drop_needless_impure(fs: OvlFs, inode: OvlInode) -> None:
+def _drop_needless_impure(fs: OvlFs, upper: Node, lowers: LowerStack) -> None:
     """``ovl_cache_get_impure``: reading a real upper dir marked impure looks up every entry;
     when none shows an inode number other than its real one, the "impure" xattr is removed
     ("a good opportunity to get rid of an unneeded impure flag"; not on a read-only mount)."""
-    upper = inode.upper
-    assert upper is not None
-    pseudo = Dentry(None, b"", upper, inode.lowers)
+    pseudo = Dentry(None, b"", upper, lowers)
     for name in list(upper.dir_children()):
         try:
             child = ovl_lookup(fs, pseudo, name)
@@ -340,37 +351,78 @@ def close(fs: OvlFs, h: Handle) -> None:
     release_inode(fs, h.inode)
 
 
+READDIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY
+
+
 def readdir(fs: OvlFs, cred: Cred, path: bytes) -> list[DirEntry]:
-    """open(O_RDONLY|O_DIRECTORY) + getdents + close.  A merged dir's listing is kept on
-    its dentry while its upper dir and the index are unchanged (the kernel's dir cache is
-    shared by the same rule, ``ovl_cache_get``)."""
+    """open(O_RDONLY|O_DIRECTORY) + getdents + close."""
     check_path(path)
-    flags = os.O_RDONLY | os.O_DIRECTORY
     nd = Nameidata(fs, cred)
-    d, _ = _open_last(nd, walk_parent(nd, path), flags, 0)
-    _may_open(fs, cred, d, flags)
+    d, _ = _open_last(nd, walk_parent(nd, path), READDIR_FLAGS, 0)
+    _may_open(fs, cred, d, READDIR_FLAGS)
+    return readdir_dentry(fs, cred, d)
+
+
+def readdir_dentry(fs: OvlFs, cred: Cred, d: Dentry) -> list[DirEntry]:
+    """The listing of the directory ``d``, already looked up and allowed to be opened."""
     if is_real_dir(d.upper, d.lowers):
-        h = _new_handle(fs, cred, d, flags)
+        h = _new_handle(fs, cred, d, READDIR_FLAGS)
         try:
             return getdents(fs, h)
         finally:
             release_inode(fs, h.inode)
+    return list(_impure_checked(fs, d, _merged_listing(fs, d)))
+
+
+def readdir_names(fs: OvlFs, d: Dentry) -> list[bytes]:
+    """The names (``.`` and ``..`` left out) that :func:`readdir_dentry` lists for root, with
+    the same effect on the layers (an impure real upper dir may lose its flag), for an
+    observer that needs no inode numbers."""
+    if is_real_dir(d.upper, d.lowers):
+        real = d.real
+        if d.upper is not None and is_impure(real):
+            _drop_needless_impure(fs, real, d.lowers)
+        return list(real.dir_children())
+    return [e.name for e in _impure_checked(fs, d, _merged_listing(fs, d))[2:]]
+
+
+def _impure_checked(fs: OvlFs, d: Dentry, entries: list[DirEntry]) -> list[DirEntry]:
+    """In an impure merged dir every upper entry gets its d_ino from a full lookup
+    (``ovl_calc_d_ino``: "Recalc d_ino for '.' and for all entries if dir is impure");
+    an entry whose lookup fails or is negative is not listed (:func:`_stale`)."""
     up = d.upper
-    key = (0, 0, fs.index_gen) if up is None else (id(up), up.ver, fs.index_gen)
+    if up is None or not is_impure(up):
+        return entries
+    children = up.dir_children()
+    return [e for e in entries if e.name not in children or not _stale(fs, d, e.name)]
+
+
+def _stale(fs: OvlFs, d: Dentry, name: bytes) -> bool:
+    """``ovl_cache_update`` on an upper entry: ``lookup_one`` of the name in the overlay dir
+    (which looks up, fixes origins and makes inodes like any lookup); on an error or a
+    negative dentry "Mark a stale entry" (``p->is_whiteout = true``) and skip it.  The error
+    itself is lost: ``.`` and ``..`` went out first, so getdents returns those records
+    (checked on 6.18: an upper dir whose lookup gives ESTALE is missing from its impure
+    parent's listing)."""
+    try:
+        return not lookup_child(fs, d, name).positive
+    except OvlError:
+        return True
+
+
+def _merged_listing(fs: OvlFs, d: Dentry) -> list[DirEntry]:
+    """A merged dir's records, kept on its dentry while its upper dir, the index and the
+    ``..`` inode number are unchanged (the kernel's dir cache is shared by the same rule,
+    ``ovl_cache_get``).  ``.`` and ``..`` come first."""
+    up = d.upper
+    dotdot = dotdot_ino(fs, d, merged=True)
+    key = (0, 0, fs.index_gen, dotdot) if up is None else (id(up), up.ver, fs.index_gen, dotdot)
     cached = d.listing
     if cached is not None and cached[0] == key:
-        return list(cached[1])
-    parent = d.parent if d.parent is not None else d
-    entries = list_merged(
-        fs,
-        d.upper,
-        d.lowers,
-        d.xwhiteouts,
-        getattr_dentry(fs, d).ino,
-        st_ino(fs, parent.upper, parent.lowers, parent.is_root),
-    )
+        return cached[1]
+    entries = list_merged(fs, up, d.lowers, d.xwhiteouts, getattr_dentry(fs, d).ino, dotdot)
     d.listing = (key, entries)
-    return list(entries)
+    return entries
 
 
 def resolve_content(fs: OvlFs, path: bytes) -> Node:

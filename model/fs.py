@@ -62,6 +62,9 @@ class OvlFs:
     # Overlay inodes held by open files, by inode_key() (dropped at remount).
     live: dict[tuple[object, ...], OvlInode] = field(default_factory=dict)
     root: Any = None  # the root dentry (model.lookup.Dentry), made at first use
+    # Dir inodes hashed by their top lower dir (ino -> the dentry that made it), for the
+    # ESTALE check of ``ovl_verify_inode`` (model.lookup); dropped at remount.
+    dir_inodes: dict[int, Any] = field(default_factory=dict)
     index_gen: int = 0  # bumped when the index changes (dentry cache)
 
     def __post_init__(self) -> None:

@@ -78,7 +78,7 @@ class Dentry:
         self.upper_alias = upper_alias and upper is not None
         self.xwhiteouts = xwhiteouts
         self.cache: dict[bytes, tuple[Node | None, Node | None, int, Dentry]] | None = None
-        self.listing: tuple[tuple[int, int, int], list[DirEntry]] | None = None
+        self.listing: tuple[tuple[int, int, int, int], list[DirEntry]] | None = None
 
     def __repr__(self) -> str:
         return f"<Dentry {self.path_bytes()!r} upper={self.upper} lowers={len(self.lowers)}>"
@@ -290,7 +290,45 @@ def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
         entry = fs.index.get(stack[0][1].ino)
         if entry is not None:
             upper = entry.upper  # an alias of an indexed lower hard link (§2.10)
-    return Dentry(parent, name, upper, stack, upperopaque, upperredirect, upper_alias, d.xwhiteouts)
+    if d.is_dir and stack:
+        _verify_dir_inode(fs, upper, stack[0][1])
+    child = Dentry(
+        parent, name, upper, stack, upperopaque, upperredirect, upper_alias, d.xwhiteouts
+    )
+    if d.is_dir and stack:
+        fs.dir_inodes[stack[0][1].ino] = child
+    return child
+
+
+def _verify_dir_inode(fs: OvlFs, upper: Node | None, lower: Node) -> None:
+    """The inode check at the end of a lookup (``do_ovl_lookup`` → ``ovl_get_inode``,
+    inode.c).  A dir with a lower stack is hashed by its top lower dir (``ovl_hash_bylower``:
+    "Yes, if won't be copied up" / dirs are never broken hard links), so when that lower dir
+    already has an overlay inode in the cache, ``iget5_locked`` returns it and
+    ``ovl_verify_inode(inode, lowerdentry, upperdentry, true)`` must find the same real dirs:
+    "Lookup of an uncovered redirect origin?" (``!upperdentry && ovl_inode_upper(inode)``)
+    and ``upperdentry && ovl_inode_upper(inode) != d_inode(upperdentry)`` give
+    ``err = -ESTALE``.  That happens when one lower dir is reachable under two names, e.g. an
+    upper dir redirected to a lower dir that is still visible (layers made offline): the name
+    looked up first owns the inode, the other fails with ESTALE while that dentry lives
+    (checked on 6.18).  The inode lives while the dentry that made it still names it (an
+    ``rmdir`` or a rename away drops or moves it; the model re-registers a moved dir at its
+    next lookup)."""
+    held: Dentry | None = fs.dir_inodes.get(lower.ino)
+    if held is None or held.upper is upper or not _still_named(held, lower):
+        return
+    raise fail(errno.ESTALE, "lower dir already has an overlay inode with other real dirs")
+
+
+def _still_named(d: Dentry, lower: Node) -> bool:
+    """Whether ``d`` still stands for ``lower`` under its name: same top lower, and its
+    parent's upper dir holds under the name what ``d`` holds (its upper dir, or nothing)."""
+    if not d.lowers or d.lowers[0][1] is not lower:
+        return False
+    parent = d.parent
+    if parent is None or parent.upper is None:
+        return True
+    return parent.upper.dir_children().get(d.name) is d.upper
 
 
 def _lookup_lowers(

@@ -202,6 +202,7 @@ class Overlay:
         if self.handles:
             raise OvlError(errno.EBUSY, why="handles are still open")
         self.fs.live.clear()
+        self.fs.dir_inodes.clear()
         self.fs.root = None  # the dentry cache goes with the mount
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from model.errors import fail
 from model.fs import OvlFs
-from model.inode import const_ino
+from model.inode import const_ino, st_ino
 from model.layer import CHR, DIR, DTYPE, Layer, Node, has_origin, is_chr_whiteout, is_whiteout
-from model.lookup import LowerStack
+from model.lookup import Dentry, LowerStack
 from model.types import DirEntry
 
 DT_DIR = DTYPE[DIR]
@@ -150,6 +150,42 @@ def check_empty_dir(fs: OvlFs, upper: Node | None, lowers: LowerStack, xw: bool)
         if e.name not in (b".", b".."):
             raise fail(errno.ENOTEMPTY, "directory not empty (merged view)")
     return upper_whiteouts
+
+
+def dotdot_ino(fs: OvlFs, d: Dentry, merged: bool) -> int:
+    """d_ino of ``..`` in the listing of ``d``, which is not always the parent's st_ino.
+
+    The record starts as the real ``..`` that the topmost real dir lists (the upper dir, else
+    the top lower: ``p->real_ino``), i.e. the inode number of that dir's *real* parent.  A
+    merged listing replaces it with the parent's st_ino only for a parent of type
+    ``OVL_TYPE_ORIGIN`` (an upper dir with a lower stack, hashed by its lower; never the root,
+    whose inode is not hashed): ``ovl_calc_d_ino`` "Always recalc d_ino for parent", then
+    ``ovl_cache_update`` takes ``this = dget(dir->d_parent)`` and calls ``vfs_getattr`` only
+    ``if (OVL_TYPE_ORIGIN(type))``.  A real listing (``ovl_iterate_real``) uses the parent's
+    st_ino when ``OVL_TYPE_MERGE(ovl_path_type(dir->d_parent))``.  So a lower-only merged dir
+    right under the root shows the top lower root's inode, not the root's st_ino (checked on
+    6.18).  ``..`` of the root itself leaves the mount: the root's st_ino stands in."""
+    parent = d.parent
+    if parent is None:
+        return st_ino(fs, d.upper, d.lowers, True)
+    if merged:
+        adjust = (
+            not parent.is_root
+            and parent.upper is not None
+            and const_ino(fs, parent.upper, parent.lowers)
+        )
+    else:
+        adjust = parent.is_root or parent.merged
+    if adjust:
+        return st_ino(fs, parent.upper, parent.lowers, parent.is_root)
+    if d.upper is not None:
+        assert parent.upper is not None
+        return parent.upper.ino
+    top = d.lowers[0][0]
+    for layer, node in parent.lowers:
+        if layer is top:
+            return node.ino
+    return st_ino(fs, parent.upper, parent.lowers, parent.is_root)  # not reached
 
 
 def entry_ino(fs: OvlFs, e: CacheEntry, dot_ino: int, dotdot_ino: int) -> int:

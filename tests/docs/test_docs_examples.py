@@ -22,17 +22,7 @@ from difftest.docs.runner import run_model
 from difftest.docs.schema import Example
 
 # example key -> why the model and this kernel (6.18) disagree on it
-MODEL_DISAGREES: dict[str, str] = {
-    "d-ino-of-dotdot-in-lower-only-dir@default": (
-        "kernel: d_ino of '..' in a lower-only merged dir under the root is the top lower "
-        "root's raw inode (ovl_cache_update recomputes '..' only for a parent with an "
-        "origin); the model reports the root's st_ino"
-    ),
-    "redirect-to-lower-dir-still-visible@default": (
-        "kernel: a redirected upper dir whose lower target is still visible under its own "
-        "name fails lookup with ESTALE; the model follows the redirect and merges"
-    ),
-}
+MODEL_DISAGREES: dict[str, str] = {}
 
 RUNS: list[tuple[Example, str]] = [(ex, c) for ex in all_examples() for c in ex.configs]
 
