@@ -17,6 +17,7 @@ from typing import Any
 from difftest.syscalls import Syscalls
 from difftest.tolerances import normalise_upper_entry, tolerated
 from model.errors import OvlError
+from model.overlay import Overlay
 from model.types import UpperEntry
 
 SKIP_DIR_MTIME = tolerated("dir-mtime")  # directory mtimes are not compared
@@ -80,10 +81,16 @@ def _user_xattrs(sys: Syscalls, path: bytes) -> tuple[tuple[bytes, bytes], ...]:
 
 def observe(sys: Syscalls) -> Observation:
     """Walk the merged view from the root, then take the upper dump.  A target may offer a
-    faster walk of its own (``observe_state()``) that returns the same observation."""
+    faster walk of its own (``observe_state()``) that returns the same observation; the
+    model's is :func:`difftest.targets.observe_model.observe_model` (not for subclasses,
+    which may override syscalls on purpose)."""
     fast = getattr(sys, "observe_state", None)
     if fast is not None:
         return fast()  # type: ignore[no-any-return]
+    if type(sys) is Overlay:
+        from difftest.targets.observe_model import observe_model
+
+        return observe_model(sys)
     return walk(sys)
 
 

@@ -8,25 +8,30 @@ escaped ``trusted.overlay.overlay.*`` and all other xattrs are listed, sorted.
 
 from __future__ import annotations
 
-from model.content import content_digest
 from model.fs import OvlFs
 from model.layer import CHR, DIR, LNK, REG, Node, walk_tree
 from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
 from model.types import UpperEntry
 from model.xattrs import is_private
 
+UpperFields = tuple[
+    str, int, int, int, int, str, bytes | None, bytes | None, bool, bool,
+    tuple[tuple[bytes, bytes], ...],
+]  # fmt: skip
 
-def upper_entry(node: Node) -> UpperEntry:
+
+def upper_fields(node: Node) -> UpperFields:
+    """The fields of :func:`upper_entry`, in order (hashable: observers intern entries)."""
     kind = "whiteout" if node.kind == CHR and node.rdev == 0 else node.kind
     if node.kind == REG:
         assert node.data is not None
-        digest = content_digest(node.data.size, node.data.extents)
+        digest = node.data.digest()
     elif node.kind == LNK:
         digest = node.target.hex()
     else:
         digest = ""
     x = node.xattrs
-    return UpperEntry(
+    return (
         kind,
         node.mode,
         node.uid,
@@ -39,6 +44,10 @@ def upper_entry(node: Node) -> UpperEntry:
         x.get(IMPURE) == b"y",
         tuple(sorted((k, v) for k, v in x.items() if not is_private(k))),
     )
+
+
+def upper_entry(node: Node) -> UpperEntry:
+    return UpperEntry(*upper_fields(node))
 
 
 def dump_upper(fs: OvlFs) -> dict[bytes, UpperEntry]:

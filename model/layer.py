@@ -16,6 +16,7 @@ import bisect
 import stat as _stat
 from collections.abc import Iterator
 
+from model.content import content_digest
 from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT, XWHITEOUT, Entry
 
 DIR, REG, LNK, CHR, BLK, FIFO, SOCK = "dir", "reg", "lnk", "chr", "blk", "fifo", "sock"
@@ -42,16 +43,28 @@ class SparseData:
 
     Anything outside the extents reads as zero, so a 5 GiB file with three bytes of data
     costs three bytes.  Extents hold immutable ``bytes``: copying a file copies a list.
+    Only :meth:`write` and :meth:`truncate` change the contents; the content digest is kept
+    until then.
     """
 
-    __slots__ = ("extents", "size")
+    __slots__ = ("_digest", "extents", "size")
 
     def __init__(self, size: int = 0, extents: list[tuple[int, bytes]] | None = None) -> None:
         self.size = size
         self.extents: list[tuple[int, bytes]] = extents if extents is not None else []
+        self._digest: str | None = None
 
     def copy(self) -> SparseData:
-        return SparseData(self.size, list(self.extents))
+        new = SparseData(self.size, list(self.extents))
+        new._digest = self._digest
+        return new
+
+    def digest(self) -> str:
+        """:func:`model.content.content_digest` of the contents."""
+        d = self._digest
+        if d is None:
+            d = self._digest = content_digest(self.size, self.extents)
+        return d
 
     def read(self, offset: int, count: int) -> bytes:
         """Up to ``count`` bytes at ``offset`` (short at end of file)."""
@@ -73,6 +86,7 @@ class SparseData:
         """Write ``data`` at ``offset``, growing the file if needed."""
         if not data:
             return
+        self._digest = None
         end = offset + len(data)
         exts = self.extents
         # Extents touching [offset, end] merge with the new data into one extent.
@@ -98,6 +112,7 @@ class SparseData:
 
     def truncate(self, size: int) -> None:
         """Cut or extend (with a hole) to ``size`` bytes."""
+        self._digest = None
         if size < self.size:
             kept = []
             for off, data in self.extents:

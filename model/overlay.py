@@ -13,7 +13,6 @@ import errno
 
 from model import attr, file, namespace, rename
 from model.config import Config
-from model.content import content_digest
 from model.dump import dump_upper
 from model.errors import OvlError, fail
 from model.file import Handle
@@ -87,7 +86,7 @@ class Overlay:
     def content_digest(self, path: bytes) -> str:
         node = file.resolve_content(self.fs, path)
         assert node.data is not None
-        return content_digest(node.data.size, node.data.extents)
+        return node.data.digest()
 
     # ---- open files ----------------------------------------------------------------------
 
