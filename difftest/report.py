@@ -181,7 +181,7 @@ def _markdown(record: ExampleRecord, rc: RunConfig, targets: list[str], rid: str
         f"* `difftest replay {rid}` reruns the case on the model and the targets.",
         "* `python3 repro.py` (standard library only, as root) rebuilds the layers on a tmpfs,",
         "  mounts the kernel overlay, runs the steps and prints each result.",
-        "* `sh repro.sh` does the same with mkdir, mknod, setfattr, mount and friends.",
+        "* `bash repro.sh` does the same with mkdir, mknod, setfattr, mount and friends.",
         "",
         "## As a regression test",
         "",

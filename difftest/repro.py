@@ -155,7 +155,7 @@ def render_repro_sh(record: ExampleRecord, rc: RunConfig) -> str:
     if record.spec.upper is None:
         opts.append("ro")
     lines = [
-        "#!/bin/sh",
+        "#!/bin/bash",
         "# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.",
         f"# Config: {rc.describe()}",
         "set -u",

@@ -31,6 +31,7 @@ def umount(target):
 
 
 def build(root, entries):
+    root = os.fsencode(root)
     for (path, kind, mode, uid, gid, data, size, target, rdev, xattrs) in entries:
         p = os.path.join(root, path)
         if kind == "dir":
@@ -175,8 +176,8 @@ class Runner:
             for fd in self.fds.values():
                 os.close(fd)
             self.fds.clear()
-            umount(self.mnt.encode())
-            mount(b"overlay", self.mnt.encode(), b"overlay", MOUNT_FLAGS, MOUNT_DATA)
+            umount(self.mnt)
+            mount(b"overlay", self.mnt, b"overlay", MOUNT_FLAGS, MOUNT_DATA)
             return None
         raise ValueError(name)
 
@@ -258,7 +259,7 @@ def main():
         MOUNT_DATA = ",".join(opts).encode()
         mount(b"overlay", mnt.encode(), b"overlay", MOUNT_FLAGS, MOUNT_DATA)
         print("mounted overlay:", MOUNT_DATA.decode())
-        runner = Runner(mnt)
+        runner = Runner(os.fsencode(mnt))
         for i, (name, a, uid, gid, expected, recorded) in enumerate(STEPS, 1):
             try:
                 got = runner.run(name, a, uid, gid)
