@@ -122,7 +122,7 @@ def run_difftest(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProces
     env = dict(os.environ, PYTHONPATH=f"{path}{os.pathsep}{ROOT}")
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "kernel", "--config", "default",
-         "--examples", "400", "--seed", "7", "--no-db", "-q", "--report-dir", str(reports)],
+         "--examples", "1500", "--seed", "7", "--no-db", "-q", "--report-dir", str(reports)],
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     return proc, reports
