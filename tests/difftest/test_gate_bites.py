@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "150"))
+BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "100"))
 
 
 @dataclass(frozen=True)

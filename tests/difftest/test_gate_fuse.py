@@ -12,7 +12,7 @@ from difftest.session import SUPPORTED
 
 pytestmark = pytest.mark.privileged
 
-FUSE_GATE_EXAMPLES = int(os.environ.get("DIFFTEST_FUSE_GATE_EXAMPLES", "100"))
+FUSE_GATE_EXAMPLES = int(os.environ.get("DIFFTEST_FUSE_GATE_EXAMPLES", "60"))
 
 
 @pytest.mark.parametrize("config", SUPPORTED)
