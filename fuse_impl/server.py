@@ -1,8 +1,10 @@
 """``ovlfuse --serve``: fast mounts for the differential tester, as JSON lines on stdin/stdout.
 
-The server process has everything imported already; each mount is a fork that opens the
-layers, mounts and serves, so a mount costs a fork and a mount(2) instead of an interpreter
-start.  Requests and replies, one JSON object per line:
+The server process has everything imported already; each mount is served by a forked
+child, so a mount costs a mount(2) instead of an interpreter start.  The fork itself (several
+milliseconds for a Python process) happens ahead of time: a *spare* child is forked after each
+reply and waits for its mount order, so it runs while the client uses the previous mount.
+Requests and replies, one JSON object per line:
 
 * ``{"op": "mount", "options": "lowerdir=...,upperdir=...,workdir=...,exact",
   "mountpoint": "/abs/path"}`` → ``{"ok": true, "pid": N}`` once the mount is live, or
@@ -22,6 +24,7 @@ import contextlib
 import errno
 import json
 import os
+import pickle
 import select
 import signal
 import tempfile
@@ -53,6 +56,57 @@ class Child:
         return self.log.read().decode(errors="replace").strip()
 
 
+@dataclass
+class Spare:
+    """A child forked ahead of time, waiting for the Config of its mount."""
+
+    pid: int
+    order_fd: int  # server writes the pickled Config, then closes
+    report_fd: int  # child answers "ok" or an error, then closes
+    log: BinaryIO
+
+    @classmethod
+    def spawn(cls) -> Spare:
+        log = tempfile.TemporaryFile(prefix="ovlfuse-serve-")  # noqa: SIM115 (kept by Child)
+        order_r, order_w = os.pipe()
+        report_r, report_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(order_w)
+            os.close(report_r)
+            os._exit(_spare_main(order_r, report_w, log.fileno()))
+        os.close(order_r)
+        os.close(report_w)
+        return cls(pid, order_w, report_r, log)
+
+    def start(self, cfg: Config) -> str:
+        """Hand the child its mount; returns its report ("ok" or an error message)."""
+        try:
+            os.write(self.order_fd, pickle.dumps(cfg))
+        finally:
+            os.close(self.order_fd)
+        with os.fdopen(self.report_fd, "rb") as pipe:
+            return pipe.read().decode(errors="replace").strip()
+
+    def dismiss(self) -> None:
+        """No mount for this child: it exits on end of input."""
+        os.close(self.order_fd)
+        os.close(self.report_fd)
+        os.waitpid(self.pid, 0)
+        self.log.close()
+
+
+def _spare_main(order_fd: int, report_fd: int, log_fd: int) -> int:
+    """A spare child: wait for the Config, then become that mount's daemon."""
+    chunks = []
+    while chunk := os.read(order_fd, 65536):
+        chunks.append(chunk)
+    os.close(order_fd)
+    if not chunks:
+        return 0
+    return _child(pickle.loads(b"".join(chunks)), report_fd, log_fd)
+
+
 def _status(wait_status: int) -> int:
     """Exit code, or -signal for a daemon killed by a signal."""
     if os.WIFSIGNALED(wait_status):
@@ -74,6 +128,12 @@ class Server:
 
     def __init__(self) -> None:
         self.children: dict[str, Child] = {}
+        self.spare: Spare | None = None
+
+    def prepare(self) -> None:
+        """Fork the next mount's child now, while nothing waits for it."""
+        if self.spare is None:
+            self.spare = Spare.spawn()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -92,15 +152,9 @@ class Server:
             cfg = _config(options, mountpoint)
         except (UsageError, MountError) as e:
             return {"ok": False, "error": str(e)}
-        log = tempfile.TemporaryFile(prefix="ovlfuse-serve-")  # noqa: SIM115 (kept by Child)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            os._exit(_child(cfg, write_end, log.fileno()))
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as pipe:
-            message = pipe.read().decode(errors="replace").strip()
+        spare, self.spare = self.spare or Spare.spawn(), None
+        message = spare.start(cfg)
+        pid, log = spare.pid, spare.log
         child = Child(pid, mountpoint, log)
         if message == "ok":
             self.children[mountpoint] = child
@@ -140,6 +194,9 @@ class Server:
 
     def shutdown(self) -> None:
         """Unmount everything (end of input)."""
+        if self.spare is not None:
+            self.spare.dismiss()
+            self.spare = None
         for mountpoint in list(self.children):
             self.umount(mountpoint)
 
@@ -209,6 +266,7 @@ def serve_forever(inp: BinaryIO, out: BinaryIO) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        server.prepare()
         for line in inp:
             if not line.strip():
                 continue
@@ -219,6 +277,7 @@ def serve_forever(inp: BinaryIO, out: BinaryIO) -> int:
                 reply = {"ok": False, "error": f"bad request: {e}"}
             out.write(json.dumps(reply).encode() + b"\n")
             out.flush()
+            server.prepare()
     finally:
         server.shutdown()
     return 0
