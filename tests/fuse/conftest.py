@@ -1,4 +1,12 @@
-"""Fixtures for the ovlfuse tests (tests/fuse): a scratch tmpfs per test."""
+"""Fixtures for the ovlfuse tests (tests/fuse): a scratch tmpfs per test.
+
+Environment knobs (see ovlfuse_testlib):
+
+* ``OVLFUSE_TEST_TARGET=kernel`` runs the overlay-semantics tests against the kernel's
+  overlayfs instead, to check the tests' expectations against the reference;
+* ``OVLFUSE_TEST_MODE=cached`` mounts ovlfuse with attribute caching instead of ``exact``;
+* ``OVLFUSE_STRESS_SECONDS`` sets the duration of the concurrency test (default 20).
+"""
 
 from __future__ import annotations
 
