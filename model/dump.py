@@ -30,13 +30,16 @@ def upper_fields(node: Node) -> UpperFields:
         digest = node.target.hex()
     else:
         digest = ""
+    size = 0 if node.kind == DIR else node.size
     x = node.xattrs
+    if not x:
+        return (kind, node.mode, node.uid, node.gid, size, digest, None, None, False, False, ())
     return (
         kind,
         node.mode,
         node.uid,
         node.gid,
-        0 if node.kind == DIR else node.size,
+        size,
         digest,
         x.get(OPAQUE),
         x.get(REDIRECT),
