@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from difftest import ops
 from difftest.repro_template import REPRO_PY_BODY
+from model.spec import Entry
 
 if TYPE_CHECKING:
     from difftest.example import ExampleRecord
@@ -67,7 +68,7 @@ def _q(b: bytes) -> str:
     )
 
 
-def _layer_sh(root: str, entries: tuple) -> list[str]:  # type: ignore[type-arg]
+def _layer_sh(root: str, entries: tuple[Entry, ...]) -> list[str]:
     out = []
     for e in entries:
         p = f'"{root}"/{_q(e.path)}'

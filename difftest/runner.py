@@ -68,7 +68,6 @@ def _settings(examples: int, steps: int, db_dir: Path | None, shrink: bool) -> s
         phases=phases,
         report_multiple_bugs=False,
         print_blob=False,
-        verbosity=settings.default.verbosity,
     )
 
 
