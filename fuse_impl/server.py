@@ -29,6 +29,7 @@ import select
 import signal
 import tempfile
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -72,6 +73,7 @@ class Spare:
         report_r, report_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            _default_signals()
             os.close(order_w)
             os.close(report_r)
             os._exit(_spare_main(order_r, report_w, log.fileno()))
@@ -94,6 +96,25 @@ class Spare:
         os.close(self.report_fd)
         os.waitpid(self.pid, 0)
         self.log.close()
+
+
+TERMINATION = {signal.SIGTERM, signal.SIGINT}
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATION)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _default_signals() -> None:
+    """In a forked child: default termination handling, signals unblocked."""
+    for signum in TERMINATION:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATION)
 
 
 def _spare_main(order_fd: int, report_fd: int, log_fd: int) -> int:
@@ -131,8 +152,14 @@ class Server:
         self.spare: Spare | None = None
 
     def prepare(self) -> None:
-        """Fork the next mount's child now, while nothing waits for it."""
-        if self.spare is None:
+        """Fork the next mount's child now, while nothing waits for it.
+
+        Termination signals wait until the fork is done: raised inside fork's own handlers
+        (logging's at-fork lock release) the server's exit would be swallowed.
+        """
+        if self.spare is not None:
+            return
+        with _signals_blocked():
             self.spare = Spare.spawn()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +179,9 @@ class Server:
             cfg = _config(options, mountpoint)
         except (UsageError, MountError) as e:
             return {"ok": False, "error": str(e)}
-        spare, self.spare = self.spare or Spare.spawn(), None
+        self.prepare()
+        spare, self.spare = self.spare, None
+        assert spare is not None
         message = spare.start(cfg)
         pid, log = spare.pid, spare.log
         child = Child(pid, mountpoint, log)
@@ -235,8 +264,7 @@ def _wait(pid: int) -> int | None:
 def _child(cfg: Config, report_fd: int, log_fd: int) -> int:
     """Forked daemon: own session, output to the log, mount, report, serve."""
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _default_signals()
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
