@@ -252,3 +252,63 @@ class OverlayMachine(RuleBasedStateMachine):
     @rule()
     def remount(self) -> None:
         self.run_op(ops.Remount())
+
+    # ---- rules that head for deep states ----------------------------------------------------
+    # Plain rules reach these only by luck; each of these aims at one, with ordinary steps.
+
+    def _model_upper(self) -> dict[bytes, Any]:
+        assert self.example is not None
+        obs = self.example.prev_obs.get("model")
+        return obs.upper or {} if obs is not None else {}
+
+    def _model_merged(self) -> dict[bytes, Any]:
+        assert self.example is not None
+        obs = self.example.prev_obs.get("model")
+        return obs.merged if obs is not None else {}
+
+    @rule(p=PATH, q=PATH, flags=st.sampled_from([0, ops.RENAME_NOREPLACE]))
+    def rename_over_whiteout(self, p: int, q: int, flags: int) -> None:
+        """Rename onto a name that the upper layer holds as a whiteout."""
+        hidden = sorted(k for k, e in self._model_upper().items() if e.kind == "whiteout")
+        if hidden:
+            self.run_op(ops.Rename(self.at(p), hidden[q % len(hidden)], flags))
+
+    @rule(p=PATH)
+    def empty_then_rmdir(self, p: int) -> None:
+        """Unlink everything a directory shows, then remove it: with lower entries, the
+        upper dir is left holding only whiteouts when rmdir comes."""
+        merged = self._model_merged()
+        dirs = sorted(k for k, e in merged.items() if e.kind == "dir" and k != b"/")
+        if not dirs:
+            return
+        d = dirs[p % len(dirs)]
+        for child in sorted(k for k in merged if k.rpartition(b"/")[0] == d):
+            op = ops.Rmdir(child) if merged[child].kind == "dir" else ops.Unlink(child)
+            self.run_op(op)
+        self.run_op(ops.Rmdir(d))
+
+    @rule(h=handles, mode=st.sampled_from([0o600, 0o644]))
+    def copy_up_under_open_handle(self, h: int, mode: int) -> None:
+        """Copy up a file that a handle has open, then read through that handle."""
+        assert self.example is not None
+        opened = self.example.events.opened.get(h)
+        if opened is not None:
+            self.run_op(ops.Chmod(opened[0], mode))
+            self.run_op(ops.Pread(h, 16, 0))
+
+    @rule(p=PATH, q=PATH)
+    def rename_dir_then_touch_inside(self, p: int, q: int) -> None:
+        """Rename a directory (a redirect with redirect_dir=on), then copy up inside it."""
+        merged = self._model_merged()
+        dirs = sorted(k for k, e in merged.items() if e.kind == "dir" and k != b"/")
+        if not dirs:
+            return
+        src, dst = dirs[p % len(dirs)], self.at(q)
+        if self.run_op(ops.Rename(src, dst)).is_error:
+            return
+        self.remember(dst)
+        inside = sorted(k for k in self._model_merged() if k.startswith(dst + b"/"))
+        if inside:
+            self.run_op(ops.Chmod(inside[q % len(inside)], 0o640))
+        else:
+            self.run_op(ops.Mkdir(dst + b"/new"))
