@@ -46,6 +46,15 @@ def fuse_options(cfg: Config) -> set[str]:
     return opts
 
 
+TERMINATION = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_early_signals: list[int] = []
+
+
+def _remember_signal(signum: int, _frame: object) -> None:
+    """Until trio watches signals: note a termination request instead of dying mounted."""
+    _early_signals.append(signum)
+
+
 async def _run_until_done() -> None:
     """pyfuse3's loop, ended early by a termination signal."""
     async with trio.open_nursery() as nursery:
@@ -55,7 +64,11 @@ async def _run_until_done() -> None:
 
 
 async def _watch_signals() -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+    with trio.open_signal_receiver(*TERMINATION) as signals:
+        if _early_signals:
+            log.info("signal %d before the loop: unmounting", _early_signals[0])
+            pyfuse3.terminate()
+            return
         async for signum in signals:
             log.info("signal %d: unmounting", signum)
             pyfuse3.terminate()
@@ -81,6 +94,8 @@ def serve(cfg: Config, ready: Ready | None = None) -> int:
     """Mount, report readiness, serve until unmounted; returns the exit status."""
     faulthandler.enable()
     os.umask(0)  # modes arrive with the caller's umask applied
+    for signum in TERMINATION:
+        signal.signal(signum, _remember_signal)
     try:
         ofs, _ops = mount(cfg)
     except MountError as e:

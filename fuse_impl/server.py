@@ -16,6 +16,9 @@ Requests and replies, one JSON object per line:
   ``"ok": false``, its status and stderr tail;
 * ``{"op": "ping"}`` → ``{"ok": true}``;
 * end of input (or SIGTERM/SIGINT): every mount is unmounted and the server exits.
+
+A daemon never outlives its server: if the server is killed, each daemon gets SIGTERM
+(PR_SET_PDEATHSIG) and unmounts its mount.
 """
 
 from __future__ import annotations
@@ -71,9 +74,13 @@ class Spare:
         log = tempfile.TemporaryFile(prefix="ovlfuse-serve-")  # noqa: SIM115 (kept by Child)
         order_r, order_w = os.pipe()
         report_r, report_w = os.pipe()
+        server_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             _default_signals()
+            syscalls.set_parent_death_signal(signal.SIGTERM)
+            if os.getppid() != server_pid:
+                os._exit(0)  # the server died before prctl took effect
             os.close(order_w)
             os.close(report_r)
             os._exit(_spare_main(order_r, report_w, log.fileno()))

@@ -101,6 +101,14 @@ def fs_uuid(fd: int) -> bytes:
     return raw[1 : 1 + length].ljust(16, b"\0")[:16]
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): get *signum* when the parent process dies."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signum), 0, 0, 0))
+
+
 def umount2(target: bytes, flags: int = 0) -> None:
     """umount2(2)."""
     _check(_libc.umount2(target, ctypes.c_int(flags)), target)

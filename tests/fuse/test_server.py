@@ -100,6 +100,21 @@ def test_sigterm_unmounts_everything(tmpfs: Path, server: Client) -> None:
     assert not mounted(layers.mnt)
 
 
+def test_daemons_do_not_outlive_a_killed_server(tmpfs: Path, server: Client) -> None:
+    layers = make_layers(tmpfs, {"a": "1"})
+    reply = server(op="mount", options=layers.options("exact"), mountpoint=str(layers.mnt))
+    assert reply["ok"]
+    server.proc.kill()
+    server.proc.wait(30)
+    deadline = time.monotonic() + 20
+    while mounted(layers.mnt) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not mounted(layers.mnt)
+    while os.path.exists(f"/proc/{reply['pid']}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(f"/proc/{reply['pid']}")
+
+
 def test_end_of_input_unmounts_everything(tmpfs: Path, server: Client) -> None:
     first = make_layers(tmpfs, {"a": "1"}, name="first")
     second = make_layers(tmpfs, {"b": "2"}, name="second")
