@@ -30,11 +30,18 @@ def _mounts_under(base: str) -> list[str]:
 @pytest.mark.privileged
 def test_quick_run_writes_every_row(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    p = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=58, check=False,
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # SIGTERM: the harness unmounts what it mounted
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"bench --quick took over 300 s:\n{stderr[-3000:]}")
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert p.returncode == 0, p.stderr[-3000:]
     md = (out / "bench.md").read_text()
     data = json.loads((out / "bench.json").read_text())
