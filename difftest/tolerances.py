@@ -74,6 +74,12 @@ TOLERANCES: tuple[Tolerance, ...] = (
         "fuse",
     ),
     Tolerance(
+        "fuse-dir-seek-end",
+        "the kernel's FUSE layer answers lseek(dir, 0, SEEK_END) itself (it returns the size), "
+        "so no FUSE program can give overlayfs's EINVAL; a FUSE target reports EINVAL for it",
+        "fuse",
+    ),
+    Tolerance(
         "statfs-f_type",
         "a FUSE mount reports FUSE's magic, not OVERLAYFS_SUPER_MAGIC",
         "fuse",

@@ -17,10 +17,12 @@ and compares the merged view with the FUSE program's last one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -270,6 +272,14 @@ class FuseOverlay(KernelOverlay):
             return st
         tolerated("statfs-f_type")  # FUSE reports its own magic
         return StatFs(OVERLAYFS_SUPER_MAGIC, st.namelen, st.readonly)
+
+    def lseek(self, fd: int, offset: int, whence: int) -> int:
+        if whence == os.SEEK_END and not self.on_kernel:
+            helper, real = self._fd(fd)
+            if helper is None and stat.S_ISDIR(os.fstat(real).st_mode):
+                tolerated("fuse-dir-seek-end")
+                raise OSError(errno.EINVAL, "SEEK_END on a directory")
+        return super().lseek(fd, offset, whence)
 
     # -- hangs and format checks -------------------------------------------------------------
 
