@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import env as envmod
 from bench import report, runner, tester, trees
-from bench.impls import all_impls
+from bench.impls import all_impls, lookup_impl
 from bench.space import Space
 from bench.trees import Sizes
 from bench.workloads import WORKLOADS, describe_sizes, select
@@ -48,13 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "variants of bench/variants.py): "
                    + ", ".join(all_impls()))
     p.add_argument("--pin", default=None,
-                   help=f"workloads also measured pinned to CPU 0 (default {DEFAULT_PIN}; "
-                   "'none' for none)")
+                   help=f"workloads also measured pinned to CPU 0 (default {DEFAULT_PIN}, "
+                   "--quick none; 'none' for none)")
     p.add_argument("--exact-rounds", type=int, default=1,
                    help="rounds in which ovlfuse -o exact runs (default 1: it is 10-100x "
                    "slower on metadata workloads and would take most of the run)")
     p.add_argument("--tester-examples", type=int, default=None,
-                   help="difftest examples per target per round (default 80, --quick 2)")
+                   help="difftest examples per target per round (default 80, --quick 1)")
     p.add_argument("--tester-rounds", type=int, default=None,
                    help="difftest rounds (default 3, --quick 1)")
     p.add_argument("--model-steps", type=int, default=None,
@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     impls_all = all_impls()
     names = (args.impls.split(",") if args.impls else
              [n for n, i in impls_all.items() if i.default])
+    for n in names:  # any combination of variants: ovlfuse+a+b
+        found = lookup_impl(n, impls_all)
+        if found is not None:
+            impls_all[n] = found
     unknown = [n for n in names if n not in impls_all]
     if unknown:
         print(f"bench: unknown implementation(s) {unknown}; known: {list(impls_all)}",
@@ -104,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     if not envmod.fuse_overlayfs_has_threaded():
         names = [n for n in names if n != "fuse-overlayfs-mt"]
     impls = [impls_all[n] for n in names]
-    pin_arg = args.pin if args.pin is not None else DEFAULT_PIN
+    pin_arg = args.pin if args.pin is not None else ("none" if args.quick else DEFAULT_PIN)
     pin_workloads = set() if pin_arg.lower() == "none" else {p.strip() for p in
                                                              pin_arg.split(",") if p.strip()}
     pin_impls = [impls_all[n] for n in PIN_IMPLS if n in names]
     sizes = Sizes.quick() if args.quick else Sizes()
     rounds = args.rounds or (1 if args.quick else 5)
-    t_examples = args.tester_examples or (2 if args.quick else 80)
+    t_examples = args.tester_examples or (1 if args.quick else 80)
     t_rounds = args.tester_rounds or (1 if args.quick else 3)
     m_steps = args.model_steps or (2000 if args.quick else 100_000)
 

@@ -80,14 +80,8 @@ def all_impls() -> dict[str, Impl]:
     ]
     from bench.variants import VARIANTS
 
-    for v in VARIANTS:
-        impls.append(Impl(f"ovlfuse+{v}", f"ovlfuse +{v}", "fuse",
-                          (sys.executable, "-m", "bench.variants", v),
-                          doc=f"ovlfuse with the experimental variant '{v}' (bench/variants.py)",
-                          default=False))
-    impls.append(Impl("ovlfuse+syncloop+readahead", "ovlfuse +syncloop+readahead", "fuse",
-                      (sys.executable, "-m", "bench.variants", "syncloop+readahead"),
-                      doc="ovlfuse with the variants syncloop and readahead", default=False))
+    for v in (*VARIANTS, "syncloop+gc", "syncloop+gc+readahead"):
+        impls.append(variant_impl(v))
     return {i.name: i for i in impls}
 
 
@@ -97,6 +91,9 @@ def mount(space: Space, impl: Impl, base: str, lower: str, cpu: int | None = Non
         return Mounted(impl, lower, base)
     upper, work, mnt = (os.path.join(base, n) for n in ("upper", "work", "mnt"))
     for d in (upper, work, mnt):
+        if os.path.lexists(d):  # a retry after a failed mount: start clean
+            space.unmount_beneath(d)
+            shutil.rmtree(d)
         os.mkdir(d, 0o755)
     if impl.kind == "kernel":
         opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
@@ -113,10 +110,13 @@ def mount(space: Space, impl: Impl, base: str, lower: str, cpu: int | None = Non
     space.track(proc)
     m = Mounted(impl, mnt, base, proc, log)
     if not wait_until(lambda: (fstype_at(mnt) or "").startswith("fuse"), MOUNT_TIMEOUT, proc):
+        status = proc.poll()
         unmount(space, m)
         with open(log, errors="replace") as f:
             tail = f.read()[-2000:]
-        raise SpaceError(f"{impl.name} did not mount {mnt}: {' '.join(cmd)}\n{tail}")
+        why = f"exit status {status}" if status is not None else f"not mounted after " \
+            f"{MOUNT_TIMEOUT:.0f} s"
+        raise SpaceError(f"{impl.name} did not mount {mnt} ({why}): {' '.join(cmd)}\n{tail}")
     return m
 
 
@@ -129,3 +129,24 @@ def unmount(space: Space, m: Mounted) -> None:
     if m.proc is not None:
         stop_process(m.proc)
         space.untrack(m.proc)
+
+
+def variant_impl(variants: str) -> Impl:
+    """ovlfuse run through bench/variants.py with ``variants`` (``a+b+c``) applied."""
+    return Impl(f"ovlfuse+{variants}", f"ovlfuse +{variants}", "fuse",
+                (sys.executable, "-m", "bench.variants", variants),
+                doc=f"ovlfuse with the experimental variant(s) {variants} (bench/variants.py)",
+                default=False)
+
+
+def lookup_impl(name: str, known: dict[str, Impl] | None = None) -> Impl | None:
+    """The implementation called ``name``, including any ``ovlfuse+a+b`` variant mix."""
+    known = known if known is not None else all_impls()
+    if name in known:
+        return known[name]
+    from bench.variants import VARIANTS
+
+    parts = name.split("+")
+    if parts[0] == "ovlfuse" and len(parts) > 1 and all(p in VARIANTS for p in parts[1:]):
+        return variant_impl("+".join(parts[1:]))
+    return None

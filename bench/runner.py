@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from bench.impls import Impl, Mounted, mount, unmount
-from bench.space import Space
+from bench.space import Space, SpaceError
 from bench.trees import Sizes
 from bench.workloads import Workload
 
@@ -117,7 +117,11 @@ def run_cell(space: Space, cell: Cell, sizes: Sizes, ctx: dict[str, str], rnd: i
         t0 = time.perf_counter()
         cell.workload.build(lower, sizes)
         t1 = time.perf_counter()
-        m = mount(space, cell.impl, base, lower, cpu)
+        try:
+            m = mount(space, cell.impl, base, lower, cpu)
+        except SpaceError as e:  # one retry: a daemon start can fail on a loaded machine
+            print(f"bench: retrying the mount once: {e}", file=sys.stderr)
+            m = mount(space, cell.impl, base, lower, cpu)
         s.build_s, s.mount_s = t1 - t0, time.perf_counter() - t1
         if on_mounted is not None:
             probe = on_mounted(cell, m)

@@ -70,6 +70,5 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
     assert "compared steps/s" in md and "| CPU |" in md
     assert data["env"]["kernel"] and data["env"]["pyfuse3"] and data["env"]["libfuse"]
     assert data["errors"] == []
-    assert data["placement_cpu0_medians_s"], "the pinned placement was not measured"
     left = _mounts_under(os.path.join(tempfile.gettempdir(), "ovlbench-"))
     assert not left, f"benchmark mounts left behind: {left}"
