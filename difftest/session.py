@@ -135,13 +135,12 @@ class Session:
         self.setup_seconds[name] = self.setup_seconds.get(name, 0.0) + time.perf_counter() - t0
 
     def close_targets(self, targets: dict[str, Any]) -> None:
+        from difftest.targets import teardown_target
+
         errors = []
         for name, target in targets.items():
-            teardown = getattr(target, "teardown", None)
-            if teardown is None:
-                continue
             try:
-                teardown()
+                teardown_target(target)
             except Exception as exc:  # tear every target down, then report
                 errors.append(f"{name}: {exc}")
         targets.clear()
