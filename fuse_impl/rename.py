@@ -6,7 +6,8 @@ move into its own subtree, same object → no-op), then the overlay's:
 1. flags other than NOREPLACE and EXCHANGE: EINVAL (so RENAME_WHITEOUT is refused);
 2. a lower or merged directory (either side with EXCHANGE): EXDEV, unless
    ``redirect_dir=on`` — checked before any copy-up ("don't copy up directory trees");
-3. overwriting a directory: it must be empty in the merged view (ENOTEMPTY);
+3. overwriting a merged directory: it must be empty in the merged view (ENOTEMPTY); a
+   pure-upper one is checked by the upper fs's rename(2) at step 6, after the marks;
 4. copy up the source, the new parent chain and, with EXCHANGE, the target;
 5. a moved lower/merged directory gets ``overlay.redirect`` (its old name in the same
    directory, else the absolute old path; an existing absolute one is kept); a pure-upper
@@ -141,12 +142,12 @@ def _move(ofs: OverlayFs, old: bytes, new: bytes, whiteout: bool, new_is_whiteou
 
 
 def _target_must_be_cleared(ofs: OverlayFs, tgt: Node) -> bool:
-    """A dir being overwritten must be empty: in the merged view when it has a lower stack,
-    else as the upper fs sees it (whiteouts count).  True if whiteouts must go first."""
+    """A dir being overwritten must be empty in the merged view when it has a lower stack
+    (checked before any copy-up).  True if whiteouts must go first.  A pure-upper target is
+    left to the upper fs's rename(2), whose ENOTEMPTY (whiteouts count) comes after the
+    copy-ups and the opaque/redirect marks, which stay (as ovl_rename)."""
     if tgt.lowers:
         return check_empty(ofs, tgt)
-    if layers.listdir(upper_path(ofs, tgt)):
-        fail(errno.ENOTEMPTY, tgt.name)
     return False
 
 

@@ -476,6 +476,18 @@ def test_rename_over_an_empty_merged_dir_clears_its_whiteouts(tmpfs: Path) -> No
     assert sorted(os.listdir(layers.upper / "t")) == ["s"]
 
 
+def test_failed_rename_onto_a_full_upper_dir_keeps_the_opaque_mark_it_set(tmpfs: Path) -> None:
+    """ovl_rename marks a pure-upper dir entering a merged parent opaque before the upper
+    rename(2), whose ENOTEMPTY for a pure-upper target leaves the mark (kernel 6.18)."""
+    layers = make_layers(tmpfs, {"lower-only": "x"},
+                         upper={"a": {"y": "1"}, "c": {"y": "1"}})  # fmt: skip
+    with ovlfuse(layers) as m:
+        assert errno_of(os.rename, m / "a", m / "c") == errno.ENOTEMPTY
+        assert sorted(os.listdir(m / "a")) == ["y"]
+    assert xattr(layers.upper / "a", OPAQUE) == b"y"
+    assert xattr(layers.upper / "c", OPAQUE) is None
+
+
 # -- attributes and xattrs -------------------------------------------------------------------
 
 def test_chmod_chown_truncate_utimens_copy_up_and_apply(tmpfs: Path) -> None:
