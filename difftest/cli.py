@@ -22,6 +22,7 @@ from rich.console import Console
 from difftest.progress import ProgressView
 from difftest.report import print_failure, write_report
 from difftest.runner import PROFILES, RunResult, run
+from difftest.scratch import Terminated
 from difftest.session import PRESETS, SUPPORTED, RunConfig, Session
 from difftest.survey import Known, Survey
 
@@ -155,7 +156,7 @@ def check_targets(targets: list[str]) -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt("SIGTERM")
+    raise Terminated("SIGTERM")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,9 +231,9 @@ def _run_all(
                 where = write_report(result.failure, rc, targets, args.report_dir)
                 view.console.print()
                 print_failure(view.console, result.failure, targets, where)
-            elif result.error is not None:
-                raise result.error
             results.append((result, where))
+            if result.error is not None:
+                raise result.error  # a KeyboardInterrupt after the report is written
     _summaries(args, results, targets, console)
     return EXIT_DIVERGENCE if any(not r.agreed for r, _ in results) else EXIT_AGREE
 

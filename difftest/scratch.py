@@ -4,9 +4,9 @@
 no ``mount`` program) and hands out fresh directories for the examples' layers and mount
 points.  On exit it kills the credential helpers, unmounts everything mounted at or beneath
 its directory (lazily when busy) and removes the directory: on a normal exit, on an
-exception, on Ctrl-C, on SIGTERM (turned into ``SystemExit`` while the scratch is open) and,
-as a last resort, at interpreter exit.  It never unmounts or removes anything outside its
-own directory.
+exception, on Ctrl-C, on SIGTERM (turned into ``Terminated``, a ``KeyboardInterrupt``, while
+the scratch is open) and, as a last resort, at interpreter exit.  It never unmounts or removes
+anything outside its own directory.
 """
 
 from __future__ import annotations
@@ -30,8 +30,14 @@ class ScratchError(RuntimeError):
     pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as Ctrl-C does.  A ``KeyboardInterrupt`` because Hypothesis lets
+    only that through at once; a ``SystemExit`` would count as a failing example, be
+    shrunk, and end as a "flaky" pass."""
+
+
 def _sigterm_raises(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    raise Terminated(f"signal {signum}")
 
 
 class Scratch:
