@@ -166,6 +166,18 @@ def _changed(prev: dict[bytes, int] | None, cur: dict[bytes, int]) -> set[bytes]
     return {p for p, v in cur.items() if p in prev and prev[p] != v}
 
 
+SKIP_REPLACED_MTIME = tolerated("mtime-of-replaced")
+
+
+def _mtime_changed(prev: Observation | None, cur: Observation) -> set[bytes]:
+    """Paths still naming the same object as at the previous step whose mtime changed."""
+    if prev is None:
+        return set()
+    return {
+        p for p in _changed(prev.mtime, cur.mtime) if prev.ino.get(p) == cur.ino.get(p)
+    }
+
+
 def diff(
     expected: Observation,
     actual: Observation,
@@ -187,9 +199,7 @@ def diff(
         lines.append(
             f"inode changed since previous step: expected {sorted(ie)}, actual {sorted(ia)}"
         )
-    prev_m_e = prev_expected.mtime if prev_expected else None
-    prev_m_a = prev_actual.mtime if prev_actual else None
-    me, ma = _changed(prev_m_e, expected.mtime), _changed(prev_m_a, actual.mtime)
+    me, ma = _mtime_changed(prev_expected, expected), _mtime_changed(prev_actual, actual)
     if me != ma:
         lines.append(
             f"mtime changed since previous step: expected {sorted(me)}, actual {sorted(ma)}"

@@ -41,6 +41,17 @@ def test_mtime_is_compared_as_changed_or_unchanged() -> None:
     assert diff(model_after, kernel_same, before, before)
 
 
+def test_mtime_of_an_object_replaced_at_a_path_is_not_compared() -> None:
+    """tolerance mtime-of-replaced: a new object's creation time may fall in the old one's
+    clock tick; the identity change is still a difference if only one side shows it."""
+    before = obs({b"/x": 1}, {b"/x": 100})
+    model_after = obs({b"/x": 2}, {b"/x": 101})
+    kernel_same_tick = obs({b"/x": 5}, {b"/x": 100})
+    assert diff(model_after, kernel_same_tick, before, before) == []
+    kernel_same_object = obs({b"/x": 1}, {b"/x": 100})
+    assert diff(model_after, kernel_same_object, before, before)
+
+
 def test_whiteout_mode_and_owner_are_tolerated_but_kind_is_not() -> None:
     w1 = UpperEntry("whiteout", 0, 0, 0, 0, "", None, None, False, False, ())
     w2 = UpperEntry("whiteout", 0o644, 5, 5, 0, "", None, None, False, False, ())
