@@ -109,11 +109,13 @@ def visible_names(ofs: OverlayFs, node: Node) -> list[bytes]:
 def check_empty(ofs: OverlayFs, node: Node) -> bool:
     """ENOTEMPTY unless the directory shows no entry; True if its upper holds any.
 
-    In a merged (or origin-marked) dir whiteouts do not count (ovl_check_empty_dir) and the
-    caller clears them; in a dir listed raw they are entries like any other.
+    Unless the dir is pure upper (no lower, no origin), whiteouts in any layer do not count
+    (ovl_check_empty_dir) and the caller clears the upper ones; in a pure-upper dir they
+    are entries like any other, as for the upper fs's rmdir(2).  A lower-only dir is never
+    pure upper, though its listing is raw.
     """
     raw = real_dir(ofs, node)
-    if raw is not None and layers.listdir(raw):
+    if raw is not None and not node.lowers and layers.listdir(raw):
         fail(errno.ENOTEMPTY, node.name)
     listing = merged_listing(ofs, node)
     if any(not hidden for _name, hidden in listing):

@@ -35,12 +35,6 @@ def test_ovlfuse_agrees_with_model(config: str) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="open ovlfuse bug found by this gate on 2026-11-25: after remounts that alternate "
-    "kernel and ovlfuse, Rename(b'/a', b'/b/x') gives ENOTEMPTY where the kernel and the model "
-    "succeed (seed 3, first failing example); to be fixed in fuse_impl",
-    strict=False,
-)
 @pytest.mark.parametrize("config", ["default", "redirect_dir=on"])
 def test_ovlfuse_and_kernel_read_each_others_layers(config: str) -> None:
     """Interchange: every remount switches between ovlfuse and the kernel's overlayfs."""

@@ -476,6 +476,20 @@ def test_rename_over_an_empty_merged_dir_clears_its_whiteouts(tmpfs: Path) -> No
     assert sorted(os.listdir(layers.upper / "t")) == ["s"]
 
 
+def test_whiteouts_inside_a_lower_only_dir_do_not_make_it_non_empty(tmpfs: Path) -> None:
+    """ovl_check_empty_dir skips whiteouts of every layer; only a pure-upper dir is left to
+    the upper fs (found by the interchange gate, 2026-12-03)."""
+    layers = make_layers(tmpfs, {"d": {"w": ("whiteout",)}, "t": {"w": ("whiteout",)}},
+                         upper={"a": {"y": "1"}})  # fmt: skip
+    with ovlfuse(layers) as m:
+        os.rename(m / "a", m / "t")
+        assert os.listdir(m / "t") == ["y"]
+        os.rmdir(m / "d")
+        assert not (m / "d").exists()
+    assert is_whiteout(layers.upper / "d")
+    assert xattr(layers.upper / "t", OPAQUE) == b"y"
+
+
 def test_failed_rename_onto_a_full_upper_dir_keeps_the_opaque_mark_it_set(tmpfs: Path) -> None:
     """ovl_rename marks a pure-upper dir entering a merged parent opaque before the upper
     rename(2), whose ENOTEMPTY for a pure-upper target leaves the mark (kernel 6.18)."""
