@@ -22,7 +22,7 @@ from rich.console import Console
 from difftest.progress import ProgressView
 from difftest.report import print_failure, write_report
 from difftest.runner import PROFILES, RunResult, run
-from difftest.scratch import Terminated
+from difftest.scratch import ScratchError, Terminated
 from difftest.session import PRESETS, SUPPORTED, RunConfig, Session
 from difftest.survey import Known, Survey
 
@@ -181,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("difftest: interrupted; every mount was taken down", style="yellow")
         return EXIT_INTERRUPTED
+    except ScratchError as exc:
+        console.print(f"difftest: {exc}", style="red")
+        return EXIT_USAGE
     finally:
         signal.signal(signal.SIGTERM, old)
 

@@ -75,6 +75,7 @@ class Scratch:
     def open(self) -> None:
         if self._open:
             raise ScratchError("scratch already open")
+        _check_reachable(self.parent_dir or tempfile.gettempdir())
         self._install_sigterm()
         atexit.register(self.close)
         self._open = True
@@ -173,6 +174,24 @@ class Scratch:
         self._sigterm_installed = False
         prev = self._prev_sigterm
         signal.signal(signal.SIGTERM, signal.SIG_DFL if prev is None else prev)
+
+
+def _check_reachable(base: str) -> None:
+    """Operations run as other users must reach the mount: a directory on the way that
+    others cannot search would turn their results into EACCES (seen with pytest's 0700
+    ``tmp_path``).  Refuse such a place rather than report false divergences."""
+    path = os.path.abspath(base)
+    while True:
+        st = os.stat(path)
+        if not st.st_mode & 0o001:
+            raise ScratchError(
+                f"{path} (mode {st.st_mode & 0o7777:04o}) cannot be searched by other users, "
+                f"so operations run as them could not reach the overlay; set TMPDIR to a "
+                f"directory whose parents are all world-searchable (o+x)"
+            )
+        if path == "/":
+            return
+        path = os.path.dirname(path)
 
 
 _BLOCK = {signal.SIGINT, signal.SIGTERM}

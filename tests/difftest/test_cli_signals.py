@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def _wait_for_mounts(base: Path, proc: subprocess.Popen[str], seconds: float) ->
 
 @pytest.mark.parametrize("target", ["kernel", "fuse"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_mid_run_exits_130_and_leaves_no_mount(target: str, sig: int,
-                                                      tmp_path: Path) -> None:
+def test_signal_mid_run_exits_130_and_leaves_no_mount(target: str, sig: int) -> None:
+    tmp_path = Path(tempfile.mkdtemp())  # under the session's 0711 TMPDIR: users can reach it
+    os.chmod(tmp_path, 0o711)
     env = dict(os.environ, TMPDIR=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "difftest", "--target", target, "--config", "default",
@@ -53,3 +55,18 @@ def test_signal_mid_run_exits_130_and_leaves_no_mount(target: str, sig: int,
     assert "interrupted" in out
     assert not realfs.mounts_under(str(tmp_path))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("difftest-")]
+
+
+def test_a_scratch_place_other_users_cannot_reach_is_a_usage_error(tmp_path: Path) -> None:
+    """pytest's tmp_path sits in a 0700 directory: operations run as uid 1000 would get
+    EACCES from the path walk and be reported as divergences."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir(mode=0o700)
+    proc = subprocess.run(
+        [sys.executable, "-m", "difftest", "--target", "kernel", "--examples", "1"],
+        env=dict(os.environ, TMPDIR=str(hidden)), cwd=tmp_path, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "cannot be searched by other users" in proc.stdout
+    assert list(hidden.iterdir()) == []
