@@ -199,7 +199,7 @@ def _remove(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, node: N
             invalidate: Invalidate) -> None:
     """Remove a resolved name: plain upper removal, or a whiteout if a lower entry exists."""
     whiteout = not node.upper or lower_positive(ofs, parent.lowers, name)
-    has_upper_entries = check_empty(ofs, node) if node.is_dir else False
+    has_upper_entries = check_empty(ofs, node, covers_lower=whiteout) if node.is_dir else False
     if whiteout:
         copy_up(ofs, parent, invalidate=invalidate)
     table.pin(node)

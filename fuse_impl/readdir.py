@@ -106,16 +106,17 @@ def visible_names(ofs: OverlayFs, node: Node) -> list[bytes]:
     return [name for name, hidden in merged_listing(ofs, node) if not hidden]
 
 
-def check_empty(ofs: OverlayFs, node: Node) -> bool:
+def check_empty(ofs: OverlayFs, node: Node, covers_lower: bool = False) -> bool:
     """ENOTEMPTY unless the directory shows no entry; True if its upper holds any.
 
-    Unless the dir is pure upper (no lower, no origin), whiteouts in any layer do not count
-    (ovl_check_empty_dir) and the caller clears the upper ones; in a pure-upper dir they
-    are entries like any other, as for the upper fs's rmdir(2).  A lower-only dir is never
-    pure upper, though its listing is raw.
+    Whiteouts in any layer do not count (ovl_check_empty_dir) and the caller clears the
+    upper ones, unless the dir is pure upper (no lower, no origin) and its removal is the
+    upper fs's own rmdir(2), where they are entries like any other.  A lower-only dir is
+    never pure upper, though its listing is raw; nor is one whose name *covers_lower* (a
+    lower layer has something there, so the removal leaves a whiteout: ovl_do_remove).
     """
     raw = real_dir(ofs, node)
-    if raw is not None and not node.lowers and layers.listdir(raw):
+    if raw is not None and not node.lowers and not covers_lower and layers.listdir(raw):
         fail(errno.ENOTEMPTY, node.name)
     listing = merged_listing(ofs, node)
     if any(not hidden for _name, hidden in listing):

@@ -490,6 +490,20 @@ def test_whiteouts_inside_a_lower_only_dir_do_not_make_it_non_empty(tmpfs: Path)
     assert xattr(layers.upper / "t", OPAQUE) == b"y"
 
 
+def test_rmdir_of_an_upper_dir_of_whiteouts_needs_a_lower_name_under_it(tmpfs: Path) -> None:
+    """ovl_do_remove: over a lower name the upper whiteouts are cleared and the dir becomes
+    a whiteout; with nothing below, the upper fs's rmdir(2) sees them: ENOTEMPTY (found by
+    the interchange gate, 2026-12-03)."""
+    layers = make_layers(tmpfs, {"c": "a lower file under the upper dir"},
+                         upper={"c": {"z": ("whiteout",)}, "p": {"z": ("whiteout",)}})
+    with ovlfuse(layers) as m:
+        os.rmdir(m / "c")
+        assert not (m / "c").exists()
+        assert errno_of(os.rmdir, m / "p") == errno.ENOTEMPTY
+    assert is_whiteout(layers.upper / "c")
+    assert is_whiteout(layers.upper / "p" / "z")
+
+
 def test_failed_rename_onto_a_full_upper_dir_keeps_the_opaque_mark_it_set(tmpfs: Path) -> None:
     """ovl_rename marks a pure-upper dir entering a merged parent opaque before the upper
     rename(2), whose ENOTEMPTY for a pure-upper target leaves the mark (kernel 6.18)."""
