@@ -56,6 +56,11 @@ class ExampleRecord:
     events: set[str] = field(default_factory=set)
 
 
+def is_setup_failure(d: Divergence) -> bool:
+    """The target could not even mount the starting layers."""
+    return d.kind is Kind.TARGET_FAILED and d.op is None and d.step == 0 and not d.details
+
+
 class DivergenceFound(AssertionError):
     """Raised at the first disagreement; Hypothesis shrinks the example that raised it."""
 

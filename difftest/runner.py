@@ -19,7 +19,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from difftest.example import DivergenceFound, ExampleRecord
+from difftest.example import DivergenceFound, ExampleRecord, is_setup_failure
 from difftest.session import Session
 
 
@@ -118,10 +118,13 @@ def run(
         if session.failure is not None:
             if session.known is None:
                 break
-            session.known.add(session.failure)
+            found = session.failure
+            session.known.add(found)
             if on_found is not None:
-                on_found(session.failure)
+                on_found(found)
             session.failure = None
+            if found.divergence is not None and is_setup_failure(found.divergence):
+                break  # the target cannot mount this config: nothing more to learn here
     if session.known is not None and session.known.records:
         session.failure = session.known.records[0]
     return RunResult(session, session.failure, flaky, time.monotonic() - start, error)

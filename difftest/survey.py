@@ -16,7 +16,14 @@ from pathlib import Path
 from rich.console import Console
 
 from difftest import ops
-from difftest.example import Divergence, Example, ExampleRecord, StepRecord
+from difftest.example import (
+    Divergence,
+    DivergenceFound,
+    Example,
+    ExampleRecord,
+    StepRecord,
+    is_setup_failure,
+)
 from difftest.observe import diff, observe
 from difftest.report import run_id, write_report
 from difftest.session import RunConfig, Session
@@ -33,6 +40,8 @@ def line_signature(line: str) -> str:
 
 def signature(d: Divergence) -> frozenset[str]:
     """What makes a divergence the same as another."""
+    if is_setup_failure(d):
+        return frozenset({f"{d.kind.value}|setup|{d.target}"})  # messages name scratch paths
     if d.details:
         return frozenset(line_signature(x) for x in d.details)
     op = type(d.op).__name__ if d.op is not None else "setup"
@@ -66,7 +75,10 @@ def differences_after_remount(session: Session, record: ExampleRecord) -> list[s
     """Replay ``record`` without stopping, remount every target, and return how the targets'
     states then differ from the model's (empty: the divergence does not persist)."""
     session.known = None
-    ex = Example(session, record.spec)
+    try:
+        ex = Example(session, record.spec)
+    except DivergenceFound as exc:
+        return [f"does not mount: {exc}"]
     ex.format_checks = False
     lines: list[str] = []
     try:
@@ -107,8 +119,21 @@ def write_survey(path: Path, rc: RunConfig, targets: list[str],
         ]
         if d.details:
             lines += ["```", *d.details[:12], "```", ""]
-        lines += ["```python", *[repr(s.op) for s in rec.steps], "```", ""]
+        lines += _steps_table(rec, targets)
     path.write_text("\n".join(lines))
+
+
+def _steps_table(rec: ExampleRecord, targets: list[str]) -> list[str]:
+    """The shrunk steps with every target's result side by side (model = the reference)."""
+    if not rec.steps:
+        return ["No step: the starting layers alone show it.", ""]
+    names = ["model", *targets]
+    out = ["| # | operation | " + " | ".join(names) + " |",
+           "|---|---|" + "---|" * len(names)]
+    for i, step in enumerate(rec.steps, 1):
+        cells = [str(step.outcomes[n]) if n in step.outcomes else "" for n in names]
+        out.append(f"| {i} | `{step.op!r}` | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 class Survey:
