@@ -19,6 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
+from difftest import stop
+from difftest.parallel import run_parallel
 from difftest.progress import ProgressView
 from difftest.report import print_failure, write_report
 from difftest.runner import PROFILES, RunResult, run
@@ -122,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--survey", action="store_true",
                    help="keep going after a divergence to collect every distinct one "
                         "(for third-party targets); writes a summary with the reports")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="worker processes per config, each with its own seed and mounts "
+                        "(default 1; 0: one per CPU); the first divergence stops them all")
     p.add_argument("--no-db", action="store_true", help="do not use Hypothesis's example database")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
@@ -144,6 +149,15 @@ def resolve_configs(names: Sequence[str] | None, lowers: int | None) -> list[Run
             raise UsageError(f"{rc.name}: an overlay without upper needs at least 2 lowers")
         out.append(rc)
     return out
+
+
+def resolve_jobs(jobs: int, survey: bool) -> int:
+    if jobs < 0:
+        raise UsageError(f"--jobs {jobs}: give a number of processes, or 0 for one per CPU")
+    jobs = jobs or len(os.sched_getaffinity(0))
+    if jobs > 1 and survey:
+        raise UsageError("--survey runs in one process (it needs every divergence found so far)")
+    return jobs
 
 
 def check_targets(targets: list[str]) -> None:
@@ -171,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = resolve_configs(args.configs, args.lowers)
         targets = args.targets or ["kernel"]
         check_targets(targets)
+        args.jobs = resolve_jobs(args.jobs, args.survey)
     except UsageError as exc:
         console.print(f"difftest: {exc}", style="red")
         return EXIT_USAGE
@@ -208,7 +223,8 @@ def _run_all(
 
     examples, seconds, steps = _budget(args, len(configs))
     results: list[tuple[RunResult, Path | None]] = []
-    with Scratch() as scratch, ProgressView(console, quiet=args.quiet) as view:
+    with Scratch() as scratch, ProgressView(console, quiet=args.quiet) as view, \
+            stop.signals_as_flags():
         for rc in configs:
             session = Session(rc, targets, scratch, on_progress=view.update)
             view.start(session, examples, seconds)
@@ -216,16 +232,22 @@ def _run_all(
             survey = Survey(rc, targets, args.report_dir, view.console) if args.survey else None
             if survey is not None:
                 session.known = Known()
-            result = run(
-                session,
-                examples=examples,
-                seconds=seconds,
-                steps=steps,
-                seed=args.seed,
-                db_dir=db,
-                shrink=not args.no_shrink,
-                on_found=survey.add if survey is not None else None,
-            )
+            if args.jobs > 1:
+                session = Session(rc, targets, None, on_progress=view.update)
+                result = run_parallel(session, args.jobs, examples=examples, seconds=seconds,
+                                      steps=steps, seed=args.seed, db_dir=db,
+                                      shrink=not args.no_shrink)  # fmt: skip
+            else:
+                result = run(
+                    session,
+                    examples=examples,
+                    seconds=seconds,
+                    steps=steps,
+                    seed=args.seed,
+                    db_dir=db,
+                    shrink=not args.no_shrink,
+                    on_found=survey.add if survey is not None else None,
+                )
             view.finish(session, result)
             where = None
             if survey is not None:

@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from difftest import ops
+from difftest import ops, stop
 from difftest.coverage import Events
 from difftest.observe import Observation, diff, observe
 from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
@@ -76,6 +76,7 @@ class Example:
         self.prev_obs: dict[str, Observation] = {}
         self.targets: dict[str, Any] = {}
         self.format_checks = True  # FUSE targets' kernel-view check at close
+        stop.check()
         session.begin_example(self.record)
         self.handle_maps: dict[str, ops.Handles] = {}
         try:
@@ -123,6 +124,7 @@ class Example:
 
     def step(self, op: ops.Op) -> Outcome:
         """Run ``op`` everywhere, compare results, then compare states; returns the model's."""
+        stop.check()
         pre = self.prev_obs.get("model")
         outcomes = {name: self._run_on(name, op) for name in self.targets}
         self.record.steps.append(StepRecord(op, outcomes))
@@ -164,6 +166,7 @@ class Example:
 
     def check_state(self, op: ops.Op | None) -> None:
         """Compare every target's observable state with the model's."""
+        stop.check()
         obs: dict[str, Observation] = {}
         n = len(self.record.steps)
         for name, target in self.targets.items():

@@ -77,7 +77,12 @@ class ProgressView:
             self.console.print(f"  {s.run_config.name}: {_stats(s)}")
 
     def finish(self, s: Session, result: RunResult) -> None:
-        verdict = "agree" if result.agreed else "DIVERGENCE"
+        if result.failure is None and isinstance(result.error, KeyboardInterrupt):
+            verdict = "interrupted"
+        elif result.failure is None and result.error is not None:
+            verdict = f"ERROR ({result.error})"
+        else:
+            verdict = "agree" if result.agreed else "DIVERGENCE"
         if result.flaky:
             verdict += " (flaky: did not reproduce on replay)"
         line = f"{s.run_config.name}: {verdict}: {_stats(s)} in {result.seconds:.1f} s"

@@ -31,16 +31,25 @@ def _wait_for_mounts(base: Path, proc: subprocess.Popen[str], seconds: float) ->
     return []
 
 
+def _default_sigint() -> None:
+    """A shell without job control starts background commands with SIGINT ignored, and the
+    test runner may be one of them; the child must see SIGINT as a terminal's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("target", ["kernel", "fuse"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_mid_run_exits_130_and_leaves_no_mount(target: str, sig: int) -> None:
+def test_signal_mid_run_exits_130_and_leaves_no_mount(target: str, sig: int, jobs: str) -> None:
     tmp_path = Path(tempfile.mkdtemp())  # under the session's 0711 TMPDIR: users can reach it
     os.chmod(tmp_path, 0o711)
     env = dict(os.environ, TMPDIR=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "difftest", "--target", target, "--config", "default",
-         "--time", "120", "--no-db", "-q", "--report-dir", str(tmp_path / "reports")],
+         "--time", "120", "--no-db", "-q", "--report-dir", str(tmp_path / "reports"),
+         "--jobs", jobs],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     try:
         assert _wait_for_mounts(tmp_path, proc, 60), "difftest never mounted a target"

@@ -117,12 +117,14 @@ def broken_copy(fault: Fault, where: Path) -> Path:
     return where
 
 
-def run_difftest(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+def run_difftest(path: Path, tmp_path: Path,
+                 *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     reports = tmp_path / "reports"
     env = dict(os.environ, PYTHONPATH=f"{path}{os.pathsep}{ROOT}")
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "kernel", "--config", "default",
-         "--examples", "1500", "--seed", "7", "--no-db", "-q", "--report-dir", str(reports)],
+         "--examples", "1500", "--seed", "7", "--no-db", "-q", "--report-dir", str(reports),
+         *extra],
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     return proc, reports
@@ -147,3 +149,26 @@ def test_difftest_finds_seeded_model_fault(fault: Fault, tmp_path: Path) -> None
     )
     report = json.loads(next(reports.glob("*/report.json")).read_text())
     assert len(report["steps"]) <= MAX_SHRUNK_STEPS, report["steps"]
+
+
+@pytest.mark.privileged
+def test_parallel_workers_find_a_fault_and_stop_together(tmp_path: Path) -> None:
+    """--jobs 2: the worker that finds the divergence reports it shrunk; the other stops
+    (SIGTERM) and takes its mounts down; the exit code is the single-process one."""
+    path = broken_copy(FAULTS[0], tmp_path / "broken")
+    proc, reports = run_difftest(path, tmp_path, "--jobs", "2", "--json", str(tmp_path / "s.json"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(next(reports.glob("*/report.json")).read_text())
+    assert len(report["steps"]) <= MAX_SHRUNK_STEPS, report["steps"]
+    summary = json.loads((tmp_path / "s.json").read_text())["runs"][0]
+    assert summary["examples"] > 0 and not summary["agreed"]
+
+
+@pytest.mark.privileged
+def test_parallel_workers_on_an_unbroken_model_agree(tmp_path: Path) -> None:
+    where = tmp_path / "clean"
+    shutil.copytree(ROOT / "model", where / "model", ignore=shutil.ignore_patterns("__pycache__"))
+    proc, _ = run_difftest(where, tmp_path, "--jobs", "2", "--json", str(tmp_path / "s.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())["runs"][0]
+    assert summary["examples"] >= 1500 and summary["steps"] > summary["examples"]
