@@ -85,10 +85,16 @@ def differences_after_remount(session: Session, record: ExampleRecord) -> list[s
         for step in [*record.steps, StepRecord(ops.Remount(), {})]:
             for name in ex.targets:
                 ex._run_on(name, step.op)
-        obs = {name: observe(t) for name, t in ex.targets.items()}
-        for name, o in obs.items():
-            if name != "model":
-                lines += [f"{name}: {x}" for x in diff(obs["model"], o, None, None)]
+        expected = observe(ex.targets["model"])
+        for name, t in ex.targets.items():
+            if name == "model":
+                continue
+            try:
+                actual = observe(t)
+            except Exception as exc:  # a target that cannot even be walked differs too
+                lines.append(f"{name}: observing failed: {exc}")
+                continue
+            lines += [f"{name}: {x}" for x in diff(expected, actual, None, None)]
     finally:
         ex.close()
     return lines
