@@ -23,7 +23,8 @@ import pyfuse3
 
 from . import layers
 from .errors import fail
-from .inode import Node, NodeTable, entry_attributes, listed_only
+from .inode import Node, NodeTable, entry_attributes, listed_only, reported_ino
+from .lookup import lookup
 from .super import OverlayFs
 
 
@@ -132,6 +133,8 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
     """Send entries from position *offset* of the snapshot until the reply buffer is full."""
     if dh.entries is None or offset == 0:
         dh.real_dir = real_dir(ofs, dh.node)
+        if dh.real_dir is not None:
+            _drop_needless_impure(ofs, dh.node, dh.real_dir)
         names = ([entry[0] for entry in layers.listdir(dh.real_dir)] if dh.real_dir is not None
                  else visible_names(ofs, dh.node))
         dh.entries = [b".", b"..", *names]
@@ -156,6 +159,24 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
             return
         if name not in (b".", b".."):
             child.lookups += 1
+
+
+def _drop_needless_impure(ofs: OverlayFs, node: Node, path: bytes) -> None:
+    """Listing an upper dir marked impure, the kernel looks every entry up to report its
+    d_ino (ovl_cache_get_impure); when no entry's st_ino differs from its real one it
+    removes the needless mark (not on a read-only mount)."""
+    impure = ofs.private(b"impure")
+    if (not ofs.writable or not node.upper or node.orphan_fd is not None
+            or layers.getxattr(path, impure) != b"y"):
+        return
+    for name, _dtype, _ino in layers.listdir(path):
+        try:
+            res = lookup(ofs, node.path(), True, node.lowers, name)
+        except OSError:
+            continue
+        if res.upper is not None and reported_ino(res, res.is_dir) != res.upper.st.st_ino:
+            return
+    layers.removexattr(path, impure)
 
 
 def _unresolvable(ofs: OverlayFs, dh: DirHandle, name: bytes) -> pyfuse3.EntryAttributes | None:

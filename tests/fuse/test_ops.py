@@ -458,6 +458,20 @@ def test_dir_rename_with_redirect_dir_on_sets_a_redirect(tmpfs: Path) -> None:
         assert errno_of(os.rename, m / "b" / "a2", m / "c") == errno.EXDEV
 
 
+def test_listing_an_upper_dir_drops_an_impure_mark_nothing_needs(tmpfs: Path) -> None:
+    """ovl_cache_get_impure: a listing of a non-merged upper dir marked impure whose entries
+    all report their real st_ino removes the mark (found by the gate, 2026-12-03)."""
+    layers = make_layers(tmpfs, {"a": {"x": {}}}, upper={"p": {}})
+    with ovlfuse(layers, "exact,redirect_dir=on") as m:
+        os.rename(m / "a" / "x", m / "p" / "x")
+        assert xattr(layers.upper / "p", IMPURE) == b"y"
+        os.listdir(m / "p")
+        assert xattr(layers.upper / "p", IMPURE) == b"y"  # x keeps its lower st_ino
+        os.rmdir(m / "p" / "x")
+        os.listdir(m / "p")
+    assert xattr(layers.upper / "p", IMPURE) is None
+
+
 def test_rename_between_lower_hardlink_aliases_removes_the_source(tmpfs: Path) -> None:
     layers = make_layers(tmpfs, {"h1": "same"})
     os.link(layers.lowers[0] / "h1", layers.lowers[0] / "h2")
