@@ -100,6 +100,19 @@ def differences_after_remount(session: Session, record: ExampleRecord) -> list[s
     return lines
 
 
+def persists(d: Divergence, after: list[str]) -> str:
+    """Whether the state difference is still there after a remount: a line of the same
+    signature (paths and values aside) among the differences after the remount (a
+    difference in the kernel's view of the layers counts as the target's own).  A result
+    that differed is an event, not state."""
+    if not d.details:
+        return "n/a (a result, not a state)" if d.op is not None else (
+            "yes" if after else "no")
+    mine = {line_signature(x.split("'s layers: ", 1)[-1]) for x in d.details}
+    later = {line_signature(x.split(": ", 1)[1]) for x in after if ": " in x}
+    return "yes" if mine & later else "no"
+
+
 def write_survey(path: Path, rc: RunConfig, targets: list[str],
                  found: list[tuple[ExampleRecord, Path, list[str]]]) -> None:
     """The survey summary: one section per distinct divergence."""
@@ -120,7 +133,7 @@ def write_survey(path: Path, rc: RunConfig, targets: list[str],
             f"* steps: {len(rec.steps)}",
             f"* expected (model = kernel): {d.expected}",
             f"* actual ({d.target}): {d.actual}",
-            f"* persists across remount: {'yes' if after else 'no'}",
+            f"* persists across remount: {persists(d, after)}",
             "",
         ]
         if d.details:

@@ -15,6 +15,14 @@ import sys
 from pathlib import Path
 
 
+def _set_persists(text: str, name: str, value: str) -> str:
+    """The summary's persistence line for one case, recomputed by :func:`persistence`."""
+    head, sep, rest = text.partition(f"* report: `{name}`")
+    line_start = rest.index("* persists across remount:")
+    line_end = rest.index("\n", line_start)
+    return head + sep + rest[:line_start] + f"* persists across remount: {value}" + rest[line_end:]
+
+
 def _row(config: str, n: int, d: dict, where: str, persists: str) -> str:
     op = d["op"] if d["op"] != "None" else "(starting layers)"
     if len(op) > 70:
@@ -26,6 +34,26 @@ def _row(config: str, n: int, d: dict, where: str, persists: str) -> str:
     expected = str(d["expected"]).replace("|", "\\|")
     return (f"| {config} | [{n}]({where}/report.md) | {d['kind']} | `{op}` | {expected} | "
             f"{actual} | {persists} |")
+
+
+def persistence(report: Path) -> str:
+    """Replay a saved case, remount, and say whether its state difference is still there."""
+    from difftest.commands import load_case
+    from difftest.example import Divergence, ExampleRecord, StepRecord
+    from difftest.outcome import Kind
+    from difftest.scratch import Scratch
+    from difftest.session import Session
+    from difftest.survey import differences_after_remount, persists
+
+    rc, targets, spec, program = load_case(report)
+    d = json.loads((report / "report.json").read_text())["divergence"]
+    div = Divergence(d["step"], d["target"], Kind(d["kind"]),
+                     None if d["op"] == "None" else d["op"], d["expected"], d["actual"],
+                     d["details"])  # fmt: skip
+    record = ExampleRecord(spec, [StepRecord(op, {}) for op in program], div)
+    with Scratch() as scratch:
+        after = differences_after_remount(Session(rc, targets, scratch), record)
+    return persists(div, after)
 
 
 def main(src: Path, dest: Path, summaries: list[Path]) -> None:
@@ -41,16 +69,17 @@ def main(src: Path, dest: Path, summaries: list[Path]) -> None:
                 continue
             text = survey.read_text().replace(str(src) + "/", "")
             (dest / survey.name).write_text(text)
-            persists = {}
+            names = []
             for block in text.split("\n## ")[1:]:
-                lines = block.splitlines()
-                report = next(x for x in lines if x.startswith("* report:"))
-                name = report.split("`")[1]
-                persists[name] = "yes" if "remount: yes" in block else "no"
-            for i, name in enumerate(persists, 1):
+                report = next(x for x in block.splitlines() if x.startswith("* report:"))
+                names.append(report.split("`")[1])
+            for i, name in enumerate(names, 1):
                 shutil.copytree(src / name, dest / name, dirs_exist_ok=True)
                 d = json.loads((src / name / "report.json").read_text())["divergence"]
-                rows.append(_row(config, i, d, name, persists[name]))
+                after = persistence(src / name)
+                text = _set_persists(text, name, after)
+                rows.append(_row(config, i, d, name, after))
+            (dest / survey.name).write_text(text)
     head = [
         "# fuse-overlayfs against the kernel's overlayfs: every distinct divergence",
         "",
@@ -62,7 +91,8 @@ def main(src: Path, dest: Path, summaries: list[Path]) -> None:
         "is a distinct divergence, shrunk, with a report directory holding `report.md`, "
         "`repro.py` and `repro.sh` (both rebuild the layers and mount the kernel overlay).",
         "",
-        "Per-config summaries with the differing lines: the `*-survey.md` files here.",
+        "What the cases mean, grouped by cause: `FINDINGS.md` (written by hand). Per-config "
+        "summaries with the differing lines: the `*-survey.md` files here.",
         "",
         "| config | examples | steps | seconds |",
         "|---|--:|--:|--:|",
