@@ -1,7 +1,8 @@
 """The differential tester's own throughput, and the model's.
 
 Each round runs ``difftest --target T --config default --examples N --seed 1 --no-db
---no-shrink -q --json F`` once per target (model alone, kernel, ovlfuse), in an order
+--no-shrink -q --json F`` once per target (model alone, kernel, ovlfuse; the kernel and
+ovlfuse also with ``--jobs 2``), in an order
 rotated every round, and reads the JSON summary: compared steps/s, examples/s, and
 per-example setup time per target (``setup_seconds`` / examples).  The same seed gives
 every target the same examples.  With ``--no-shrink`` a divergence ends the run at once
@@ -25,7 +26,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-TARGETS = ("model", "kernel", "fuse")
+# "T -jN" runs difftest --target T --jobs N (N worker processes: the parallel figure).
+TARGETS = ("model", "kernel", "kernel -j2", "fuse", "fuse -j2")
 
 
 @dataclass
@@ -52,11 +54,13 @@ def difftest_cmd() -> list[str]:
 def run_difftest(target: str, examples: int, seed: int, workdir: str, rnd: int,
                  timeout: float) -> TesterSample:
     s = TesterSample(rnd, target)
-    out = os.path.join(workdir, f"difftest-{target}-{rnd}.json")
-    reports = os.path.join(workdir, f"reports-{target}-{rnd}")
-    cmd = [*difftest_cmd(), "--target", target, "--config", "default", "--examples",
+    tag = target.replace(" ", "")
+    out = os.path.join(workdir, f"difftest-{tag}-{rnd}.json")
+    reports = os.path.join(workdir, f"reports-{tag}-{rnd}")
+    name, _, jobs = target.partition(" -j")
+    cmd = [*difftest_cmd(), "--target", name, "--config", "default", "--examples",
            str(examples), "--seed", str(seed), "--no-db", "--no-shrink", "-q", "--json", out,
-           "--report-dir", reports]
+           "--report-dir", reports, "--jobs", jobs or "1"]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
