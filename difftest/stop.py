@@ -19,6 +19,7 @@ from types import FrameType
 from difftest.scratch import Terminated
 
 _requested: list[int] = []
+_depth = 0
 
 
 def _record(signum: int, frame: FrameType | None) -> None:
@@ -39,7 +40,10 @@ def check() -> None:
 def signals_as_flags() -> Iterator[None]:
     """Within the block SIGINT and SIGTERM only set the flag; an ignored SIGINT (a background
     job of a shell without job control) stays ignored."""
-    _requested.clear()
+    global _depth
+    if _depth == 0:
+        _requested.clear()  # a new run; a nested block keeps what already arrived
+    _depth += 1
     old = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is not signal.SIG_IGN:
@@ -47,5 +51,6 @@ def signals_as_flags() -> Iterator[None]:
     try:
         yield
     finally:
+        _depth -= 1
         for sig, handler in old.items():
             signal.signal(sig, handler)
