@@ -234,7 +234,8 @@ def _run_all(
                 session.known = Known()
             if args.jobs > 1:
                 session = Session(rc, targets, None, on_progress=view.update)
-                result = run_parallel(session, args.jobs, examples=examples, seconds=seconds,
+                result = run_parallel(session, args.jobs, base=scratch.path,
+                                      examples=examples, seconds=seconds,
                                       steps=steps, seed=args.seed, db_dir=db,
                                       shrink=not args.no_shrink)  # fmt: skip
             else:

@@ -33,6 +33,7 @@ from difftest.session import RunConfig, Session
 SEED_STRIDE = 1_000_003
 PROGRESS_EVERY = 0.5  # seconds between a worker's progress messages
 POLL = 0.5
+STOP_GRACE = 10.0  # seconds a stopped worker has to clean up before SIGKILL
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
 
     session: Session | None = None
     try:
-        with Scratch() as scratch:
+        with Scratch(dir=kw.pop("base")) as scratch:
             session = Session(rc, targets, scratch, on_progress=progress)
             result = run(session, **kw)
             interrupted = isinstance(result.error, KeyboardInterrupt)
@@ -123,11 +124,12 @@ class _Aggregate:
             s.on_progress(s)
 
 
-def run_parallel(session: Session, jobs: int, *, examples: int | None, seconds: float | None,
-                 steps: int, seed: int | None, db_dir: Path | None,
+def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None,
+                 seconds: float | None, steps: int, seed: int | None, db_dir: Path | None,
                  shrink: bool = True) -> RunResult:
     """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` (opened on no
-    scratch) only collects the counts."""
+    scratch) only collects the counts.  Each worker's scratch lives under *base*, the
+    parent's own scratch, whose cleanup also takes down what a killed worker left."""
     ctx = multiprocessing.get_context("fork")
     procs: list[Any] = []
     readers: dict[Any, int] = {}
@@ -135,7 +137,7 @@ def run_parallel(session: Session, jobs: int, *, examples: int | None, seconds: 
         share = None if examples is None else examples // jobs + (i < examples % jobs)
         kw = dict(examples=share, seconds=seconds, steps=steps,
                   seed=None if seed is None else seed + i * SEED_STRIDE,
-                  db_dir=db_dir, shrink=shrink)  # fmt: skip
+                  db_dir=db_dir, shrink=shrink, base=base)  # fmt: skip
         r, w = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_worker, args=(i, w, [*readers, r], session.run_config,
                                               session.target_names, kw))  # fmt: skip
@@ -158,7 +160,11 @@ def _collect(readers: dict[Any, int], procs: list[Any], agg: _Aggregate,
     worker that exits without a result died.  The first failure, or a signal, stops the
     others (SIGTERM: they take their mounts down)."""
     stopping = False
+    kill_at = None
     while readers:
+        if kill_at is not None and time.monotonic() > kill_at:
+            _stop([procs[i] for i in readers.values()], signal.SIGKILL)  # stuck: see base
+            kill_at = None
         for conn in mp_connection.wait(list(readers), timeout=POLL):
             assert isinstance(conn, mp_connection.Connection)
             try:
@@ -178,14 +184,15 @@ def _collect(readers: dict[Any, int], procs: list[Any], agg: _Aggregate,
         found = any(r.failure is not None or r.error for r in results.values())
         if (found or stop.requested()) and not stopping:
             stopping = True
+            kill_at = time.monotonic() + STOP_GRACE
             _stop([p for i, p in enumerate(procs) if i not in results])
 
 
-def _stop(procs: list[Any]) -> None:
+def _stop(procs: list[Any], sig: int = signal.SIGTERM) -> None:
     for p in procs:
         if p.is_alive() and p.pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(p.pid, signal.SIGTERM)
+                os.kill(p.pid, sig)
 
 
 def _merge(session: Session, results: dict[int, WorkerResult], jobs: int,
