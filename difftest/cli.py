@@ -233,7 +233,6 @@ def _run_all(
             if survey is not None:
                 session.known = Known()
             if args.jobs > 1:
-                session = Session(rc, targets, None, on_progress=view.update)
                 result = run_parallel(session, args.jobs, base=scratch.path,
                                       examples=examples, seconds=seconds,
                                       steps=steps, seed=args.seed, db_dir=db,

@@ -28,6 +28,7 @@ from typing import Any
 from difftest import realfs, stop
 from difftest.example import ExampleRecord
 from difftest.runner import RunResult, run
+from difftest.scratch import Scratch
 from difftest.session import RunConfig, Session
 
 SEED_STRIDE = 1_000_003
@@ -64,8 +65,6 @@ def _counts(s: Session) -> Counts:
 def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: list[str],
             kw: dict[str, Any]) -> None:
     """Body of one worker process: a whole single-process run, reported through ``out``."""
-    from difftest.scratch import Scratch
-
     for conn in inherited:  # read ends: with them closed, a dead parent means EPIPE
         conn.close()
     realfs.set_pdeathsig(signal.SIGTERM)  # never outlive the parent
@@ -127,8 +126,8 @@ class _Aggregate:
 def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None,
                  seconds: float | None, steps: int, seed: int | None, db_dir: Path | None,
                  shrink: bool = True) -> RunResult:
-    """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` (opened on no
-    scratch) only collects the counts.  Each worker's scratch lives under *base*, the
+    """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` opens no target
+    here, it only collects the workers' counts.  Each worker's scratch lives under *base*, the
     parent's own scratch, whose cleanup also takes down what a killed worker left."""
     ctx = multiprocessing.get_context("fork")
     procs: list[Any] = []

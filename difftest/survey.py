@@ -105,9 +105,10 @@ def persists(d: Divergence, after: list[str]) -> str:
     signature (paths and values aside) among the differences after the remount (a
     difference in the kernel's view of the layers counts as the target's own).  A result
     that differed is an event, not state."""
+    if not d.details and d.op is not None:
+        return "n/a (a result, not a state)"
     if not d.details:
-        return "n/a (a result, not a state)" if d.op is not None else (
-            "yes" if after else "no")
+        return "yes" if after else "no"
     mine = {line_signature(x.split("'s layers: ", 1)[-1]) for x in d.details}
     later = {line_signature(x.split(": ", 1)[1]) for x in after if ": " in x}
     return "yes" if mine & later else "no"

@@ -68,7 +68,6 @@ def main(src: Path, dest: Path, summaries: list[Path]) -> None:
             if survey is None:
                 continue
             text = survey.read_text().replace(str(src) + "/", "")
-            (dest / survey.name).write_text(text)
             names = []
             for block in text.split("\n## ")[1:]:
                 report = next(x for x in block.splitlines() if x.startswith("* report:"))
