@@ -47,6 +47,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_PRIVATE = 1 << 18
+MNT_FORCE = 1
 MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 
@@ -197,6 +198,20 @@ def mounts() -> list[tuple[str, str]]:
             sep = fields.index("-")
             out.append((_unescape_mountinfo(fields[4]), fields[sep + 1]))
     return out
+
+
+def mount_device(path: str) -> int | None:
+    """The device number of the (last) mount at ``path``, read from mountinfo: no stat, which
+    a hung FUSE daemon would never answer."""
+    path = os.path.normpath(path)
+    dev = None
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            fields = line.split()
+            if _unescape_mountinfo(fields[4]) == path:
+                major, minor = fields[2].split(":")
+                dev = os.makedev(int(major), int(minor))
+    return dev
 
 
 def mounts_under(path: str) -> list[tuple[str, str]]:

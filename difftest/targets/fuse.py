@@ -35,6 +35,7 @@ from difftest import realfs
 from difftest.scratch import Scratch
 from difftest.targets.kernel import KernelOverlay, mount_data
 from difftest.tolerances import tolerated
+from difftest.watchdog import WATCHDOG
 from model.config import Config
 from model.spec import LayersSpec
 from model.types import OVERLAYFS_SUPER_MAGIC, StatFs
@@ -210,6 +211,9 @@ class FuseOverlay(KernelOverlay):
         self._server = server_for(scratch) if name == "fuse" else None
         self.died = ""
         super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers)
+        self._observer.by_fd = True
+        self._observer.lookup_attrs = name == "fuse"  # ovlfuse's exact mode: timeouts 0
+        self._observer.use_cache = name == "fuse"
 
     # -- mounting ----------------------------------------------------------------------------
 
@@ -289,20 +293,21 @@ class FuseOverlay(KernelOverlay):
         if self.on_kernel:
             yield
             return
-        timer = threading.Timer(seconds, self._abort_connection)
-        timer.daemon = True
-        timer.start()
-        try:
+        with WATCHDOG.guard(seconds, self._abort_connection):
             yield
-        finally:
-            timer.cancel()
 
     def _abort_connection(self) -> None:
+        """Abort the FUSE connection, so the hung call returns ENOTCONN: a forced unmount
+        (FUSE's umount_begin aborts; the busy mount itself stays), or fusectl's abort file
+        when that is mounted."""
         self.died = f"a call took longer than {OP_TIMEOUT} s; FUSE connection aborted"
         with contextlib.suppress(OSError):
-            dev = os.stat(self.mountpoint).st_dev
-            with open(f"/sys/fs/fuse/connections/{os.minor(dev)}/abort", "w") as f:
-                f.write("1")
+            realfs.umount2(self.mountpoint, realfs.MNT_FORCE)
+        with contextlib.suppress(OSError):
+            dev = realfs.mount_device(os.fsdecode(self.mountpoint))
+            if dev is not None:
+                with open(f"/sys/fs/fuse/connections/{os.minor(dev)}/abort", "w") as f:
+                    f.write("1")
 
     def format_check(self) -> list[str]:
         """Mount the layers with the kernel overlay and compare its merged view with the FUSE

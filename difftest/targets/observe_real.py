@@ -1,11 +1,25 @@
 """A fast observation of a real mount: the same :class:`~difftest.observe.Observation` as the
-generic walker, with ``os.scandir``/``os.lstat`` and a cache of file digests and xattrs.
+generic walker, with ``os.lstat``/``os.listdir`` (or file descriptors, for FUSE) and a cache of
+file digests and xattrs.
 
 The cache key is (st_ino, st_ctime_ns, st_mtime_ns, st_size, st_mode): every change of data or
 xattrs changes ctime, and since the walk stats every object after every step, the upper
 filesystem's multigrain timestamps (tmpfs, 6.13+) make the next change visible in ctime.
-Only the kernel target uses the cache; FUSE targets are walked uncached, because a FUSE
-program's attributes are what is under test.
+
+The kernel target and ovlfuse use the cache.  For ovlfuse the key is ovlfuse's own answer,
+so the cache can hide only a change of content or xattrs that ovlfuse makes without changing
+the file's ino, ctime, mtime, size or mode; a change the model makes moves the mtime, which is
+compared (changed/unchanged) on its own.  Other FUSE programs are walked uncached: their
+timestamps may be coarse, and a missed re-read would show as a false divergence.
+
+A FUSE mount in exact mode costs a request for every permission check and every path
+component, so FUSE targets are walked by file descriptor (:meth:`RealObserver.merged_by_fd`):
+each name is looked up once, relative to its parent's open directory, as an ``O_PATH``
+descriptor (one LOOKUP); for ovlfuse, whose timeouts are 0 so that every lookup reaches it,
+the attributes are the ones that LOOKUP brought (``statx`` with ``AT_STATX_DONT_SYNC``);
+the object is then opened through ``/proc/self/fd/N``, which does not look the name up
+again, and directories are listed with getdents64 on that descriptor.  What is read is the
+same and so is the order; an observation through ovlfuse takes 2-4x fewer requests.
 """
 
 from __future__ import annotations
@@ -15,9 +29,15 @@ import stat as _stat
 
 from difftest import realfs
 from difftest.observe import KIND_NAMES, MAX_WALK, MergedEntry, Observation, _join
+from difftest.statx import fstatx_cached
 from difftest.tolerances import normalise_upper_entry
 
 CacheKey = tuple[int, int, int, int, int]
+Details = tuple[CacheKey, str, tuple[tuple[bytes, bytes], ...]]  # key, digest, user xattrs
+
+
+def _key(st: os.stat_result) -> CacheKey:
+    return (st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode)
 
 
 class RealObserver:
@@ -26,7 +46,11 @@ class RealObserver:
     def __init__(self, mountpoint: bytes, cache: bool) -> None:
         self.mp = mountpoint
         self.use_cache = cache
-        self.cache: dict[bytes, tuple[CacheKey, str, tuple[tuple[bytes, bytes], ...]]] = {}
+        self.by_fd = False  # walk by file descriptor (merged_by_fd)
+        # with by_fd: take the attributes a lookup brought (only where every lookup asks the
+        # filesystem: timeouts 0); otherwise fstat, which asks again when they expired
+        self.lookup_attrs = False
+        self.cache: dict[bytes, Details] = {}
 
     def reset(self) -> None:
         self.cache.clear()
@@ -60,7 +84,7 @@ class RealObserver:
                 merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
                 continue
             kind = KIND_NAMES[_stat.S_IFMT(st.st_mode)]
-            key = (st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode)
+            key = _key(st)
             hit = self.cache.get(path) if self.use_cache else None
             if hit is not None and hit[0] == key:
                 content, xattrs = hit[1], hit[2]
@@ -85,8 +109,125 @@ class RealObserver:
         return merged, ino, mtime
 
 
+    # -- by file descriptor (FUSE targets) ------------------------------------------------------
+
+    def merged_by_fd(self) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
+        """The same three maps as :meth:`merged`, walked by file descriptor."""
+        walk = _FdWalk(self.lookup_attrs, self.cache if self.use_cache else None)
+        root = os.open(self.mp, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            st = os.fstat(root)
+            fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
+            walk.add(b"/", "dir", fields, st.st_ino, st.st_mtime_ns, "", _fxattrs(root))
+            walk.directory(b"/", root)
+        finally:
+            os.close(root)
+        if self.use_cache and len(self.cache) > len(walk.merged) * 2 + 64:
+            self.cache = {p: v for p, v in self.cache.items() if p in walk.merged}
+        return walk.merged, walk.ino, walk.mtime
+
+
+Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
+
+
+def _fxattrs(fd: int) -> tuple[tuple[bytes, bytes], ...]:
+    names = sorted(n for n in os.listxattr(fd) if n.startswith("user."))
+    return tuple((os.fsencode(n), os.getxattr(fd, n)) for n in names)
+
+
+def _reopen(path_fd: int, flags: int) -> int:
+    """Open the object behind an ``O_PATH`` descriptor, without looking its name up again."""
+    return os.open(b"/proc/self/fd/%d" % path_fd, flags)
+
+
+class _FdWalk:
+    """One walk of :meth:`RealObserver.merged_by_fd`: pre-order, names in sorted order, cut
+    at :data:`MAX_WALK` objects, exactly as the path walk."""
+
+    def __init__(self, lookup_attrs: bool, cache: dict[bytes, Details] | None) -> None:
+        self.lookup_attrs = lookup_attrs
+        self.cache = cache
+        self.merged: dict[bytes, MergedEntry] = {}
+        self.ino: dict[bytes, int] = {}
+        self.mtime: dict[bytes, int] = {}
+
+    def add(
+        self, path: bytes, kind: str, f: Fields, ino: int, mtime: int, content: str,
+        xattrs: tuple[tuple[bytes, bytes], ...],
+    ) -> None:  # fmt: skip
+        size = 0 if kind == "dir" else f[3]
+        self.merged[path] = MergedEntry(
+            kind, _stat.S_IMODE(f[0]), f[1], f[2], size, f[4], f[5], content, xattrs
+        )
+        self.ino[path] = ino
+        if kind != "dir":  # tolerance "dir-mtime"
+            self.mtime[path] = mtime
+
+    def directory(self, path: bytes, dfd: int) -> None:
+        # getdents64 on the fd itself: os.listdir(fd) would fstat it first (one more request)
+        names = sorted(e.name for e in realfs.getdents(dfd) if e.name not in (b".", b".."))
+        for name in names:
+            if len(self.merged) >= MAX_WALK:
+                return
+            self.child(_join(path, name), name, dfd)
+
+    def child(self, path: bytes, name: bytes, dfd: int) -> None:
+        try:
+            pfd = os.open(name, os.O_PATH | os.O_NOFOLLOW, dir_fd=dfd)
+        except OSError as exc:
+            self.merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
+            return
+        try:
+            self.visit(path, pfd)
+        finally:
+            os.close(pfd)
+
+    def attributes(self, pfd: int) -> tuple[Fields, int, int, CacheKey]:
+        """(fields, ino, mtime, cache key) of the object behind ``pfd``."""
+        if self.lookup_attrs:
+            sx = fstatx_cached(pfd)
+            fields = (sx.mode, sx.uid, sx.gid, sx.size, sx.nlink, sx.rdev)
+            return fields, sx.ino, sx.mtime_ns, (sx.ino, sx.ctime_ns, sx.mtime_ns, sx.size, sx.mode)
+        st = os.fstat(pfd)
+        fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
+        return fields, st.st_ino, st.st_mtime_ns, _key(st)
+
+    def visit(self, path: bytes, pfd: int) -> None:
+        fields, ino, mtime, key = self.attributes(pfd)
+        kind = KIND_NAMES[_stat.S_IFMT(fields[0])]
+        if kind not in ("reg", "dir"):
+            content = os.readlink(b"", dir_fd=pfd).hex() if kind == "lnk" else ""
+            self.add(path, kind, fields, ino, mtime, content, ())
+            return
+        hit = self.cache.get(path) if self.cache is not None else None
+        if hit is not None and hit[0] == key:
+            self.add(path, kind, fields, ino, mtime, hit[1], hit[2])
+            if kind == "dir":
+                self.reopen_directory(path, pfd)
+            return
+        flags = os.O_RDONLY | (os.O_DIRECTORY if kind == "dir" else os.O_NONBLOCK)
+        fd = _reopen(pfd, flags)
+        try:
+            content = "" if kind == "dir" else realfs.fd_digest(fd, fields[3])
+            xattrs = _fxattrs(fd)
+            if self.cache is not None:
+                self.cache[path] = (key, content, xattrs)
+            self.add(path, kind, fields, ino, mtime, content, xattrs)
+            if kind == "dir":
+                self.directory(path, fd)
+        finally:
+            os.close(fd)
+
+    def reopen_directory(self, path: bytes, pfd: int) -> None:
+        fd = _reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self.directory(path, fd)
+        finally:
+            os.close(fd)
+
+
 def observe_real(target: object, observer: RealObserver) -> Observation:
-    merged, ino, mtime = observer.merged()
+    merged, ino, mtime = observer.merged_by_fd() if observer.by_fd else observer.merged()
     dump = target.upper_dump()  # type: ignore[attr-defined]
     upper = {p: normalise_upper_entry(e) for p, e in dump.items()}
     return Observation(merged, ino, mtime, upper)

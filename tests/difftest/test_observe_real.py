@@ -1,4 +1,6 @@
-"""The cached observation of a real mount equals the generic walk through the syscalls."""
+"""The fast observation of a real mount (cached for the kernel; by file descriptor, with
+lookup attributes and a digest cache, for ovlfuse) equals the generic walk through the
+syscalls."""
 
 from __future__ import annotations
 
@@ -33,12 +35,13 @@ PROGRAM = [
 ]
 
 
+@pytest.mark.parametrize("target", ["kernel", "fuse"])
 @settings(max_examples=25, deadline=None, database=None)
 @given(spec=layers_spec(lowers=2, upper=True), cut=st.integers(1, len(PROGRAM)))
-def test_cached_observation_equals_the_generic_walk(spec, cut) -> None:  # type: ignore[no-untyped-def]
+def test_fast_observation_equals_the_generic_walk(target, spec, cut) -> None:  # type: ignore[no-untyped-def]
     os.umask(0)
     with Scratch() as scratch:
-        k = make_target("kernel", scratch, spec, Config())
+        k = make_target(target, scratch, spec, Config())
         handles = ops.Handles()
         try:
             for i, op in enumerate(PROGRAM[:cut]):
