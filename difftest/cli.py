@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from difftest import stop
+from difftest import placement, stop
 from difftest.parallel import run_parallel
 from difftest.progress import ProgressView
 from difftest.report import print_failure, write_report
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="worker processes per config, each with its own seed and mounts "
                         "(default 1; 0: one per CPU); the first divergence stops them all")
+    p.add_argument("--no-pin", action="store_true",
+                   help="do not pin each tester process (with its FUSE daemons) to one CPU")
     p.add_argument("--no-db", action="store_true", help="do not use Hypothesis's example database")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
@@ -223,8 +225,8 @@ def _run_all(
 
     examples, seconds, steps = _budget(args, len(configs))
     results: list[tuple[RunResult, Path | None]] = []
-    with Scratch() as scratch, ProgressView(console, quiet=args.quiet) as view, \
-            stop.signals_as_flags():
+    with placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
+            ProgressView(console, quiet=args.quiet) as view, stop.signals_as_flags():
         for rc in configs:
             session = Session(rc, targets, scratch, on_progress=view.update)
             view.start(session, examples, seconds)
@@ -236,7 +238,8 @@ def _run_all(
                 result = run_parallel(session, args.jobs, base=scratch.path,
                                       examples=examples, seconds=seconds,
                                       steps=steps, seed=args.seed, db_dir=db,
-                                      shrink=not args.no_shrink)  # fmt: skip
+                                      shrink=not args.no_shrink,
+                                      pin=not args.no_pin)  # fmt: skip
             else:
                 result = run(
                     session,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from difftest import realfs, stop
+from difftest import placement, realfs, stop
 from difftest.example import ExampleRecord
 from difftest.runner import RunResult, run
 from difftest.scratch import Scratch
@@ -68,6 +68,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
     for conn in inherited:  # read ends: with them closed, a dead parent means EPIPE
         conn.close()
     realfs.set_pdeathsig(signal.SIGTERM)  # never outlive the parent
+    if kw.pop("pin"):
+        placement.pin(index)  # before the scratch: its ovlfuse server inherits the CPU
     _quiet_stdout()  # Hypothesis's own notes on an interrupted run; results go through out
     last = [0.0]
 
@@ -125,7 +127,7 @@ class _Aggregate:
 
 def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None,
                  seconds: float | None, steps: int, seed: int | None, db_dir: Path | None,
-                 shrink: bool = True) -> RunResult:
+                 shrink: bool = True, pin: bool = True) -> RunResult:
     """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` opens no target
     here, it only collects the workers' counts.  Each worker's scratch lives under *base*, the
     parent's own scratch, whose cleanup also takes down what a killed worker left."""
@@ -136,7 +138,7 @@ def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None
         share = None if examples is None else examples // jobs + (i < examples % jobs)
         kw = dict(examples=share, seconds=seconds, steps=steps,
                   seed=None if seed is None else seed + i * SEED_STRIDE,
-                  db_dir=db_dir, shrink=shrink, base=base)  # fmt: skip
+                  db_dir=db_dir, shrink=shrink, base=base, pin=pin)  # fmt: skip
         r, w = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_worker, args=(i, w, [*readers, r], session.run_config,
                                               session.target_names, kw))  # fmt: skip
