@@ -4,7 +4,8 @@
 ``--serve`` server's children.  Readiness is reported through a callback once the mount
 exists, so a parent can exit (or reply) only when the filesystem is usable.  SIGTERM,
 SIGINT and SIGHUP end the loop and unmount; an external unmount ends it too.
-``pyfuse3.close()`` runs on every exit path.
+``pyfuse3.close()`` runs on every exit path.  Requests are served by :mod:`.loop`, pyfuse3's
+loop without an event loop.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import signal
 from collections.abc import Callable
 
 import pyfuse3
-import trio
 
+from . import loop
 from .errors import MountError
 from .operations import OverlayOperations
 from .options import Config
@@ -51,28 +52,8 @@ _early_signals: list[int] = []
 
 
 def _remember_signal(signum: int, _frame: object) -> None:
-    """Until trio watches signals: note a termination request instead of dying mounted."""
+    """Until the loop watches signals: note a termination request instead of dying mounted."""
     _early_signals.append(signum)
-
-
-async def _run_until_done() -> None:
-    """pyfuse3's loop, ended early by a termination signal."""
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_watch_signals)
-        await pyfuse3.main()
-        nursery.cancel_scope.cancel()
-
-
-async def _watch_signals() -> None:
-    with trio.open_signal_receiver(*TERMINATION) as signals:
-        if _early_signals:
-            log.info("signal %d before the loop: unmounting", _early_signals[0])
-            pyfuse3.terminate()
-            return
-        async for signum in signals:
-            log.info("signal %d: unmounting", signum)
-            pyfuse3.terminate()
-            return
 
 
 def mount(cfg: Config) -> tuple[OverlayFs, OverlayOperations]:
@@ -106,7 +87,7 @@ def serve(cfg: Config, ready: Ready | None = None) -> int:
         ready(None)
     status = 0
     try:
-        trio.run(_run_until_done)
+        loop.run(TERMINATION, pending=bool(_early_signals))
     except BaseException:
         log.exception("ovlfuse main loop failed")
         status = 1
