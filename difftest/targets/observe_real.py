@@ -6,10 +6,13 @@ The cache key is (st_ino, st_ctime_ns, st_mtime_ns, st_size, st_mode): every cha
 xattrs changes ctime, and since the walk stats every object after every step, the upper
 filesystem's multigrain timestamps (tmpfs, 6.13+) make the next change visible in ctime.
 
-The kernel target and ovlfuse use the cache.  For ovlfuse the key is ovlfuse's own answer,
-so the cache can hide only a change of content or xattrs that ovlfuse makes without changing
-the file's ino, ctime, mtime, size or mode; a change the model makes moves the mtime, which is
-compared (changed/unchanged) on its own.  Other FUSE programs are walked uncached: their
+The kernel target and ovlfuse use the cache.  For ovlfuse the key is ovlfuse's own answer
+(with nlink, owner and rdev too), and only regular files are cached.  So the cache can hide
+only a change of content or xattrs that ovlfuse makes without changing any of the file's
+attributes; a change the model makes to a file moves its mtime, which is compared
+(changed/unchanged) on its own.  Directory listings are not cached: a merged directory's
+attributes need not move when its names change (tolerance ``dir-mtime``; caching them gave a
+stale listing within 30 examples).  Other FUSE programs are walked uncached: their
 timestamps may be coarse, and a missed re-read would show as a false divergence.
 
 A FUSE mount in exact mode costs a request for every permission check and every path
@@ -33,7 +36,12 @@ from difftest.statx import fstatx_cached
 from difftest.tolerances import normalise_upper_entry
 
 CacheKey = tuple[int, int, int, int, int]
-Details = tuple[CacheKey, str, tuple[tuple[bytes, bytes], ...]]  # key, digest, user xattrs
+Xattrs = tuple[tuple[bytes, bytes], ...]
+Details = tuple[CacheKey, str, Xattrs]  # key, digest, user xattrs
+FullKey = tuple[int, int, int, int, int, int, int, int, int]  # + nlink, uid, gid, rdev
+FdDetails = tuple[FullKey, str, Xattrs]
+Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
+Attributes = tuple[Fields, int, int, FullKey]  # fields, ino, mtime, cache key
 
 
 def _key(st: os.stat_result) -> CacheKey:
@@ -51,9 +59,11 @@ class RealObserver:
         # filesystem: timeouts 0); otherwise fstat, which asks again when they expired
         self.lookup_attrs = False
         self.cache: dict[bytes, Details] = {}
+        self.fd_cache: dict[bytes, FdDetails] = {}
 
     def reset(self) -> None:
         self.cache.clear()
+        self.fd_cache.clear()
 
     def _details(
         self, full: bytes, kind: str, st: os.stat_result
@@ -113,26 +123,31 @@ class RealObserver:
 
     def merged_by_fd(self) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
         """The same three maps as :meth:`merged`, walked by file descriptor."""
-        walk = _FdWalk(self.lookup_attrs, self.cache if self.use_cache else None)
-        root = os.open(self.mp, os.O_RDONLY | os.O_DIRECTORY)
+        walk = _FdWalk(self.lookup_attrs, self.fd_cache if self.use_cache else None)
+        root = os.open(self.mp, os.O_PATH | os.O_DIRECTORY)
         try:
-            st = os.fstat(root)
-            fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
-            walk.add(b"/", "dir", fields, st.st_ino, st.st_mtime_ns, "", _fxattrs(root))
-            walk.directory(b"/", root)
+            walk.visit(b"/", root, walk.attributes(root, lookup=False))
         finally:
             os.close(root)
-        if self.use_cache and len(self.cache) > len(walk.merged) * 2 + 64:
-            self.cache = {p: v for p, v in self.cache.items() if p in walk.merged}
+        if self.use_cache and len(self.fd_cache) > len(walk.merged) * 2 + 64:
+            self.fd_cache = {p: v for p, v in self.fd_cache.items() if p in walk.merged}
         return walk.merged, walk.ino, walk.mtime
 
 
-Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
+def _full_key(st: os.stat_result) -> FullKey:
+    return (st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode, st.st_nlink,
+            st.st_uid, st.st_gid, st.st_rdev)  # fmt: skip
 
 
 def _fxattrs(fd: int) -> tuple[tuple[bytes, bytes], ...]:
     names = sorted(n for n in os.listxattr(fd) if n.startswith("user."))
     return tuple((os.fsencode(n), os.getxattr(fd, n)) for n in names)
+
+
+def _names(fd: int) -> tuple[bytes, ...]:
+    """The sorted names in directory ``fd`` (getdents64 on the fd itself: os.listdir(fd)
+    would fstat it first, one more request)."""
+    return tuple(sorted(e.name for e in realfs.getdents(fd) if e.name not in (b".", b"..")))
 
 
 def _reopen(path_fd: int, flags: int) -> int:
@@ -142,34 +157,28 @@ def _reopen(path_fd: int, flags: int) -> int:
 
 class _FdWalk:
     """One walk of :meth:`RealObserver.merged_by_fd`: pre-order, names in sorted order, cut
-    at :data:`MAX_WALK` objects, exactly as the path walk."""
+    at :data:`MAX_WALK` objects, exactly as the path walk.  With a cache, a regular file
+    whose attributes (the full key) are those of the previous walk keeps its digest and
+    xattrs, and is not opened.  Directories are always listed (see the module docstring)."""
 
-    def __init__(self, lookup_attrs: bool, cache: dict[bytes, Details] | None) -> None:
+    def __init__(self, lookup_attrs: bool, cache: dict[bytes, FdDetails] | None) -> None:
         self.lookup_attrs = lookup_attrs
         self.cache = cache
         self.merged: dict[bytes, MergedEntry] = {}
         self.ino: dict[bytes, int] = {}
         self.mtime: dict[bytes, int] = {}
 
-    def add(
-        self, path: bytes, kind: str, f: Fields, ino: int, mtime: int, content: str,
-        xattrs: tuple[tuple[bytes, bytes], ...],
-    ) -> None:  # fmt: skip
-        size = 0 if kind == "dir" else f[3]
-        self.merged[path] = MergedEntry(
-            kind, _stat.S_IMODE(f[0]), f[1], f[2], size, f[4], f[5], content, xattrs
-        )
-        self.ino[path] = ino
-        if kind != "dir":  # tolerance "dir-mtime"
-            self.mtime[path] = mtime
-
-    def directory(self, path: bytes, dfd: int) -> None:
-        # getdents64 on the fd itself: os.listdir(fd) would fstat it first (one more request)
-        names = sorted(e.name for e in realfs.getdents(dfd) if e.name not in (b".", b".."))
-        for name in names:
-            if len(self.merged) >= MAX_WALK:
-                return
-            self.child(_join(path, name), name, dfd)
+    def attributes(self, pfd: int, *, lookup: bool = True) -> Attributes:
+        """(fields, ino, mtime, cache key) of the object behind ``pfd``; ``lookup``: its
+        lookup has just brought them (so ask again only without ``lookup_attrs``)."""
+        if lookup and self.lookup_attrs:
+            x = fstatx_cached(pfd)
+            fields = (x.mode, x.uid, x.gid, x.size, x.nlink, x.rdev)
+            key = (x.ino, x.ctime_ns, x.mtime_ns, x.size, x.mode, x.nlink, x.uid, x.gid, x.rdev)
+            return fields, x.ino, x.mtime_ns, key
+        st = os.fstat(pfd)
+        fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
+        return fields, st.st_ino, st.st_mtime_ns, _full_key(st)
 
     def child(self, path: bytes, name: bytes, dfd: int) -> None:
         try:
@@ -178,52 +187,57 @@ class _FdWalk:
             self.merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
             return
         try:
-            self.visit(path, pfd)
+            self.visit(path, pfd, self.attributes(pfd))
         finally:
             os.close(pfd)
 
-    def attributes(self, pfd: int) -> tuple[Fields, int, int, CacheKey]:
-        """(fields, ino, mtime, cache key) of the object behind ``pfd``."""
-        if self.lookup_attrs:
-            sx = fstatx_cached(pfd)
-            fields = (sx.mode, sx.uid, sx.gid, sx.size, sx.nlink, sx.rdev)
-            return fields, sx.ino, sx.mtime_ns, (sx.ino, sx.ctime_ns, sx.mtime_ns, sx.size, sx.mode)
-        st = os.fstat(pfd)
-        fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
-        return fields, st.st_ino, st.st_mtime_ns, _key(st)
-
-    def visit(self, path: bytes, pfd: int) -> None:
-        fields, ino, mtime, key = self.attributes(pfd)
+    def visit(self, path: bytes, pfd: int, attrs: Attributes) -> None:
+        fields, ino, mtime, key = attrs
         kind = KIND_NAMES[_stat.S_IFMT(fields[0])]
         if kind not in ("reg", "dir"):
             content = os.readlink(b"", dir_fd=pfd).hex() if kind == "lnk" else ""
-            self.add(path, kind, fields, ino, mtime, content, ())
+            self._add(path, kind, fields, ino, mtime, content, ())
             return
-        hit = self.cache.get(path) if self.cache is not None else None
+        names: tuple[bytes, ...] = ()
+        hit = self.cache.get(path) if self.cache is not None and kind == "reg" else None
         if hit is not None and hit[0] == key:
-            self.add(path, kind, fields, ino, mtime, hit[1], hit[2])
-            if kind == "dir":
-                self.reopen_directory(path, pfd)
-            return
-        flags = os.O_RDONLY | (os.O_DIRECTORY if kind == "dir" else os.O_NONBLOCK)
-        fd = _reopen(pfd, flags)
-        try:
-            content = "" if kind == "dir" else realfs.fd_digest(fd, fields[3])
-            xattrs = _fxattrs(fd)
-            if self.cache is not None:
+            content, xattrs = hit[1], hit[2]
+        else:
+            content, xattrs, names = self._read(pfd, kind, fields[3])
+            if self.cache is not None and kind == "reg":
                 self.cache[path] = (key, content, xattrs)
-            self.add(path, kind, fields, ino, mtime, content, xattrs)
-            if kind == "dir":
-                self.directory(path, fd)
+        self._add(path, kind, fields, ino, mtime, content, xattrs)
+        for name in names:
+            if len(self.merged) >= MAX_WALK:
+                return
+            self.child(_join(path, name), name, pfd)
+
+    @staticmethod
+    def _read(pfd: int, kind: str, size: int) -> tuple[str, Xattrs, tuple[bytes, ...]]:
+        """Digest, user xattrs and names of the file or directory behind ``pfd``."""
+        if kind == "dir":
+            fd = _reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                return "", _fxattrs(fd), _names(fd)
+            finally:
+                os.close(fd)
+        fd = _reopen(pfd, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return realfs.fd_digest(fd, size), _fxattrs(fd), ()
         finally:
             os.close(fd)
 
-    def reopen_directory(self, path: bytes, pfd: int) -> None:
-        fd = _reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            self.directory(path, fd)
-        finally:
-            os.close(fd)
+    def _add(
+        self, path: bytes, kind: str, f: Fields, ino: int, mtime: int, content: str,
+        xattrs: Xattrs,
+    ) -> None:  # fmt: skip
+        size = 0 if kind == "dir" else f[3]
+        self.merged[path] = MergedEntry(
+            kind, _stat.S_IMODE(f[0]), f[1], f[2], size, f[4], f[5], content, xattrs
+        )
+        self.ino[path] = ino
+        if kind != "dir":  # tolerance "dir-mtime"
+            self.mtime[path] = mtime
 
 
 def observe_real(target: object, observer: RealObserver) -> Observation:
