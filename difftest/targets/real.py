@@ -85,11 +85,13 @@ class RealOverlay(ABC):
                 pass
 
     def remount(self) -> None:
-        """Close all handles, unmount, mount again with the same layers and options."""
+        """Close all handles, unmount, mount again with the same layers and options.
+
+        The observation caches stay: their keys are the real files' attributes (inode,
+        ctime, mtime, size, ...), which a remount does not change unless it changes the file
+        (and then the ctime moves).  FUSE targets, which may switch implementation on
+        remount, reset them (``FuseOverlay.remount``)."""
         self.close_handles()
-        if self._dumper is not None:
-            self._dumper.reset()
-        self._observer.reset()
         if self.mounted:
             self.mounted = False
             self._umount()
