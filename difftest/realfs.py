@@ -363,8 +363,27 @@ def fd_digest(fd: int, size: int | None = None) -> str:
             data += more
         return content_digest(size, ((0, data),))
     if size > LARGE:  # only the windows are compared (model.content.windows)
-        return content_digest(size, ((lo, _pread_all(fd, hi - lo, lo)) for lo, hi in windows(size)))
+        return content_digest(size, _window_extents(fd, windows(size)))
     return content_digest(size, _data_extents(fd, size))
+
+
+def _window_extents(fd: int, wins: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+    """The data inside each window, holes skipped with SEEK_DATA/SEEK_HOLE (a filesystem
+    without them reports all data, and the whole window is read)."""
+    for lo, hi in wins:
+        pos = lo
+        while pos < hi:
+            try:
+                start = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError as e:
+                if e.errno == _errno.ENXIO:  # no data after pos
+                    break
+                raise
+            if start >= hi:
+                break
+            end = min(os.lseek(fd, start, os.SEEK_HOLE), hi)
+            yield start, _pread_all(fd, end - start, start)
+            pos = end
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:
