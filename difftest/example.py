@@ -98,7 +98,7 @@ class Example:
                 if check is None:
                     continue
                 with self._deadline(target):
-                    lines = check()
+                    lines = check(self.prev_obs.get(name))
                 if lines:
                     found = self._known_filter(Divergence(
                         len(self.record.steps), name, Kind.STATE_DIFFERS, None,

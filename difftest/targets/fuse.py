@@ -29,9 +29,11 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Any
 
 from difftest import realfs
+from difftest.observe import Observation
 from difftest.scratch import Scratch
 from difftest.targets.kernel import KernelOverlay, mount_data
 from difftest.tolerances import tolerated
@@ -309,14 +311,15 @@ class FuseOverlay(KernelOverlay):
                 with open(f"/sys/fs/fuse/connections/{os.minor(dev)}/abort", "w") as f:
                     f.write("1")
 
-    def format_check(self) -> list[str]:
+    def format_check(self, last: Observation | None = None) -> list[str]:
         """Mount the layers with the kernel overlay and compare its merged view with the FUSE
-        program's; returns the differences."""
+        program's (``last``: its observation after the last step, if nothing has happened
+        since; otherwise it is observed now); returns the differences."""
         from difftest.observe import diff, observe
 
         if self.on_kernel:
             return []
-        before = observe(self)
+        before = last if last is not None else observe(self)
         self.close_handles()
         self._umount()
         self.on_kernel = True
@@ -327,7 +330,8 @@ class FuseOverlay(KernelOverlay):
         finally:
             super()._umount()
             self.mounted = False
-        before.upper = after.upper = None  # the kernel's lookups may add origin xattrs
+        # the kernel's lookups may add origin xattrs: compare the merged views only
+        before, after = replace(before, upper=None), replace(after, upper=None)
         lines = diff(before, after, None, None)
         return [f"kernel view of {self.name}'s layers: {line}" for line in lines]
 
