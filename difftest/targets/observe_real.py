@@ -10,9 +10,16 @@ The kernel target and ovlfuse use the cache.  For ovlfuse the key is ovlfuse's o
 (with nlink, owner and rdev too), and only regular files are cached.  So the cache can hide
 only a change of content or xattrs that ovlfuse makes without changing any of the file's
 attributes; a change the model makes to a file moves its mtime, which is compared
-(changed/unchanged) on its own.  Directory listings are not cached: a merged directory's
-attributes need not move when its names change (tolerance ``dir-mtime``; caching them gave a
-stale listing within 30 examples).  Other FUSE programs are walked uncached: their
+(changed/unchanged) on its own.
+
+A merged directory's attributes need not move when its names change (tolerance
+``dir-mtime``; a cache keyed on them alone gave a stale listing within 30 examples).  So a
+directory's names and xattrs are reused only while the upper layer on disk is exactly what
+the previous walk left (its dump, taken straight from the upper filesystem, compares equal):
+the lower layers never change, so a correct overlay cannot list anything else.  What this
+could hide is a FUSE program whose listing changes while nothing on disk does; the step's
+own Readdir operations still list through the mount, and the next change to the upper layer
+or remount lists every directory again.  Other FUSE programs are walked uncached: their
 timestamps may be coarse, and a missed re-read would show as a false divergence.
 
 A FUSE mount in exact mode costs a request for every permission check and every path
@@ -34,12 +41,14 @@ from difftest import realfs
 from difftest.observe import KIND_NAMES, MAX_WALK, MergedEntry, Observation, _join
 from difftest.statx import fstatx_cached
 from difftest.tolerances import normalise_upper_entry
+from model.types import UpperEntry
 
 CacheKey = tuple[int, int, int, int, int]
 Xattrs = tuple[tuple[bytes, bytes], ...]
 Details = tuple[CacheKey, str, Xattrs]  # key, digest, user xattrs
 FullKey = tuple[int, int, int, int, int, int, int, int, int]  # + nlink, uid, gid, rdev
 FdDetails = tuple[FullKey, str, Xattrs]
+DirDetails = tuple[FullKey, Xattrs, tuple[bytes, ...]]  # key, user xattrs, names
 Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
 Attributes = tuple[Fields, int, int, FullKey]  # fields, ino, mtime, cache key
 
@@ -60,10 +69,14 @@ class RealObserver:
         self.lookup_attrs = False
         self.cache: dict[bytes, Details] = {}
         self.fd_cache: dict[bytes, FdDetails] = {}
+        self.dir_cache: dict[bytes, DirDetails] = {}
+        self.upper_seen: dict[bytes, UpperEntry] | None = None  # the dump after the last walk
 
     def reset(self) -> None:
         self.cache.clear()
         self.fd_cache.clear()
+        self.dir_cache.clear()
+        self.upper_seen = None
 
     def _details(
         self, full: bytes, kind: str, st: os.stat_result
@@ -121,9 +134,17 @@ class RealObserver:
 
     # -- by file descriptor (FUSE targets) ------------------------------------------------------
 
-    def merged_by_fd(self) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
-        """The same three maps as :meth:`merged`, walked by file descriptor."""
+    def merged_by_fd(
+        self, upper_now: dict[bytes, UpperEntry]
+    ) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
+        """The same three maps as :meth:`merged`, walked by file descriptor.  ``upper_now``:
+        the upper layer as it is now; when it is what the last walk left, directory listings
+        may come from the cache (see the module docstring)."""
         walk = _FdWalk(self.lookup_attrs, self.fd_cache if self.use_cache else None)
+        if self.use_cache:
+            if upper_now != self.upper_seen:
+                self.dir_cache.clear()
+            walk.dir_cache = self.dir_cache
         root = os.open(self.mp, os.O_PATH | os.O_DIRECTORY)
         try:
             walk.visit(b"/", root, walk.attributes(root, lookup=False))
@@ -164,6 +185,7 @@ class _FdWalk:
     def __init__(self, lookup_attrs: bool, cache: dict[bytes, FdDetails] | None) -> None:
         self.lookup_attrs = lookup_attrs
         self.cache = cache
+        self.dir_cache: dict[bytes, DirDetails] | None = None
         self.merged: dict[bytes, MergedEntry] = {}
         self.ino: dict[bytes, int] = {}
         self.mtime: dict[bytes, int] = {}
@@ -198,34 +220,44 @@ class _FdWalk:
             content = os.readlink(b"", dir_fd=pfd).hex() if kind == "lnk" else ""
             self._add(path, kind, fields, ino, mtime, content, ())
             return
-        names: tuple[bytes, ...] = ()
-        hit = self.cache.get(path) if self.cache is not None and kind == "reg" else None
-        if hit is not None and hit[0] == key:
-            content, xattrs = hit[1], hit[2]
+        if kind == "dir":
+            content, xattrs, names = "", *self._directory(path, pfd, key)
         else:
-            content, xattrs, names = self._read(pfd, kind, fields[3])
-            if self.cache is not None and kind == "reg":
-                self.cache[path] = (key, content, xattrs)
+            content, xattrs = self._file(path, pfd, key, fields[3])
+            names = ()
         self._add(path, kind, fields, ino, mtime, content, xattrs)
         for name in names:
             if len(self.merged) >= MAX_WALK:
                 return
             self.child(_join(path, name), name, pfd)
 
-    @staticmethod
-    def _read(pfd: int, kind: str, size: int) -> tuple[str, Xattrs, tuple[bytes, ...]]:
-        """Digest, user xattrs and names of the file or directory behind ``pfd``."""
-        if kind == "dir":
-            fd = _reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                return "", _fxattrs(fd), _names(fd)
-            finally:
-                os.close(fd)
+    def _file(self, path: bytes, pfd: int, key: FullKey, size: int) -> tuple[str, Xattrs]:
+        """Digest and user xattrs of the regular file behind ``pfd``."""
+        hit = self.cache.get(path) if self.cache is not None else None
+        if hit is not None and hit[0] == key:
+            return hit[1], hit[2]
         fd = _reopen(pfd, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            return realfs.fd_digest(fd, size), _fxattrs(fd), ()
+            content, xattrs = realfs.fd_digest(fd, size), _fxattrs(fd)
         finally:
             os.close(fd)
+        if self.cache is not None:
+            self.cache[path] = (key, content, xattrs)
+        return content, xattrs
+
+    def _directory(self, path: bytes, pfd: int, key: FullKey) -> tuple[Xattrs, tuple[bytes, ...]]:
+        """User xattrs and names of the directory behind ``pfd``."""
+        hit = self.dir_cache.get(path) if self.dir_cache is not None else None
+        if hit is not None and hit[0] == key:
+            return hit[1], hit[2]
+        fd = _reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            xattrs, names = _fxattrs(fd), _names(fd)
+        finally:
+            os.close(fd)
+        if self.dir_cache is not None:
+            self.dir_cache[path] = (key, xattrs, names)
+        return xattrs, names
 
     def _add(
         self, path: bytes, kind: str, f: Fields, ino: int, mtime: int, content: str,
@@ -241,7 +273,11 @@ class _FdWalk:
 
 
 def observe_real(target: object, observer: RealObserver) -> Observation:
-    merged, ino, mtime = observer.merged_by_fd() if observer.by_fd else observer.merged()
+    if observer.by_fd:
+        merged, ino, mtime = observer.merged_by_fd(target.upper_dump())  # type: ignore[attr-defined]
+    else:
+        merged, ino, mtime = observer.merged()
     dump = target.upper_dump()  # type: ignore[attr-defined]
+    observer.upper_seen = dump
     upper = {p: normalise_upper_entry(e) for p, e in dump.items()}
     return Observation(merged, ino, mtime, upper)

@@ -16,6 +16,7 @@ from difftest.scratch import Scratch
 from difftest.strategies import layers_spec
 from difftest.targets import make_target
 from model.config import Config
+from model.spec import Entry, LayersSpec
 
 pytestmark = pytest.mark.privileged
 
@@ -57,3 +58,22 @@ def test_fast_observation_equals_the_generic_walk(target, spec, cut) -> None:  #
                 ), f"after step {i}: {op!r}"
         finally:
             k.teardown()
+
+
+def test_fuse_directory_listings_are_reused_only_while_the_upper_layer_is_unchanged() -> None:
+    spec = LayersSpec(lowers=((Entry(b"a", "reg", data=b"x"),),), upper=())
+    with Scratch() as scratch:
+        t = make_target("fuse", scratch, spec, Config())
+        try:
+            obs = t._observer
+            upper = t.upper_dump()
+            first = obs.merged_by_fd(upper)[0]
+            assert set(first) == {b"/", b"/a"}
+            key, xattrs, _names = obs.dir_cache[b"/"]
+            obs.dir_cache[b"/"] = (key, xattrs, ())  # a listing the mount would not give
+            obs.upper_seen = upper
+            assert set(obs.merged_by_fd(upper)[0]) == {b"/"}  # reused: upper unchanged
+            changed = {**upper, b"/new": upper[b"/"]}
+            assert set(obs.merged_by_fd(changed)[0]) == {b"/", b"/a"}  # listed again
+        finally:
+            t.teardown()
