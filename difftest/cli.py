@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="C",
         help="overlay config preset (repeatable; default: all supported: "
         + ", ".join(SUPPORTED)
-        + ")",
+        + "; less those a target refuses by design, e.g. index=on for fuse)",
     )
     p.add_argument(
         "--lowers",
@@ -162,6 +162,26 @@ def resolve_jobs(jobs: int, survey: bool) -> int:
     return jobs
 
 
+def _drop_unsupported(
+    configs: list[RunConfig], targets: list[str], console: Console
+) -> list[RunConfig]:
+    """The default config list less the presets a target refuses by design (named with -c,
+    they still run, and the refusal is reported)."""
+    from difftest.targets import unsupported_config
+
+    kept = []
+    for rc in configs:
+        preset = rc.name.split(",")[0]  # "index=on,lowers=3" is preset index=on
+        why = next((w for t in targets if (w := unsupported_config(t, preset))), None)
+        if why is None:
+            kept.append(rc)
+        else:
+            console.print(f"difftest: skipping config {rc.name}: {why}", style="yellow")
+    if not kept:
+        raise UsageError("no config left that every target supports")
+    return kept
+
+
 def check_targets(targets: list[str]) -> None:
     from difftest.targets import target_problem
 
@@ -187,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = resolve_configs(args.configs, args.lowers)
         targets = args.targets or ["kernel"]
         check_targets(targets)
+        if args.configs is None:
+            configs = _drop_unsupported(configs, targets, console)
         args.jobs = resolve_jobs(args.jobs, args.survey)
     except UsageError as exc:
         console.print(f"difftest: {exc}", style="red")

@@ -47,6 +47,18 @@ def teardown_target(target: object) -> None:
         teardown()
 
 
+# Configs a target refuses by design (not a divergence worth a default run's time): ovlfuse
+# keeps no index directory, so it refuses index=on at mount (tests/difftest/test_gate_fuse.py).
+UNSUPPORTED_CONFIGS = {
+    "fuse": {"index=on": "ovlfuse does not implement index=on (it refuses to mount)"},
+}
+
+
+def unsupported_config(name: str, config: str) -> str | None:
+    """Why target ``name`` does not take preset ``config``, or None."""
+    return UNSUPPORTED_CONFIGS.get(name.removesuffix("+interchange"), {}).get(config)
+
+
 def target_problem(name: str) -> str | None:
     """Why ``name`` cannot run on this machine (for a clear exit 2), or None."""
     if name == "model":

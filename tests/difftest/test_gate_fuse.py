@@ -9,13 +9,14 @@ import pytest
 
 from difftest.gate import run_gate
 from difftest.session import SUPPORTED
+from difftest.targets import unsupported_config
 
 pytestmark = pytest.mark.privileged
 
 FUSE_GATE_EXAMPLES = int(os.environ.get("DIFFTEST_FUSE_GATE_EXAMPLES", "60"))
 # ovlfuse refuses index=on at mount time (it does not keep workdir/index), so that config is
 # gated on the kernel only.
-FUSE_CONFIGS = [c for c in SUPPORTED if c != "index=on"]
+FUSE_CONFIGS = [c for c in SUPPORTED if unsupported_config("fuse", c) is None]
 
 
 def test_ovlfuse_refuses_index_on_rather_than_pretending() -> None:

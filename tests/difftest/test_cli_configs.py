@@ -1,0 +1,36 @@
+"""Without --config, a run covers every supported config a target takes; named, a config a
+target refuses still runs and the refusal is reported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.privileged
+
+
+def _difftest(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:  # type: ignore[type-arg]
+    out = tmp / "summary.json"
+    cmd = [sys.executable, "-m", "difftest", "--target", "fuse", "--examples", "1", "--seed", "1",
+           "--no-db", "--no-shrink", "-q", "--report-dir", str(tmp / "reports"), "--json", str(out),
+           *args]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return res, json.loads(out.read_text()) if out.exists() else {}
+
+
+def test_default_configs_skip_what_ovlfuse_refuses_by_design(tmp_path: Path) -> None:
+    res, summary = _difftest(tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "skipping config index=on" in res.stdout
+    ran = [r["config"] for r in summary["runs"]]
+    assert "index=on" not in ran and "default" in ran and "no-upper" in ran
+
+
+def test_a_named_config_that_ovlfuse_refuses_is_reported(tmp_path: Path) -> None:
+    res, _ = _difftest(tmp_path, "--config", "index=on")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "index=on" in res.stdout and "not supported" in res.stdout
