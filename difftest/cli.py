@@ -322,6 +322,12 @@ def _summaries(
         from difftest.junit import write_junit
 
         write_junit(args.junit_xml, rows)
+    if args.quiet and rows and all(row["agreed"] for row in rows):
+        examples, steps = sum(r["examples"] for r in rows), sum(r["steps"] for r in rows)
+        seconds = sum(r["seconds"] for r in rows)
+        console.print(f"difftest: {' + '.join(targets)} agreed with the model in "
+                      f"{len(rows)} config(s): {examples} examples, {steps} steps in "
+                      f"{seconds:.1f} s")  # fmt: skip
     if args.verbose:
         from difftest.progress import coverage_table
 

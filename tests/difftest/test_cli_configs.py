@@ -28,6 +28,7 @@ def test_default_configs_skip_what_ovlfuse_refuses_by_design(tmp_path: Path) -> 
     assert "skipping config index=on" in res.stdout
     ran = [r["config"] for r in summary["runs"]]
     assert "index=on" not in ran and "default" in ran and "no-upper" in ran
+    assert f"agreed with the model in {len(ran)} config(s)" in res.stdout  # -q: one summary line
 
 
 def test_a_named_config_that_ovlfuse_refuses_is_reported(tmp_path: Path) -> None:
