@@ -189,29 +189,30 @@ def _unescape_mountinfo(field: str) -> str:
     return "".join(out)
 
 
-def mounts() -> list[tuple[str, str]]:
-    """Every mount of this mount namespace as (mount point, fs type), in mountinfo order."""
+def _mountinfo() -> list[tuple[str, str, int]]:
+    """(mount point, fs type, device number) of every mount, in mountinfo order."""
     out = []
     with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
             fields = line.split()
             sep = fields.index("-")
-            out.append((_unescape_mountinfo(fields[4]), fields[sep + 1]))
+            major, minor = fields[2].split(":")
+            dev = os.makedev(int(major), int(minor))
+            out.append((_unescape_mountinfo(fields[4]), fields[sep + 1], dev))
     return out
+
+
+def mounts() -> list[tuple[str, str]]:
+    """Every mount of this mount namespace as (mount point, fs type), in mountinfo order."""
+    return [(mp, fs) for mp, fs, _dev in _mountinfo()]
 
 
 def mount_device(path: str) -> int | None:
     """The device number of the (last) mount at ``path``, read from mountinfo: no stat, which
     a hung FUSE daemon would never answer."""
     path = os.path.normpath(path)
-    dev = None
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
-        for line in f:
-            fields = line.split()
-            if _unescape_mountinfo(fields[4]) == path:
-                major, minor = fields[2].split(":")
-                dev = os.makedev(int(major), int(minor))
-    return dev
+    devs = [dev for mp, _fs, dev in _mountinfo() if mp == path]
+    return devs[-1] if devs else None
 
 
 def mounts_under(path: str) -> list[tuple[str, str]]:
@@ -302,12 +303,13 @@ _CHUNK = 1 << 20
 _EMPTY_DIGEST = content_digest(0, ())
 
 
-def _data_extents(fd: int, size: int) -> Iterator[tuple[int, bytes]]:
-    """The data regions of ``fd`` (SEEK_DATA/SEEK_HOLE), read in chunks and cut only at zero
-    bytes, so a non-zero run is never split in two (the digest counts runs)."""
+def _data_extents(fd: int, size: int, start_at: int = 0) -> Iterator[tuple[int, bytes]]:
+    """The data regions of ``fd`` between ``start_at`` and ``size`` (SEEK_DATA/SEEK_HOLE; a
+    filesystem without them reports all data), read in chunks and cut only at zero bytes, so
+    a non-zero run is never split in two (the digest counts runs)."""
     pending = bytearray()
     p_off = 0
-    pos = 0
+    pos = start_at
     while pos < size:
         try:
             start = os.lseek(fd, pos, os.SEEK_DATA)
@@ -368,22 +370,9 @@ def fd_digest(fd: int, size: int | None = None) -> str:
 
 
 def _window_extents(fd: int, wins: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
-    """The data inside each window, holes skipped with SEEK_DATA/SEEK_HOLE (a filesystem
-    without them reports all data, and the whole window is read)."""
+    """The data inside each window, holes skipped."""
     for lo, hi in wins:
-        pos = lo
-        while pos < hi:
-            try:
-                start = os.lseek(fd, pos, os.SEEK_DATA)
-            except OSError as e:
-                if e.errno == _errno.ENXIO:  # no data after pos
-                    break
-                raise
-            if start >= hi:
-                break
-            end = min(os.lseek(fd, start, os.SEEK_HOLE), hi)
-            yield start, _pread_all(fd, end - start, start)
-            pos = end
+        yield from _data_extents(fd, hi, lo)
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:
@@ -461,7 +450,13 @@ def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
     )  # fmt: skip
 
 
-def _key(st: os.stat_result) -> tuple[int, ...]:
+StatKey = tuple[int, int, int, int, int, int, int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    """What changes whenever an object changes (ctime moves with data, xattrs, mode, owner,
+    links and names; multigrain timestamps make each change visible): the cache key of the
+    upper-layer dump and of the observation caches."""
     return (
         st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode, st.st_nlink,
         st.st_uid, st.st_gid, st.st_rdev,
@@ -485,8 +480,8 @@ class TreeDumper:
         if cache is None:
             cache = os.environ.get("DIFFTEST_UPPER_CACHE", "1") != "0"
         self.cache = cache
-        self._entries: dict[bytes, tuple[tuple[int, ...], UpperEntry]] = {}
-        self._names: dict[bytes, tuple[tuple[int, ...], list[bytes]]] = {}
+        self._entries: dict[bytes, tuple[StatKey, UpperEntry]] = {}
+        self._names: dict[bytes, tuple[StatKey, list[bytes]]] = {}
 
     def reset(self) -> None:
         self._entries = {}
@@ -495,15 +490,15 @@ class TreeDumper:
     def dump(self) -> dict[bytes, UpperEntry]:
         root = self.root
         old_entries, old_names = self._entries, self._names
-        entries: dict[bytes, tuple[tuple[int, ...], UpperEntry]] = {}
-        names: dict[bytes, tuple[tuple[int, ...], list[bytes]]] = {}
+        entries: dict[bytes, tuple[StatKey, UpperEntry]] = {}
+        names: dict[bytes, tuple[StatKey, list[bytes]]] = {}
         out: dict[bytes, UpperEntry] = {}
         todo = [b""]
         while todo:
             rel = todo.pop()
             real = root + rel
             st = os.lstat(real)
-            key = _key(st)
+            key = stat_key(st)
             k = rel or b"/"
             hit = old_entries.get(k)
             ue = hit[1] if hit is not None and hit[0] == key else upper_entry(real, st)

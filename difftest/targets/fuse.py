@@ -36,6 +36,7 @@ from difftest import realfs
 from difftest.observe import Observation
 from difftest.scratch import Scratch
 from difftest.targets.kernel import KernelOverlay, mount_data
+from difftest.targets.observe_real import RealObserver
 from difftest.tolerances import tolerated
 from difftest.watchdog import WATCHDOG
 from model.config import Config
@@ -193,8 +194,6 @@ class ProgramMount:
 class FuseOverlay(KernelOverlay):
     """A FUSE overlay on layers built from ``spec`` (see the module docstring)."""
 
-    observe_cached = False  # a FUSE program's attributes are under test: walk uncached
-
     def __init__(
         self,
         name: str,
@@ -213,9 +212,12 @@ class FuseOverlay(KernelOverlay):
         self._server = server_for(scratch) if name == "fuse" else None
         self.died = ""
         super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers)
-        self._observer.by_fd = True
-        self._observer.lookup_attrs = name == "fuse"  # ovlfuse's exact mode: timeouts 0
-        self._observer.use_cache = name == "fuse"
+        # Walked by descriptor; ovlfuse (exact mode: timeouts 0, tmpfs timestamps) also with
+        # the lookup's attributes and the caches, other programs uncached (observe_real).
+        ovlfuse = name == "fuse"
+        self._observer = RealObserver(
+            self.mountpoint, cache=ovlfuse, by_fd=True, lookup_attrs=ovlfuse
+        )
 
     # -- mounting ----------------------------------------------------------------------------
 

@@ -2,12 +2,13 @@
 generic walker, with ``os.lstat``/``os.listdir`` (or file descriptors, for FUSE) and a cache of
 file digests and xattrs.
 
-The cache key is (st_ino, st_ctime_ns, st_mtime_ns, st_size, st_mode): every change of data or
-xattrs changes ctime, and since the walk stats every object after every step, the upper
-filesystem's multigrain timestamps (tmpfs, 6.13+) make the next change visible in ctime.
+The cache key is :func:`difftest.realfs.stat_key` (inode, ctime, mtime, size, mode, nlink,
+owner, rdev): every change of data or xattrs changes ctime, and since the walk stats every
+object after every step, the upper filesystem's multigrain timestamps (tmpfs, 6.13+) make the
+next change visible in ctime.
 
-The kernel target and ovlfuse use the cache.  For ovlfuse the key is ovlfuse's own answer
-(with nlink, owner and rdev too), and only regular files are cached.  So the cache can hide
+The kernel target and ovlfuse use the cache.  For ovlfuse the key is ovlfuse's own answer,
+and only regular files are cached by it.  So the cache can hide
 only a change of content or xattrs that ovlfuse makes without changing any of the file's
 attributes; a change the model makes to a file moves its mtime, which is compared
 (changed/unchanged) on its own.
@@ -39,58 +40,60 @@ import stat as _stat
 
 from difftest import realfs
 from difftest.observe import KIND_NAMES, MAX_WALK, MergedEntry, Observation, _join
+from difftest.realfs import StatKey
 from difftest.statx import fstatx_cached
 from difftest.tolerances import normalise_upper_entry
 from model.types import UpperEntry
 
-CacheKey = tuple[int, int, int, int, int]
 Xattrs = tuple[tuple[bytes, bytes], ...]
-Details = tuple[CacheKey, str, Xattrs]  # key, digest, user xattrs
-FullKey = tuple[int, int, int, int, int, int, int, int, int]  # + nlink, uid, gid, rdev
-FdDetails = tuple[FullKey, str, Xattrs]
-DirDetails = tuple[FullKey, Xattrs, tuple[bytes, ...]]  # key, user xattrs, names
+Details = tuple[StatKey, str, Xattrs]  # key, digest (or link target), user xattrs
+DirDetails = tuple[StatKey, Xattrs, tuple[bytes, ...]]  # key, user xattrs, names
 Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
-Attributes = tuple[Fields, int, int, FullKey]  # fields, ino, mtime, cache key
+Attributes = tuple[Fields, int, int, StatKey]  # fields, ino, mtime, cache key
 
 
-def _key(st: os.stat_result) -> CacheKey:
-    return (st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode)
+def _user_xattrs(file: bytes | int) -> Xattrs:
+    """The ``user.*`` xattrs of a path or an open descriptor, sorted by name."""
+    names = sorted(n for n in os.listxattr(file) if n.startswith("user."))
+    return tuple((os.fsencode(n), os.getxattr(file, n)) for n in names)
+
+
+def _pruned(cache: dict[bytes, Details], seen: dict[bytes, MergedEntry] | set[bytes]
+            ) -> dict[bytes, Details]:  # fmt: skip
+    """``cache`` less the paths this walk did not see, once they are the larger part."""
+    if len(cache) > len(seen) * 2 + 64:
+        return {p: v for p, v in cache.items() if p in seen}
+    return cache
 
 
 class RealObserver:
     """Observes one mount; keeps its cache between steps (call :meth:`reset` on remount)."""
 
-    def __init__(self, mountpoint: bytes, cache: bool) -> None:
+    def __init__(
+        self, mountpoint: bytes, *, cache: bool, by_fd: bool = False, lookup_attrs: bool = False
+    ) -> None:
         self.mp = mountpoint
         self.use_cache = cache
-        self.by_fd = False  # walk by file descriptor (merged_by_fd)
+        self.by_fd = by_fd  # walk by file descriptor (merged_by_fd)
         # with by_fd: take the attributes a lookup brought (only where every lookup asks the
         # filesystem: timeouts 0); otherwise fstat, which asks again when they expired
-        self.lookup_attrs = False
+        self.lookup_attrs = lookup_attrs
         self.cache: dict[bytes, Details] = {}
-        self.fd_cache: dict[bytes, FdDetails] = {}
         self.dir_cache: dict[bytes, DirDetails] = {}
         self.upper_seen: dict[bytes, UpperEntry] | None = None  # the dump after the last walk
 
     def reset(self) -> None:
         self.cache.clear()
-        self.fd_cache.clear()
         self.dir_cache.clear()
         self.upper_seen = None
 
-    def _details(
-        self, full: bytes, kind: str, st: os.stat_result
-    ) -> tuple[str, tuple[tuple[bytes, bytes], ...]]:
+    def _details(self, full: bytes, kind: str, st: os.stat_result) -> tuple[str, Xattrs]:
         content = ""
         if kind == "reg":
             content = realfs.file_digest(full, st.st_size)
         elif kind == "lnk":
             content = os.readlink(full).hex()
-        xattrs: tuple[tuple[bytes, bytes], ...] = ()
-        if kind in ("reg", "dir"):
-            names = sorted(n for n in os.listxattr(full) if n.startswith("user."))
-            xattrs = tuple((os.fsencode(n), os.getxattr(full, n)) for n in names)
-        return content, xattrs
+        return content, _user_xattrs(full) if kind in ("reg", "dir") else ()
 
     def merged(self) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
         merged: dict[bytes, MergedEntry] = {}
@@ -107,7 +110,7 @@ class RealObserver:
                 merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
                 continue
             kind = KIND_NAMES[_stat.S_IFMT(st.st_mode)]
-            key = _key(st)
+            key = realfs.stat_key(st)
             hit = self.cache.get(path) if self.use_cache else None
             if hit is not None and hit[0] == key:
                 content, xattrs = hit[1], hit[2]
@@ -127,42 +130,31 @@ class RealObserver:
             if kind == "dir":
                 names = sorted(os.listdir(full), reverse=True)
                 todo.extend(_join(path, n) for n in names)
-        if self.use_cache and len(self.cache) > len(seen) * 2 + 64:
-            self.cache = {p: v for p, v in self.cache.items() if p in seen}
+        if self.use_cache:
+            self.cache = _pruned(self.cache, seen)
         return merged, ino, mtime
-
 
     # -- by file descriptor (FUSE targets) ------------------------------------------------------
 
     def merged_by_fd(
-        self, upper_now: dict[bytes, UpperEntry]
+        self, upper_now: dict[bytes, UpperEntry] | None
     ) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
         """The same three maps as :meth:`merged`, walked by file descriptor.  ``upper_now``:
-        the upper layer as it is now; when it is what the last walk left, directory listings
-        may come from the cache (see the module docstring)."""
-        walk = _FdWalk(self.lookup_attrs, self.fd_cache if self.use_cache else None)
+        the upper layer as it is now (with the cache); when it is what the last walk left,
+        directory listings may come from the cache (see the module docstring)."""
+        walk = _FdWalk(self.lookup_attrs)
         if self.use_cache:
             if upper_now != self.upper_seen:
                 self.dir_cache.clear()
-            walk.dir_cache = self.dir_cache
+            walk.cache, walk.dir_cache = self.cache, self.dir_cache
         root = os.open(self.mp, os.O_PATH | os.O_DIRECTORY)
         try:
             walk.visit(b"/", root, walk.attributes(root, lookup=False))
         finally:
             os.close(root)
-        if self.use_cache and len(self.fd_cache) > len(walk.merged) * 2 + 64:
-            self.fd_cache = {p: v for p, v in self.fd_cache.items() if p in walk.merged}
+        if self.use_cache:
+            self.cache = _pruned(self.cache, walk.merged)
         return walk.merged, walk.ino, walk.mtime
-
-
-def _full_key(st: os.stat_result) -> FullKey:
-    return (st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_mode, st.st_nlink,
-            st.st_uid, st.st_gid, st.st_rdev)  # fmt: skip
-
-
-def _fxattrs(fd: int) -> tuple[tuple[bytes, bytes], ...]:
-    names = sorted(n for n in os.listxattr(fd) if n.startswith("user."))
-    return tuple((os.fsencode(n), os.getxattr(fd, n)) for n in names)
 
 
 def _names(fd: int) -> tuple[bytes, ...]:
@@ -178,13 +170,14 @@ def _reopen(path_fd: int, flags: int) -> int:
 
 class _FdWalk:
     """One walk of :meth:`RealObserver.merged_by_fd`: pre-order, names in sorted order, cut
-    at :data:`MAX_WALK` objects, exactly as the path walk.  With a cache, a regular file
-    whose attributes (the full key) are those of the previous walk keeps its digest and
-    xattrs, and is not opened.  Directories are always listed (see the module docstring)."""
+    at :data:`MAX_WALK` objects, exactly as the path walk.  With the caches, a regular file
+    whose attributes (the key) are those of the previous walk keeps its digest and xattrs,
+    and a directory its xattrs and names (``dir_cache`` holds only what is still valid, see
+    the module docstring); neither is opened."""
 
-    def __init__(self, lookup_attrs: bool, cache: dict[bytes, FdDetails] | None) -> None:
+    def __init__(self, lookup_attrs: bool) -> None:
         self.lookup_attrs = lookup_attrs
-        self.cache = cache
+        self.cache: dict[bytes, Details] | None = None
         self.dir_cache: dict[bytes, DirDetails] | None = None
         self.merged: dict[bytes, MergedEntry] = {}
         self.ino: dict[bytes, int] = {}
@@ -200,7 +193,7 @@ class _FdWalk:
             return fields, x.ino, x.mtime_ns, key
         st = os.fstat(pfd)
         fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
-        return fields, st.st_ino, st.st_mtime_ns, _full_key(st)
+        return fields, st.st_ino, st.st_mtime_ns, realfs.stat_key(st)
 
     def child(self, path: bytes, name: bytes, dfd: int) -> None:
         try:
@@ -231,28 +224,28 @@ class _FdWalk:
                 return
             self.child(_join(path, name), name, pfd)
 
-    def _file(self, path: bytes, pfd: int, key: FullKey, size: int) -> tuple[str, Xattrs]:
+    def _file(self, path: bytes, pfd: int, key: StatKey, size: int) -> tuple[str, Xattrs]:
         """Digest and user xattrs of the regular file behind ``pfd``."""
         hit = self.cache.get(path) if self.cache is not None else None
         if hit is not None and hit[0] == key:
             return hit[1], hit[2]
         fd = _reopen(pfd, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            content, xattrs = realfs.fd_digest(fd, size), _fxattrs(fd)
+            content, xattrs = realfs.fd_digest(fd, size), _user_xattrs(fd)
         finally:
             os.close(fd)
         if self.cache is not None:
             self.cache[path] = (key, content, xattrs)
         return content, xattrs
 
-    def _directory(self, path: bytes, pfd: int, key: FullKey) -> tuple[Xattrs, tuple[bytes, ...]]:
+    def _directory(self, path: bytes, pfd: int, key: StatKey) -> tuple[Xattrs, tuple[bytes, ...]]:
         """User xattrs and names of the directory behind ``pfd``."""
         hit = self.dir_cache.get(path) if self.dir_cache is not None else None
         if hit is not None and hit[0] == key:
             return hit[1], hit[2]
         fd = _reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            xattrs, names = _fxattrs(fd), _names(fd)
+            xattrs, names = _user_xattrs(fd), _names(fd)
         finally:
             os.close(fd)
         if self.dir_cache is not None:
@@ -274,7 +267,8 @@ class _FdWalk:
 
 def observe_real(target: object, observer: RealObserver) -> Observation:
     if observer.by_fd:
-        merged, ino, mtime = observer.merged_by_fd(target.upper_dump())  # type: ignore[attr-defined]
+        before = target.upper_dump() if observer.use_cache else None  # type: ignore[attr-defined]
+        merged, ino, mtime = observer.merged_by_fd(before)
     else:
         merged, ino, mtime = observer.merged()
     dump = target.upper_dump()  # type: ignore[attr-defined]

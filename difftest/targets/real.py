@@ -36,7 +36,6 @@ class RealOverlay(ABC):
     :meth:`teardown`.
     """
 
-    observe_cached = True  # cache digests/xattrs between observations (observe_real)
 
     def __init__(
         self,
@@ -48,7 +47,8 @@ class RealOverlay(ABC):
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
         self._dumper = None if self.upperdir is None else realfs.TreeDumper(self.upperdir)
-        self._observer = RealObserver(self.mountpoint, cache=self.observe_cached)
+        # digests and xattrs kept between steps (observe_real)
+        self._observer = RealObserver(self.mountpoint, cache=True)
         self._mp = self.mountpoint
         self._own_helpers = helpers is None
         self._helpers = HelperPool() if helpers is None else helpers
