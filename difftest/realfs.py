@@ -473,6 +473,10 @@ class TreeDumper:
     in a directory) sets its ctime, and tmpfs and ext4 have multigrain timestamps (6.13+):
     once a ctime has been read, the next change gets a fine-grained, strictly newer one.
     ``DIFFTEST_UPPER_CACHE=0`` in the environment turns the cache off.
+
+    ``generation`` counts the dumps that found the tree changed (any object's key, or the
+    set of paths): while it stays the same, nothing under ``root`` has changed.  Without
+    the cache every dump counts as a change.
     """
 
     def __init__(self, root: bytes, *, cache: bool | None = None) -> None:
@@ -482,10 +486,12 @@ class TreeDumper:
         self.cache = cache
         self._entries: dict[bytes, tuple[StatKey, UpperEntry]] = {}
         self._names: dict[bytes, tuple[StatKey, list[bytes]]] = {}
+        self.generation = 0
 
     def reset(self) -> None:
         self._entries = {}
         self._names = {}
+        self.generation += 1
 
     def dump(self) -> dict[bytes, UpperEntry]:
         root = self.root
@@ -493,6 +499,7 @@ class TreeDumper:
         entries: dict[bytes, tuple[StatKey, UpperEntry]] = {}
         names: dict[bytes, tuple[StatKey, list[bytes]]] = {}
         out: dict[bytes, UpperEntry] = {}
+        same = 0  # objects whose key is the previous dump's
         todo = [b""]
         while todo:
             rel = todo.pop()
@@ -501,7 +508,11 @@ class TreeDumper:
             key = stat_key(st)
             k = rel or b"/"
             hit = old_entries.get(k)
-            ue = hit[1] if hit is not None and hit[0] == key else upper_entry(real, st)
+            if hit is not None and hit[0] == key:
+                ue = hit[1]
+                same += 1
+            else:
+                ue = upper_entry(real, st)
             entries[k] = (key, ue)
             out[k] = ue
             if _stat.S_ISDIR(st.st_mode):
@@ -509,6 +520,8 @@ class TreeDumper:
                 children = seen[1] if seen is not None and seen[0] == key else os.listdir(real)
                 names[k] = (key, children)
                 todo.extend([rel + b"/" + n for n in children])
+        if not (self.cache and same == len(entries) == len(old_entries)):
+            self.generation += 1
         if self.cache:
             self._entries, self._names = entries, names
         return out

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import stat as _stat
+from typing import Any
 
 from difftest import realfs
 from difftest.observe import KIND_NAMES, MAX_WALK, MergedEntry, Observation, _join
@@ -50,6 +51,7 @@ Details = tuple[StatKey, str, Xattrs]  # key, digest (or link target), user xatt
 DirDetails = tuple[StatKey, Xattrs, tuple[bytes, ...]]  # key, user xattrs, names
 Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
 Attributes = tuple[Fields, int, int, StatKey]  # fields, ino, mtime, cache key
+Maps = tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]  # merged, ino, mtime
 
 
 def _user_xattrs(file: bytes | int) -> Xattrs:
@@ -70,10 +72,14 @@ class RealObserver:
     """Observes one mount; keeps its cache between steps (call :meth:`reset` on remount)."""
 
     def __init__(
-        self, mountpoint: bytes, *, cache: bool, by_fd: bool = False, lookup_attrs: bool = False
-    ) -> None:
+        self, mountpoint: bytes, *, cache: bool, by_fd: bool = False, lookup_attrs: bool = False,
+        reuse_view: bool = False,
+    ) -> None:  # fmt: skip
         self.mp = mountpoint
         self.use_cache = cache
+        # the kernel only: keep the last walk's maps while the upper layer is unchanged
+        self.reuse_view = reuse_view and cache
+        self.view: tuple[int, Maps] | None = None  # (upper generation, maps) of the last walk
         self.by_fd = by_fd  # walk by file descriptor (merged_by_fd)
         # with by_fd: take the attributes a lookup brought (only where every lookup asks the
         # filesystem: timeouts 0); otherwise fstat, which asks again when they expired
@@ -86,6 +92,11 @@ class RealObserver:
         self.cache.clear()
         self.dir_cache.clear()
         self.upper_seen = None
+        self.view = None
+
+    def forget_view(self) -> None:
+        """The next observation walks the mount (called on remount)."""
+        self.view = None
 
     def _details(self, full: bytes, kind: str, st: os.stat_result) -> tuple[str, Xattrs]:
         content = ""
@@ -265,13 +276,24 @@ class _FdWalk:
             self.mtime[path] = mtime
 
 
-def observe_real(target: object, observer: RealObserver) -> Observation:
+def observe_real(target: Any, observer: RealObserver) -> Observation:
     if observer.by_fd:
-        before = target.upper_dump() if observer.use_cache else None  # type: ignore[attr-defined]
+        before = target.upper_dump() if observer.use_cache else None
         merged, ino, mtime = observer.merged_by_fd(before)
+        dump = target.upper_dump()
+    elif observer.reuse_view:
+        # The dump is taken after the walk, whose lookups may write (the kernel records the
+        # origin of a merged dir it meets); a walk is reused only from that dump on.
+        dump = target.upper_dump()
+        if observer.view is not None and observer.view[0] == target.upper_generation():
+            merged, ino, mtime = observer.view[1]
+        else:
+            merged, ino, mtime = observer.merged()
+            dump = target.upper_dump()
+            observer.view = (target.upper_generation(), (merged, ino, mtime))
     else:
         merged, ino, mtime = observer.merged()
-    dump = target.upper_dump()  # type: ignore[attr-defined]
+        dump = target.upper_dump()
     observer.upper_seen = dump
     upper = {p: normalise_upper_entry(e) for p, e in dump.items()}
     return Observation(merged, ino, mtime, upper)

@@ -47,8 +47,9 @@ class RealOverlay(ABC):
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
         self._dumper = None if self.upperdir is None else realfs.TreeDumper(self.upperdir)
-        # digests and xattrs kept between steps (observe_real)
-        self._observer = RealObserver(self.mountpoint, cache=True)
+        # digests and xattrs kept between steps, and the whole view while the upper layer
+        # is unchanged (observe_real; FUSE targets build an observer of their own)
+        self._observer = RealObserver(self.mountpoint, cache=True, reuse_view=True)
         self._mp = self.mountpoint
         self._own_helpers = helpers is None
         self._helpers = HelperPool() if helpers is None else helpers
@@ -90,7 +91,9 @@ class RealOverlay(ABC):
         The observation caches stay: their keys are the real files' attributes (inode,
         ctime, mtime, size, ...), which a remount does not change unless it changes the file
         (and then the ctime moves).  FUSE targets, which may switch implementation on
-        remount, reset them (``FuseOverlay.remount``)."""
+        remount, reset them (``FuseOverlay.remount``).  The reused view goes: a remount
+        is where the overlay's in-memory state meets what it wrote, and must be walked."""
+        self._observer.forget_view()
         self.close_handles()
         if self.mounted:
             self.mounted = False
@@ -359,3 +362,8 @@ class RealOverlay(ABC):
         if self._dumper is None:
             return {}
         return self._dumper.dump()
+
+    def upper_generation(self) -> int:
+        """Moves whenever :meth:`upper_dump` finds the upper layer changed (every dump, with
+        the dump cache off); constant without an upper layer."""
+        return 0 if self._dumper is None else self._dumper.generation

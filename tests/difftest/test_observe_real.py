@@ -77,3 +77,40 @@ def test_fuse_directory_listings_are_reused_only_while_the_upper_layer_is_unchan
             assert set(obs.merged_by_fd(changed)[0]) == {b"/", b"/a"}  # listed again
         finally:
             t.teardown()
+
+
+def test_kernel_view_is_reused_only_until_the_upper_layer_changes_or_a_remount() -> None:
+    spec = LayersSpec(lowers=((Entry(b"a", "reg", data=b"x"),),), upper=())
+    with Scratch() as scratch:
+        t = make_target("kernel", scratch, spec, Config())
+        try:
+            assert set(t.observe_state().merged) == {b"/", b"/a"}
+            gen, (merged, ino, mtime) = t._observer.view
+            poisoned = {b"/": merged[b"/"]}  # a view the mount would not give
+            t._observer.view = (gen, (poisoned, ino, mtime))
+            t.lstat(b"/a")  # changes nothing on disk
+            assert t.observe_state().merged == poisoned  # reused
+            t._observer.view = (gen, (poisoned, ino, mtime))
+            t.remount()
+            assert set(t.observe_state().merged) == {b"/", b"/a"}  # walked after a remount
+            gen, (merged, ino, mtime) = t._observer.view
+            t._observer.view = (gen, (poisoned, ino, mtime))
+            t.chmod(b"/a", 0o600)  # copies /a up: the upper layer changes
+            after = t.observe_state().merged
+            assert set(after) == {b"/", b"/a"} and after[b"/a"].mode == 0o600  # walked
+        finally:
+            t.teardown()
+
+
+def test_kernel_view_is_not_reused_without_the_upper_dump_cache(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DIFFTEST_UPPER_CACHE", "0")
+    spec = LayersSpec(lowers=((Entry(b"a", "reg", data=b"x"),),), upper=())
+    with Scratch() as scratch:
+        t = make_target("kernel", scratch, spec, Config())
+        try:
+            t.observe_state()
+            gen, (merged, ino, mtime) = t._observer.view
+            t._observer.view = (gen, ({b"/": merged[b"/"]}, ino, mtime))
+            assert set(t.observe_state().merged) == {b"/", b"/a"}
+        finally:
+            t.teardown()
