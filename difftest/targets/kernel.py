@@ -69,6 +69,7 @@ class KernelOverlay(RealOverlay):
             shutil.rmtree(self.example_dir, ignore_errors=True)
             raise
         self.mount_flags, self.mount_options = mount_data(self.dirs, self.config)
+        self._detached = True  # nothing of ours is mounted under example_dir
         super().__init__(self.dirs.merged, self.dirs.upper, helpers=helpers)
         try:
             self.mount()
@@ -77,6 +78,7 @@ class KernelOverlay(RealOverlay):
             raise
 
     def _mount(self) -> None:
+        self._detached = False
         try:
             realfs.mount(b"overlay", self.mountpoint, b"overlay", self.mount_flags,
                          self.mount_options)  # fmt: skip
@@ -100,6 +102,7 @@ class KernelOverlay(RealOverlay):
             # Not mounted any more (the scratch was closed first): nothing to do.
             if e.errno not in (_errno.EINVAL, _errno.ENOENT):
                 raise
+        self._detached = True
 
     def teardown(self) -> None:
         """Close handles, unmount (lazily if busy) and remove the example directory."""
@@ -111,8 +114,10 @@ class KernelOverlay(RealOverlay):
             self._remove_example_dir()
 
     def _remove_example_dir(self) -> None:
-        if realfs.mounts_under(os.fsdecode(self.example_dir)):
-            return  # never delete through a mount; the scratch's exit cleans up
+        # Never delete through a mount (the scratch's exit cleans up); mountinfo is read
+        # only when our own unmount did not go through.
+        if not self._detached and realfs.mounts_under(os.fsdecode(self.example_dir)):
+            return
         try:
             realfs.remove_tree(self.example_dir)
         except OSError:
