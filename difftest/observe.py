@@ -47,6 +47,9 @@ class Observation:
     upper: dict[bytes, UpperEntry] | None
 
     def identity_classes(self) -> frozenset[frozenset[bytes]]:
+        """Paths that name one object (by inode number), for each object with several."""
+        if len(set(self.ino.values())) == len(self.ino):
+            return frozenset()  # the usual case: no aliases
         groups: dict[int, set[bytes]] = defaultdict(set)
         for path, ino in self.ino.items():
             groups[ino].add(path)
@@ -141,6 +144,8 @@ def walk(sys: Syscalls) -> Observation:
 
 
 def _diff_dicts(label: str, a: dict[bytes, Any], b: dict[bytes, Any]) -> list[str]:
+    if a == b:
+        return []
     lines = []
     for path in sorted(set(a) | set(b)):
         ea, eb = a.get(path), b.get(path)
@@ -161,7 +166,7 @@ def _diff_dicts(label: str, a: dict[bytes, Any], b: dict[bytes, Any]) -> list[st
 
 
 def _changed(prev: dict[bytes, int] | None, cur: dict[bytes, int]) -> set[bytes]:
-    if prev is None:
+    if prev is None or prev is cur or prev == cur:
         return set()
     return {p for p, v in cur.items() if p in prev and prev[p] != v}
 
