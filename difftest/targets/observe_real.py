@@ -13,6 +13,14 @@ only a change of content or xattrs that ovlfuse makes without changing any of th
 attributes; a change the model makes to a file moves its mtime, which is compared
 (changed/unchanged) on its own.
 
+Against the kernel, which judges the model rather than being judged, the whole walk is
+reused while the upper layer is unchanged (every object's key in the upper dump, and the set of
+paths, as at the dump taken after the last walk) and no remount came in between: the lower
+layers never change, so the kernel's merged view is then the one walked last.  The model is
+still observed and compared after every step.  About four steps in five leave the upper layer
+as it was (failed calls, reads, handles); a remount is always walked, since that is where the
+overlay's in-memory state meets what it wrote.
+
 A merged directory's attributes need not move when its names change (tolerance
 ``dir-mtime``; a cache keyed on them alone gave a stale listing within 30 examples).  So a
 directory's names and xattrs are reused only while the upper layer on disk is exactly what

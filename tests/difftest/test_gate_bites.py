@@ -91,8 +91,8 @@ def run_difftest(pythonpath: Path, tmp_path: Path) -> tuple[subprocess.Completed
     env = dict(os.environ, PYTHONPATH=f"{pythonpath}{os.pathsep}{ROOT}")
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "fuse", "--config", "default",
-         "--examples", str(BUDGET), "--seed", "3", "--no-db", "--no-shrink", "-q",
-         "--report-dir", str(reports)],
+         "--examples", str(BUDGET), "--steps", "12", "--seed", "3", "--no-db", "--no-shrink",
+         "-q", "--report-dir", str(reports)],
         env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path,
     )  # fmt: skip
     return proc, reports

@@ -1,7 +1,8 @@
 """Detection is real: difftest finds deliberate faults in copies of the model.
 
 Each fault is a one-line change to a copy of ``model/`` (the original is untouched).  The
-tester runs against the kernel with a small budget, in a subprocess whose import path puts
+tester runs against the kernel with a small, fixed budget (1500 examples of up to 12
+steps, seed 7), in a subprocess whose import path puts
 the broken copy first, and must exit 1 with a shrunk case of a few steps.  If the model's
 code moves and a fault's line is no longer found, the test fails (it never silently passes).
 """
@@ -123,8 +124,8 @@ def run_difftest(path: Path, tmp_path: Path,
     env = dict(os.environ, PYTHONPATH=f"{path}{os.pathsep}{ROOT}")
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "kernel", "--config", "default",
-         "--examples", "1500", "--seed", "7", "--no-db", "-q", "--report-dir", str(reports),
-         *extra],
+         "--examples", "1500", "--steps", "12", "--seed", "7", "--no-db", "-q",
+         "--report-dir", str(reports), *extra],
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     return proc, reports
