@@ -88,12 +88,6 @@ def _rate(v: float | None) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
 
 
-def _best(ts: dict[str, dict[str, Any]], target: str, key: str) -> str:
-    """The run of *target* (any --jobs) with the highest *key*."""
-    runs = [t for t in ts if t.split()[0] == target and ts[t].get(key) is not None]
-    return max(runs, key=lambda t: ts[t][key]) if runs else target
-
-
 def tester_summary(samples: list[TesterSample]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for t in dict.fromkeys(s.target for s in samples):
@@ -281,7 +275,9 @@ def render_md(data: dict[str, Any], workload_docs: dict[str, str]) -> str:
     ts = data["tester"]
     if ts:
         w(f"`difftest --target T --config default --examples {meta['tester_examples']} "
-          f"--seed 1 --no-db --no-shrink -q --json F`, {meta['tester_rounds']} round(s), "
+          f"--seed 1 --no-db --no-shrink -q --json F` (with `--jobs N` for `-jN`; at most 20 "
+          f"steps per example unless `--steps` says otherwise), {meta['tester_rounds']} "
+          "round(s), "
           "targets rotated "
           "per round; medians. Setup is per example (building layers and mounting for a real "
           "target; building the in-memory overlay for the model).")
@@ -297,15 +293,19 @@ def render_md(data: dict[str, Any], workload_docs: dict[str, str]) -> str:
             w(f"| {t} | {_rate(v['steps_per_s'])} | {_rate(v['examples_per_s'])} | "
               f"{_ms(tgt)} | {_ms(sp.get('model'))} | {ex} | {agreed} |")
         w("")
-        kt = _best(ts, "kernel", "steps_per_s")
-        ft = _best(ts, "fuse", "examples_per_s")
-        k, f = ts.get(kt, {}), ts.get(ft, {})
-        w("Goals: ≥ 2,000 compared steps/s against the kernel — measured "
-          f"**{_rate(k.get('steps_per_s'))}** (`{kt}`)"
-          + _met(k.get("steps_per_s"), 2000)
-          + "; ≥ 30 examples/s against ovlfuse — measured "
-          f"**{_rate(f.get('examples_per_s'))}** (`{ft}`)"
-          + _met(f.get("examples_per_s"), 30) + ".")
+        w("Goals, per run (one run gives both of its figures): against the kernel ≥ 2,000 "
+          "compared steps/s and ≥ 100 examples/s; against ovlfuse ≥ 30 examples/s. More "
+          "steps per example (the default profile's 20 against the CI gate's 12) trade "
+          "examples/s for steps/s.")
+        w("")
+        for t, v in ts.items():
+            if t.split()[0] == "kernel":
+                w(f"* `{t}`: **{_rate(v['steps_per_s'])}** steps/s"
+                  + _met(v["steps_per_s"], 2000) + f", **{_rate(v['examples_per_s'])}** "
+                  "examples/s" + _met(v["examples_per_s"], 100))
+            elif t.split()[0] == "fuse":
+                w(f"* `{t}`: **{_rate(v['examples_per_s'])}** examples/s"
+                  + _met(v["examples_per_s"], 30))
         for t, v in ts.items():
             for d in v["divergences"]:
                 w(f"\n* {t}: divergence found, the run stopped there (not shrunk): {d}")

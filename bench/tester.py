@@ -26,8 +26,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-# "T -jN" runs difftest --target T --jobs N (N worker processes: the parallel figure).
-TARGETS = ("model", "kernel", "kernel -j2", "fuse", "fuse -j2")
+# "T -jN" runs difftest --target T --jobs N (N worker processes: the parallel figure);
+# "--steps 12" the CI gate's steps per example instead of the default profile's 20.
+TARGETS = ("model", "kernel", "kernel -j2", "kernel -j2 --steps 12", "fuse", "fuse -j2",
+           "fuse -j2 --steps 12")
+
+
+def parse_target(target: str) -> tuple[str, str, str | None]:
+    """``"kernel -j2 --steps 12"`` -> (name, jobs, steps or None for the default)."""
+    words = target.split()
+    jobs = next((w[2:] for w in words[1:] if w.startswith("-j")), "1")
+    steps = words[words.index("--steps") + 1] if "--steps" in words else None
+    return words[0], jobs, steps
 
 
 @dataclass
@@ -57,10 +67,10 @@ def run_difftest(target: str, examples: int, seed: int, workdir: str, rnd: int,
     tag = target.replace(" ", "")
     out = os.path.join(workdir, f"difftest-{tag}-{rnd}.json")
     reports = os.path.join(workdir, f"reports-{tag}-{rnd}")
-    name, _, jobs = target.partition(" -j")
+    name, jobs, steps = parse_target(target)
     cmd = [*difftest_cmd(), "--target", name, "--config", "default", "--examples",
            str(examples), "--seed", str(seed), "--no-db", "--no-shrink", "-q", "--json", out,
-           "--report-dir", reports, "--jobs", jobs or "1"]
+           "--report-dir", reports, "--jobs", jobs, *(["--steps", steps] if steps else [])]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)

@@ -64,7 +64,7 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
         assert data["comparisons"][key]["ovlfuse_over_kernel"] is not None
 
     # tester figures for every target, the machine description, no errors
-    for target in ("model", "kernel", "fuse"):
+    for target in ("model", "kernel", "fuse", "kernel -j2 --steps 12", "fuse -j2 --steps 12"):
         t = data["tester"][target]
         assert t["steps_per_s"] > 0 and t["examples_per_s"] > 0, (target, t)
     assert "compared steps/s" in md and "| CPU |" in md
@@ -72,3 +72,11 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
     assert data["errors"] == []
     left = _mounts_under(os.path.join(tempfile.gettempdir(), "ovlbench-"))
     assert not left, f"benchmark mounts left behind: {left}"
+
+
+def test_tester_targets_name_jobs_and_steps() -> None:
+    from bench.tester import parse_target
+
+    assert parse_target("model") == ("model", "1", None)
+    assert parse_target("kernel -j2") == ("kernel", "2", None)
+    assert parse_target("fuse -j2 --steps 12") == ("fuse", "2", "12")
