@@ -166,7 +166,7 @@ def do_setxattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes, value: bytes, f
     d = _target(fs, cred, path)
     xattr_permission(cred, d.real, name, MAY_WRITE, fs.readonly)
     stored = real_name(name)
-    set_value(copy_up(fs, d), stored, value, flags)
+    set_value(_xattr_node(fs, d), stored, value, flags)
 
 
 def do_getxattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes) -> bytes:
@@ -194,4 +194,11 @@ def do_removexattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes) -> None:
     stored = real_name(name)
     if d.upper is None:
         get_value(d.real, stored)
-    remove_value(copy_up(fs, d), stored)
+    remove_value(_xattr_node(fs, d), stored)
+
+
+def _xattr_node(fs: OvlFs, d: Dentry) -> Node:
+    """Where ``ovl_xattr_set`` writes: the overlay inode's upper if it has one (with
+    index=on, an alias of a copied-up lower hard link has the index copy as its upper and is
+    *not* linked up into its own name), else a copy-up's."""
+    return d.upper if d.upper is not None else copy_up(fs, d)

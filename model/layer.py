@@ -189,8 +189,11 @@ class Node:
         return 0
 
     def real_nlink(self) -> int:
-        """tmpfs's st_nlink: a directory has 2 plus one per subdirectory."""
+        """tmpfs's st_nlink: a directory has 2 plus one per subdirectory, 0 once removed
+        (``nlink`` is 0 then; seen through a handle still open on it)."""
         if self.children is not None:
+            if self.nlink == 0:
+                return 0
             return 2 + sum(1 for c in self.children.values() if c.kind == DIR)
         return self.nlink
 

@@ -142,10 +142,14 @@ def link_into(fs: OvlFs, udir: Node, name: bytes, node: Node) -> None:
 
 
 def unlink_from(fs: OvlFs, udir: Node, name: bytes) -> Node:
+    """Remove a name from a real upper dir; a removed directory's st_nlink is 0 from then on
+    (what fstat of an open handle on it shows)."""
     node = udir.dir_children().pop(name)
     udir.changed()
     if node.kind != DIR:
         node.nlink -= 1
+    else:
+        node.nlink = 0
     udir.mtime = fs.tick()
     return node
 

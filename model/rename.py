@@ -258,8 +258,11 @@ def _real_rename(
         if dst is not None and dst.is_dir and dst.dir_children():
             raise fail(errno.ENOTEMPTY, "upper target directory not empty")
         del ochildren[oname]
-        if dst is not None and not dst.is_dir:
-            dst.nlink -= 1
+        if dst is not None:
+            if dst.is_dir:
+                dst.nlink = 0  # an empty dir renamed over is removed
+            else:
+                dst.nlink -= 1
         nchildren[nname] = src
     now = fs.tick()
     odir.mtime = now

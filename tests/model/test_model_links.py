@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
-from ovl_helpers import F, H, mount, up
+from ovl_helpers import F, H, errno_of, mount, up
 
 from model.config import Config
 
@@ -67,3 +68,15 @@ def test_index_on_nlink_survives_remount() -> None:
     o.unlink(b"/c")
     o.remount()
     assert o.lstat(b"/a").nlink == 2
+
+
+def test_index_on_xattr_change_on_an_alias_writes_the_index_copy_without_linking_it_up() -> None:
+    """``ovl_xattr_set`` copies up only an inode without an upper; an alias of an indexed
+    lower hard link has the index copy as its upper (found by difftest, index=on, 6.18)."""
+    o = mount([F(b"a", b"data"), H(b"b", b"a")], config=INDEX)
+    o.chown(b"/a", -1, -1)  # copies /a up into the index
+    assert errno_of(o.removexattr, b"/b", b"user.none") == errno.ENODATA
+    assert up(o, b"/b") is None
+    o.setxattr(b"/b", b"user.k", b"v", 0)
+    assert up(o, b"/b") is None
+    assert o.getxattr(b"/a", b"user.k") == b"v"  # one inode

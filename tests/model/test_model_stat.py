@@ -105,3 +105,26 @@ def test_index_on_keeps_st_ino_of_a_copied_up_hard_link() -> None:
     before = o.lstat(b"/f").ino
     o.chmod(b"/f", 0o600)
     assert o.lstat(b"/f").ino == before == o.lstat(b"/g").ino
+
+
+def test_a_removed_dir_seen_through_an_open_handle_has_nlink_0_unless_merged() -> None:
+    """The removed real dir's nlink is 0; a merged dir still shows 1 (``ovl_getattr``
+    overrides it), a lower-only one its lower's (found by difftest, 3 lowers, 6.18)."""
+    opaque = D(b"d", xattrs=((b"trusted.overlay.opaque", b"y"),))
+    for upper, lowers, want in (
+        ([D(b"d")], [F(b"x")], 0),  # pure upper
+        ([opaque], [D(b"d")], 0),  # opaque over a lower dir: not merged
+        ([D(b"d")], [D(b"d")], 1),  # merged
+        ([], [D(b"d")], 2),  # lower only: whited out, the lower dir is untouched
+    ):
+        o = mount(lowers, upper=upper)
+        fd = o.open(b"/d", os.O_RDONLY | os.O_DIRECTORY)
+        o.rmdir(b"/d")
+        assert o.fstat(fd).nlink == want, (upper, lowers)
+
+
+def test_an_empty_dir_renamed_over_has_nlink_0_through_an_open_handle() -> None:
+    o = mount([F(b"x")], upper=[D(b"d"), D(b"e")])
+    fd = o.open(b"/d", os.O_RDONLY | os.O_DIRECTORY)
+    o.rename(b"/e", b"/d")
+    assert o.fstat(fd).nlink == 0
