@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rounds in which ovlfuse -o exact runs (default 1: it is 10-100x "
                    "slower on metadata workloads and would take most of the run)")
     p.add_argument("--tester-examples", type=int, default=None,
-                   help="difftest examples per target per round (default 80, --quick 1)")
+                   help="difftest examples per target per round (--quick: 1)")
+    p.add_argument("--tester-time", type=float, default=None,
+                   help="seconds per difftest run instead of a number of examples (default "
+                   "20 unless --tester-examples or --quick: runs of equal length, long "
+                   "enough that worker start-up does not count)")
     p.add_argument("--tester-rounds", type=int, default=None,
                    help="difftest rounds (default 3, --quick 1)")
     p.add_argument("--model-steps", type=int, default=None,
@@ -114,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     pin_impls = [impls_all[n] for n in PIN_IMPLS if n in names]
     sizes = Sizes.quick() if args.quick else Sizes()
     rounds = args.rounds or (1 if args.quick else 5)
-    t_examples = args.tester_examples or (1 if args.quick else 80)
+    t_examples = args.tester_examples or (1 if args.quick else None)
+    t_time = args.tester_time if args.tester_time else (None if t_examples else 20.0)
     t_rounds = args.tester_rounds or (1 if args.quick else 3)
     m_steps = args.model_steps or (2000 if args.quick else 100_000)
 
@@ -142,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                                    {"ovlfuse-exact": min(rounds, max(1, args.exact_rounds))})
                 samples = runner.run_rounds(space, plan, sizes, ctx, log)
         if want_tester:
-            tsamples = tester.run_tester_rounds(t_rounds, t_examples, log=log)
+            tsamples = tester.run_tester_rounds(t_rounds, t_examples, seconds=t_time, log=log)
             if tester.model_bench_available():
                 for r in range(t_rounds):
                     m = tester.run_model_bench(m_steps, r)
@@ -168,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes.__dict__,
         "tarball": tar.__dict__ if tar else None,
         "tester_examples": t_examples,
+        "tester_time_s": t_time,
         "tester_rounds": t_rounds,
         "model_bench_steps": m_steps,
         "workloads": [w.key for w in workloads],

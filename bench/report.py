@@ -274,7 +274,9 @@ def render_md(data: dict[str, Any], workload_docs: dict[str, str]) -> str:
     w("")
     ts = data["tester"]
     if ts:
-        w(f"`difftest --target T --config default --examples {meta['tester_examples']} "
+        budget = (f"--time {meta['tester_time_s']:g}" if meta.get("tester_time_s")
+                  else f"--examples {meta['tester_examples']}")
+        w(f"`difftest --target T --config default {budget} "
           f"--seed 1 --no-db --no-shrink -q --json F` (with `--jobs N` for `-jN`; at most 20 "
           f"steps per example unless `--steps` says otherwise), {meta['tester_rounds']} "
           "round(s), "

@@ -1,11 +1,11 @@
 """The differential tester's own throughput, and the model's.
 
-Each round runs ``difftest --target T --config default --examples N --seed 1 --no-db
---no-shrink -q --json F`` once per target (model alone, kernel, ovlfuse; the kernel and
-ovlfuse also with ``--jobs 2``), in an order
-rotated every round, and reads the JSON summary: compared steps/s, examples/s, and
-per-example setup time per target (``setup_seconds`` / examples).  The same seed gives
-every target the same examples.  With ``--no-shrink`` a divergence ends the run at once
+Each round runs ``difftest --target T --config default --time S --seed 1 --no-db
+--no-shrink -q --json F`` (or ``--examples N``) once per target (model alone, kernel,
+ovlfuse; the kernel and ovlfuse also with ``--jobs 2``), in an order rotated every round,
+and reads the JSON summary: compared steps/s, examples/s, and per-example setup time per
+target (``setup_seconds`` / examples).  The same seed gives every target the same examples
+(as many as it gets through in a timed run).  With ``--no-shrink`` a divergence ends the run at once
 instead of spending minutes shrinking, so the figures stay throughput figures (the report
 says when a run stopped early).  ``--target model`` compares the model with nothing but
 runs the whole loop (generation, model, observation, comparison): the tester's ceiling.
@@ -61,16 +61,24 @@ def difftest_cmd() -> list[str]:
     return [script] if os.path.exists(script) else [sys.executable, "-m", "difftest"]
 
 
-def run_difftest(target: str, examples: int, seed: int, workdir: str, rnd: int,
-                 timeout: float) -> TesterSample:
+def difftest_args(target: str, examples: int | None, seconds: float | None,
+                  seed: int) -> list[str]:
+    """The difftest arguments of one run (without --json and --report-dir)."""
+    name, jobs, steps = parse_target(target)
+    budget = ["--time", f"{seconds:g}"] if seconds else ["--examples", str(examples)]
+    return ["--target", name, "--config", "default", *budget, "--seed", str(seed), "--no-db",
+            "--no-shrink", "-q", "--jobs", jobs, *(["--steps", steps] if steps else [])]
+
+
+def run_difftest(target: str, examples: int | None, seed: int, workdir: str, rnd: int,
+                 timeout: float, seconds: float | None = None) -> TesterSample:
+    """One difftest run of ``examples`` examples, or of ``seconds`` when that is given."""
     s = TesterSample(rnd, target)
     tag = target.replace(" ", "")
     out = os.path.join(workdir, f"difftest-{tag}-{rnd}.json")
     reports = os.path.join(workdir, f"reports-{tag}-{rnd}")
-    name, jobs, steps = parse_target(target)
-    cmd = [*difftest_cmd(), "--target", name, "--config", "default", "--examples",
-           str(examples), "--seed", str(seed), "--no-db", "--no-shrink", "-q", "--json", out,
-           "--report-dir", reports, "--jobs", jobs, *(["--steps", steps] if steps else [])]
+    cmd = [*difftest_cmd(), *difftest_args(target, examples, seconds, seed),
+           "--json", out, "--report-dir", reports]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -93,15 +101,15 @@ def run_difftest(target: str, examples: int, seed: int, workdir: str, rnd: int,
     return s
 
 
-def run_tester_rounds(rounds: int, examples: int, seed: int = 1,
+def run_tester_rounds(rounds: int, examples: int | None, seed: int = 1,
                       targets: tuple[str, ...] = TARGETS, timeout: float = 600.0,
-                      log: Any = None) -> list[TesterSample]:
+                      log: Any = None, seconds: float | None = None) -> list[TesterSample]:
     samples = []
     with tempfile.TemporaryDirectory(prefix="ovlbench-difftest-") as workdir:
         for r in range(rounds):
             order = list(targets[r % len(targets):]) + list(targets[: r % len(targets)])
             for t in order:
-                s = run_difftest(t, examples, seed, workdir, r, timeout)
+                s = run_difftest(t, examples, seed, workdir, r, timeout, seconds)
                 samples.append(s)
                 if log is not None:
                     log(f"[tester {r + 1}/{rounds}] difftest --target {t}: "

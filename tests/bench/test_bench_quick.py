@@ -80,3 +80,14 @@ def test_tester_targets_name_jobs_and_steps() -> None:
     assert parse_target("model") == ("model", "1", None)
     assert parse_target("kernel -j2") == ("kernel", "2", None)
     assert parse_target("fuse -j2 --steps 12") == ("fuse", "2", "12")
+
+
+def test_tester_runs_are_timed_or_counted() -> None:
+    from bench.tester import difftest_args
+
+    timed = difftest_args("kernel -j2 --steps 12", None, 20.0, 1)
+    assert timed[timed.index("--time") + 1] == "20" and "--examples" not in timed
+    assert timed[timed.index("--jobs") + 1] == "2" and timed[timed.index("--steps") + 1] == "12"
+    counted = difftest_args("fuse", 5, None, 1)
+    assert counted[counted.index("--examples") + 1] == "5" and "--time" not in counted
+    assert "--steps" not in counted
