@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import asdict
 from typing import Any
@@ -338,7 +339,10 @@ def _ms(v: float | None) -> str:
 def _met(v: float | None, goal: float) -> str:
     if v is None:
         return " (not measured)"
-    return " (met)" if v >= goal else f" (**not met**: {v / goal:.0%} of the goal)"
+    if v >= goal:
+        return " (met)"
+    share = math.floor(v / goal * 1000) / 10  # never rounds up to 100%
+    return f" (**not met**: {share:g}% of the goal)"
 
 
 def write(out_dir: str, data: dict[str, Any], md: str) -> tuple[str, str]:
