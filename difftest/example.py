@@ -170,6 +170,8 @@ class Example:
         obs: dict[str, Observation] = {}
         n = len(self.record.steps)
         for name, target in self.targets.items():
+            if name != "model":  # the model is first: real targets hear if it changed
+                _tell_unchanged(target, obs.get("model"), self.prev_obs.get("model"))
             try:
                 with self._deadline(target):
                     obs[name] = observe(target)
@@ -200,6 +202,13 @@ class Example:
         """In survey mode, ``d`` less what is already known (None: nothing new)."""
         known = self.session.known
         return d if known is None else known.unknown_part(d)
+
+
+def _tell_unchanged(target: Any, now: Observation | None, before: Observation | None) -> None:
+    tell = getattr(target, "expect_unchanged", None)
+    if tell is not None:
+        tell(now is not None and before is not None and now.merged == before.merged
+             and now.ino == before.ino and now.mtime == before.mtime)  # fmt: skip
 
 
 def _died(target: Any) -> str:

@@ -14,12 +14,16 @@ attributes; a change the model makes to a file moves its mtime, which is compare
 (changed/unchanged) on its own.
 
 Against the kernel, which judges the model rather than being judged, the whole walk is
-reused while the upper layer is unchanged (every object's key in the upper dump, and the set of
-paths, as at the dump taken after the last walk) and no remount came in between: the lower
-layers never change, so the kernel's merged view is then the one walked last.  The model is
-still observed and compared after every step.  About four steps in five leave the upper layer
-as it was (failed calls, reads, handles); a remount is always walked, since that is where the
-overlay's in-memory state meets what it wrote.
+reused when three things hold: the upper layer is unchanged (every object's key in the upper
+dump, and the set of paths, as at the dump taken after the last walk), no remount came in
+between, and the model's own view did not change at this step.  The upper layer alone is not
+enough: the kernel's view also depends on what it has looked up before (a redirect to a lower
+dir that is visible under its own name gives ESTALE, and once that lookup has failed the
+merged readdir drops the name), and the model, which models those inode caches, says when to
+expect such a change.  A walk in which a lookup failed is never reused.  The model is observed
+and compared after every step.  About four steps in five leave the upper layer as it was
+(failed calls, reads, handles); a remount is always walked, since that is where the overlay's
+in-memory state meets what it wrote.
 
 A merged directory's attributes need not move when its names change (tolerance
 ``dir-mtime``; a cache keyed on them alone gave a stale listing within 30 examples).  So a
@@ -88,6 +92,9 @@ class RealObserver:
         # the kernel only: keep the last walk's maps while the upper layer is unchanged
         self.reuse_view = reuse_view and cache
         self.view: tuple[int, Maps] | None = None  # (upper generation, maps) of the last walk
+        # set before each observation by whoever compares (Example.check_state): whether
+        # the model's view is the same as at the previous step; no reuse unless it is
+        self.expected_unchanged = False
         self.by_fd = by_fd  # walk by file descriptor (merged_by_fd)
         # with by_fd: take the attributes a lookup brought (only where every lookup asks the
         # filesystem: timeouts 0); otherwise fstat, which asks again when they expired
@@ -105,6 +112,10 @@ class RealObserver:
     def forget_view(self) -> None:
         """The next observation walks the mount (called on remount)."""
         self.view = None
+
+    def expect(self, unchanged: bool) -> None:
+        """Whether the expected (model) view is unchanged since the previous step."""
+        self.expected_unchanged = unchanged
 
     def _details(self, full: bytes, kind: str, st: os.stat_result) -> tuple[str, Xattrs]:
         content = ""
@@ -293,12 +304,19 @@ def observe_real(target: Any, observer: RealObserver) -> Observation:
         # The dump is taken after the walk, whose lookups may write (the kernel records the
         # origin of a merged dir it meets); a walk is reused only from that dump on.
         dump = target.upper_dump()
-        if observer.view is not None and observer.view[0] == target.upper_generation():
-            merged, ino, mtime = observer.view[1]
+        view, observer.view = observer.view, None
+        if (
+            view is not None
+            and view[0] == target.upper_generation()
+            and observer.expected_unchanged
+        ):
+            merged, ino, mtime = view[1]
         else:
             merged, ino, mtime = observer.merged()
             dump = target.upper_dump()
-            observer.view = (target.upper_generation(), (merged, ino, mtime))
+            view = (target.upper_generation(), (merged, ino, mtime))
+        if not any(e.kind.startswith("unresolvable") for e in merged.values()):
+            observer.view = view  # a view with a failed lookup is never reused
     else:
         merged, ino, mtime = observer.merged()
         dump = target.upper_dump()

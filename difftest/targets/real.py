@@ -104,6 +104,11 @@ class RealOverlay(ABC):
         """The observation of :func:`difftest.observe.walk`, taken faster (observe_real)."""
         return observe_real(self, self._observer)
 
+    def expect_unchanged(self, unchanged: bool) -> None:
+        """Told before each observation whether the model's view changed at this step (the
+        kernel's last walk is reused only when it did not, see observe_real)."""
+        self._observer.expect(unchanged)
+
     def teardown(self) -> None:
         """Close all handles and unmount.  Idempotent.  Subclasses also remove their dirs."""
         if self._torn_down:

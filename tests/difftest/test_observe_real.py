@@ -5,6 +5,7 @@ syscalls."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -89,6 +90,7 @@ def test_kernel_view_is_reused_only_until_the_upper_layer_changes_or_a_remount()
             poisoned = {b"/": merged[b"/"]}  # a view the mount would not give
             t._observer.view = (gen, (poisoned, ino, mtime))
             t.lstat(b"/a")  # changes nothing on disk
+            t.expect_unchanged(True)
             assert t.observe_state().merged == poisoned  # reused
             t._observer.view = (gen, (poisoned, ino, mtime))
             t.remount()
@@ -98,6 +100,26 @@ def test_kernel_view_is_reused_only_until_the_upper_layer_changes_or_a_remount()
             t.chmod(b"/a", 0o600)  # copies /a up: the upper layer changes
             after = t.observe_state().merged
             assert set(after) == {b"/", b"/a"} and after[b"/a"].mode == 0o600  # walked
+        finally:
+            t.teardown()
+
+
+def test_kernel_view_is_walked_when_the_model_expects_a_change_or_a_lookup_failed() -> None:
+    spec = LayersSpec(lowers=((Entry(b"a", "reg", data=b"x"),),), upper=())
+    with Scratch() as scratch:
+        t = make_target("kernel", scratch, spec, Config())
+        try:
+            t.observe_state()
+            gen, (merged, ino, mtime) = t._observer.view
+            t._observer.view = (gen, ({b"/": merged[b"/"]}, ino, mtime))
+            t.expect_unchanged(False)  # the model's view changed at this step
+            assert set(t.observe_state().merged) == {b"/", b"/a"}
+            unresolvable = dict(merged)
+            unresolvable[b"/a"] = replace(merged[b"/a"], kind="unresolvable:116")
+            t._observer.view = (gen, (unresolvable, ino, mtime))
+            t.expect_unchanged(True)
+            assert t.observe_state().merged == unresolvable  # reused once ...
+            assert t._observer.view is None  # ... but not kept: a lookup failed in it
         finally:
             t.teardown()
 
