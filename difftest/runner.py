@@ -20,6 +20,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from difftest.example import DivergenceFound, ExampleRecord, is_setup_failure
+from difftest.minimise import minimise
 from difftest.session import Session
 
 
@@ -75,6 +76,18 @@ def _settings(examples: int, steps: int, db_dir: Path | None, shrink: bool) -> s
     )
 
 
+def _minimise(session: Session) -> None:
+    """After Hypothesis's shrinking, the replay pass of :mod:`difftest.minimise`; its replays
+    count as examples run, not as divergences found."""
+    assert session.failure is not None
+    found, divergent = session.failure, session.divergent_examples
+    best = found
+    try:
+        best = minimise(session, found)
+    finally:  # replays set session.failure to every divergent record they end
+        session.failure, session.divergent_examples = best, divergent
+
+
 def run(
     session: Session,
     *,
@@ -119,6 +132,8 @@ def run(
             if session.failure is None or isinstance(exc, KeyboardInterrupt):
                 error = exc
                 break
+        if session.failure is not None and shrink:
+            _minimise(session)
         if session.failure is not None:
             if session.known is None:
                 break
