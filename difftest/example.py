@@ -33,8 +33,18 @@ class Divergence:
     actual: str
     details: list[str] = field(default_factory=list)
 
+    def where(self) -> str:
+        """What follows "after" in a summary: the step and its operation, the initial state,
+        or, for the check of a FUSE target's layers through the kernel when an example ends,
+        the last step."""
+        if self.op is not None:
+            return f"step {self.step} {self.op!r}"
+        if self.step == 0:
+            return "the initial state"
+        return f"the last step ({self.step}), in the kernel's view of the layers"
+
     def summary(self) -> str:
-        where = f"step {self.step} {self.op!r}" if self.op is not None else "the initial state"
+        where = self.where()
         head = (
             f"{self.kind.value} on {self.target} after {where}: "
             f"expected {self.expected}, got {self.actual}"

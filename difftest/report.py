@@ -146,7 +146,9 @@ def _markdown(record: ExampleRecord, rc: RunConfig, targets: list[str], rid: str
         f"* **Target:** `{d.target}` disagrees with the model",
         f"* **Config:** {rc.describe()}",
         f"* **Kernel:** {platform.release()}",
-        f"* **Where:** step {d.step}" + (f" `{d.op!r}`" if d.op else " (initial state)"),
+        f"* **Where:** step {d.step}" + (
+            f" `{d.op!r}`" if d.op else " (initial state)" if d.step == 0
+            else " (end of the example: the FUSE layers through the kernel)"),
         f"* **Expected (model):** {d.expected}",
         f"* **Actual ({d.target}):** {d.actual}",
         "",

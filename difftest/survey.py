@@ -128,7 +128,8 @@ def write_survey(path: Path, rc: RunConfig, targets: list[str],
         d = rec.divergence
         assert d is not None
         lines += [
-            f"## {i}. {d.kind.value} after " + (repr(d.op) if d.op else "the initial state"),
+            f"## {i}. {d.kind.value} after "
+            + (repr(d.op) if d.op else d.where()),
             "",
             f"* report: `{where}`",
             f"* steps: {len(rec.steps)}",
