@@ -26,6 +26,7 @@ import os
 import stat
 import struct
 import sys
+import time
 from collections.abc import Callable
 
 import pyfuse3
@@ -343,8 +344,28 @@ def setattr_node(ofs: OverlayFs, node: Node, attr: pyfuse3.EntryAttributes,
         else:
             layers.truncate(path, attr.st_size)
     if fields.update_atime or fields.update_mtime:
-        layers.utimens(path, attr.st_atime_ns if fields.update_atime else None,
-                       attr.st_mtime_ns if fields.update_mtime else None)
+        layers.utimens(path, _fine_now(attr.st_atime_ns) if fields.update_atime else None,
+                       _fine_now(attr.st_mtime_ns) if fields.update_mtime else None)
+
+
+def _fine_now(ns: int) -> int:
+    """A time the kernel filled in for UTIME_NOW, made fine-grained.
+
+    For UTIME_NOW the FUSE module sends its own (coarse, once per clock tick) current time
+    together with FATTR_MTIME_NOW, and pyfuse3 hands on the explicit time whenever it is
+    there, so two "now"s within one tick would leave the time unchanged; the kernel overlay
+    writes a fine-grained time to its tmpfs upper.  A time within the last tick of the coarse
+    clock is taken for "now"; an explicit time that close to now differs from the real now by
+    less than a tick anyway.
+    """
+    coarse = time.clock_gettime_ns(_REALTIME_COARSE)
+    if coarse - _TICK_NS <= ns <= coarse:
+        return time.time_ns()
+    return ns
+
+
+_REALTIME_COARSE = getattr(time, "CLOCK_REALTIME_COARSE", 5)  # Linux's id; Python 3.11 lacks it
+_TICK_NS = max(1, int(time.clock_getres(_REALTIME_COARSE) * 1e9))
 
 
 def listed_only(ofs: OverlayFs, st: os.stat_result) -> pyfuse3.EntryAttributes:

@@ -689,3 +689,18 @@ def test_flagged_setxattr_that_fails_still_copies_up(tmpfs: Path) -> None:
         os.getxattr(m / "c", "user.there")  # a plain getxattr does not copy up
     assert (layers.upper / "r").exists() and (layers.upper / "c").exists()
     assert not (layers.upper / "ok").exists()
+
+
+def test_utime_now_sets_a_new_mtime_every_time(tmpfs: Path) -> None:
+    """UTIME_NOW twice within one tick of the coarse clock still moves mtime (the kernel
+    overlay writes fine-grained times; the FUSE module sends its coarse "now")."""
+    layers = make_layers(tmpfs, {"f": "x"})
+    with ovlfuse(layers) as m:
+        f = m / "f"
+        stuck = 0
+        for _ in range(300):
+            before = os.stat(f).st_mtime_ns
+            os.listdir(m)
+            os.utime(f)
+            stuck += os.stat(f).st_mtime_ns == before
+    assert stuck == 0, f"{stuck} of 300 UTIME_NOW calls left mtime as it was"
