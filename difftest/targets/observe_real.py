@@ -113,10 +113,6 @@ class RealObserver:
         """The next observation walks the mount (called on remount)."""
         self.view = None
 
-    def expect(self, unchanged: bool) -> None:
-        """Whether the expected (model) view is unchanged since the previous step."""
-        self.expected_unchanged = unchanged
-
     def _details(self, full: bytes, kind: str, st: os.stat_result) -> tuple[str, Xattrs]:
         content = ""
         if kind == "reg":

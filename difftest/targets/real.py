@@ -107,7 +107,7 @@ class RealOverlay(ABC):
     def expect_unchanged(self, unchanged: bool) -> None:
         """Told before each observation whether the model's view changed at this step (the
         kernel's last walk is reused only when it did not, see observe_real)."""
-        self._observer.expect(unchanged)
+        self._observer.expected_unchanged = unchanged
 
     def teardown(self) -> None:
         """Close all handles and unmount.  Idempotent.  Subclasses also remove their dirs."""
