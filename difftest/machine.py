@@ -30,6 +30,7 @@ from difftest.example import Example
 from difftest.outcome import Outcome
 from difftest.session import Session
 from difftest.strategies import FRESH_NAMES, layers_spec, spec_paths
+from difftest.swarm import SwarmRules
 
 OPEN_FLAGS = [
     os.O_RDONLY,
@@ -64,6 +65,8 @@ class OverlayMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        if os.environ.get("DIFFTEST_HYPOTHESIS_SWARM") != "1":  # 1: Hypothesis's own, for A/B
+            self._rules_strategy = SwarmRules(self)
         self.example: Example | None = None
         self.paths: list[bytes] = []
         self.last_op: ops.Op | None = None
@@ -74,6 +77,8 @@ class OverlayMachine(RuleBasedStateMachine):
     def start(self, data: st.DataObject) -> None:
         s = self.session
         spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper), label="layers")
+        if isinstance(self._rules_strategy, SwarmRules):
+            self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")
         self.example = Example(s, spec)
         fresh = {b"/" + n for n in FRESH_NAMES} | {b"/a/" + n for n in FRESH_NAMES[:4]}
         self.paths = sorted(spec_paths(spec) | fresh | {b"/"})

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "100"))
+BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "300"))
 
 
 @dataclass(frozen=True)
