@@ -11,6 +11,7 @@ through its module attribute ``trio`` (``pyfuse3.asyncio.enable()`` swaps it the
 * ``notify_closing(fd)`` (called by ``pyfuse3.terminate()``) marks the fd closed and writes
   to the pipe, so the waiting ``poll()`` returns and the loop ends;
 * the read lock is a no-op and the nursery runs its tasks one after the other;
+* before the second request is read, the INIT reply has gone out: ``after_init`` runs then;
 
 and drives ``pyfuse3.main(1, 1)`` (one worker) with a single ``send()``.  A handler that did
 suspend would end the daemon with an error instead of hanging it.
@@ -27,7 +28,7 @@ import os
 import select
 import signal
 import types
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import pyfuse3
@@ -70,7 +71,9 @@ class _Nursery:
 class _Waiter:
     """``wait_readable``/``notify_closing`` over one poll object and a wake-up pipe."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_init: Callable[[], None] | None = None) -> None:
+        self.after_init = after_init  # called once the first request (INIT) has been served
+        self.served = 0
         self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self.poll = select.poll()
         self.poll.register(self.wake_r, select.POLLIN)
@@ -78,6 +81,10 @@ class _Waiter:
         self.closing: set[int] = set()
 
     async def wait_readable(self, fd: int) -> None:
+        if self.served < 2:
+            self.served += 1
+            if self.served == 2 and self.after_init is not None:
+                self.after_init()
         if fd not in self.registered:
             self.poll.register(fd, select.POLLIN)
             self.registered.add(fd)
@@ -115,10 +122,13 @@ def _terminate(_signum: int, _frame: object) -> None:
     pyfuse3.terminate()
 
 
-def run(signals: Iterable[int], pending: bool) -> None:
+def run(
+    signals: Iterable[int], pending: bool, after_init: Callable[[], None] | None = None
+) -> None:
     """Serve requests until the session ends (``pyfuse3.init`` done).  ``signals`` end it;
-    ``pending``: one of them arrived already, so end it before the first request."""
-    waiter = _Waiter()
+    ``pending``: one of them arrived already, so end it before the first request;
+    ``after_init`` runs once, when the INIT reply has been sent (the kernel has applied it)."""
+    waiter = _Waiter(after_init)
     saved = getattr(pyfuse3, "trio")  # noqa: B009 (not in pyfuse3's stubs)
     setattr(pyfuse3, "trio", _stand_in(waiter))  # noqa: B010
     try:
