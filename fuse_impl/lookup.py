@@ -35,7 +35,7 @@ from .super import OverlayFs
 
 @dataclass(slots=True)
 class Hit:
-    """An entry found in one layer."""
+    """An entry found in one layer, with its lstat (current when lookup returns)."""
 
     layer: Layer
     rel: bytes
@@ -181,6 +181,7 @@ def _fix_origin(ofs: OverlayFs, parent_rel: bytes, upper: Hit, lower: Hit) -> No
         return
     set_origin(ofs, path, lower)
     set_impure(ofs, parent_rel)
+    upper.st = os.lstat(path)  # the new xattr moved its ctime; callers reply with this stat
 
 
 def _scan_upper(ofs: OverlayFs, parent_rel: bytes, has_lowers: bool, d: LookupData,

@@ -99,9 +99,10 @@ class OverlayOperations(pyfuse3.Operations):
         self.handles = Handles()
         self.invalidate = None if ofs.cfg.exact else _invalidate_attrs
 
-    def _entry(self, node: Node) -> pyfuse3.EntryAttributes:
-        """Attributes for a reply that hands the kernel a new reference to *node*."""
-        attrs = entry_attributes(self.ofs, node)
+    def _entry(self, node: Node, st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
+        """Attributes for a reply that hands the kernel a new reference to *node* (*st*: its
+        providing object's lstat, if the caller just made it)."""
+        attrs = entry_attributes(self.ofs, node, st)
         node.lookups += 1
         return attrs
 
@@ -115,10 +116,10 @@ class OverlayOperations(pyfuse3.Operations):
             return self._entry(parent)
         if name == b"..":
             return self._entry(parent.parent or parent)
-        _res, node = self.table.lookup(parent, name)
+        res, node = self.table.lookup(parent, name)
         if node is None:
             fail(errno.ENOENT, name)
-        return self._entry(node)
+        return self._entry(node, res.top.st)
 
     async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         for nodeid, count in inode_list:

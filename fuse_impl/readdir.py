@@ -17,6 +17,7 @@ and ``..``) counts as a lookup.
 from __future__ import annotations
 
 import errno
+import os
 import stat
 
 import pyfuse3
@@ -141,7 +142,7 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
     entries = dh.entries
     for pos in range(offset, len(entries)):
         name = entries[pos]
-        child = _entry_node(table, dh.node, name)
+        child, st = _entry_node(table, dh.node, name)
         if child is None:
             attrs = _unresolvable(ofs, dh, name)
             if attrs is None:
@@ -150,7 +151,7 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
                 return
             continue
         try:
-            attrs = entry_attributes(ofs, child)
+            attrs = entry_attributes(ofs, child, st)
         except OSError:
             table.drop_if_unused(child)
             continue
@@ -187,12 +188,16 @@ def _unresolvable(ofs: OverlayFs, dh: DirHandle, name: bytes) -> pyfuse3.EntryAt
     return None if st is None else listed_only(ofs, st)
 
 
-def _entry_node(table: NodeTable, node: Node, name: bytes) -> Node | None:
+def _entry_node(
+    table: NodeTable, node: Node, name: bytes
+) -> tuple[Node | None, os.stat_result | None]:
+    """The node an entry names, and its lstat when the lookup just made one."""
     if name == b".":
-        return node
+        return node, None
     if name == b"..":
-        return node.parent or node
+        return node.parent or node, None
     try:
-        return table.lookup(node, name)[1]
+        res, child = table.lookup(node, name)
     except OSError:
-        return None
+        return None, None
+    return child, res.top.st if child is not None else None

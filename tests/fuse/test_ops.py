@@ -119,6 +119,23 @@ def test_merged_dir_metadata_and_xattrs_come_from_upper(tmpfs: Path) -> None:
         assert "user.lower" not in os.listxattr(m / "d")
 
 
+def test_first_lookup_of_a_merged_dir_reports_the_ctime_its_origin_write_gave(
+    tmpfs: Path,
+) -> None:
+    """The lookup that records a merged dir's origin changes the upper dir's ctime; the
+    attributes it replies with (cached for the timeout) show the new ctime, as the kernel's
+    getattr of the upper inode does."""
+    layers = make_layers(tmpfs, {"d": {"x": "1"}}, upper={"d": {}})
+    assert layers.upper is not None
+    before = os.lstat(layers.upper / "d").st_ctime_ns
+    with ovlfuse(layers, "timeout=60") as m:
+        seen = os.lstat(m / "d").st_ctime_ns
+        now = os.lstat(layers.upper / "d").st_ctime_ns
+        assert xattr(layers.upper / "d", "trusted.overlay.origin") is not None
+        assert now != before
+        assert seen == now
+
+
 def test_name_too_long_is_enametoolong(tmpfs: Path) -> None:
     layers = make_layers(tmpfs, {})
     with ovlfuse(layers) as m:
