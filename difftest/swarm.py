@@ -19,11 +19,13 @@ half of the tester's time against the kernel.
   strategy machinery; anything else (the handles bundle) is drawn as Hypothesis would.
 
 Every draw is still a choice of the example's choice sequence, so the example database,
-replay and shrinking work as before.
+replay and shrinking work as before.  ``DIFFTEST_HYPOTHESIS_SWARM=1`` in the environment puts
+Hypothesis's own strategy back, for A/B measurements (``docs/profiling.md`` has them).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from hypothesis.errors import InvalidDefinition
@@ -58,6 +60,12 @@ class Swarm(SearchStrategy[frozenset[str]]):
         return frozenset(n for n in self.names if data.draw_boolean(p_off))
 
 
+@functools.cache
+def _swarm(names: tuple[str, ...]) -> Swarm:
+    """One strategy per set of rule names (a new one per example would be validated anew)."""
+    return Swarm(names)
+
+
 class SwarmRules(RuleStrategy):
     """The rule strategy of :class:`difftest.machine.OverlayMachine` (one per example).
 
@@ -65,23 +73,22 @@ class SwarmRules(RuleStrategy):
     drawn there, the swarm's choices stay out of the step spans that Hypothesis's mutator
     copies from one step to another."""
 
-    _plans: ClassVar[dict[str, Plan]] = {}  # rule name -> how to draw its arguments
+    _plans: ClassVar[dict[Any, Plan]] = {}  # rule function -> how to draw its arguments
 
     def __init__(self, machine: RuleBasedStateMachine) -> None:
         super().__init__(machine)
         self.off: frozenset[str] = frozenset()
 
     def swarm(self) -> Swarm:
-        return Swarm(tuple(sorted(r.function.__name__ for r in self.rules)))
+        return _swarm(tuple(sorted(r.function.__name__ for r in self.rules)))
 
     def _plan(self, rule: Any) -> Plan:
-        name = rule.function.__name__
-        plan = self._plans.get(name)
+        plan = self._plans.get(rule.function)
         if plan is None:
             plan = [
                 (k, _plain_elements(s), s, s.label) for k, s in rule.arguments_strategies.items()
             ]
-            self._plans[name] = plan
+            self._plans[rule.function] = plan
         return plan
 
     def do_draw(self, data: ConjectureData) -> tuple[Any, dict[str, Any]]:
