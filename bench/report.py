@@ -202,7 +202,11 @@ def render_md(data: dict[str, Any], workload_docs: dict[str, str]) -> str:
       "it mounts, runs the workload, unmounts, waits for the FUSE daemon to exit and deletes "
       "everything. Only the workload is timed (not building, mounting or unmounting). "
       "\"Cold\" means the first pass on a fresh mount (the layers themselves are in RAM: "
-      "tmpfs); \"warm\" the second pass on the same mount.")
+      "tmpfs); \"warm\" the second pass on the same mount. Before W3 and the W4 copy-up "
+      "(which take up to 1 GiB of new page cache or upper copy), 1.25× that much memory is "
+      "touched and freed: this VM reports free memory to its host, and first use of a "
+      "reported page costs a host page fault (up to 5× on W3; `bench/runner.py`, "
+      "`prefault`).")
     w("* **Implementations**: " + "; ".join(f"*{v['title']}*: {v['doc']}"
                                             for v in impls.values()) + ".")
     w("* **Workloads** at these sizes:")

@@ -34,6 +34,9 @@ class Workload:
     figures: tuple[Figure, ...]
     build: Callable[[str, Sizes], None]
     run: Callable[[str, Sizes, dict[str, str]], dict[str, float]]
+    # bytes of memory the workload may newly take (page cache, an upper copy): touched
+    # just before it runs, see bench.runner.prefault
+    memory: Callable[[Sizes], int] = lambda sizes: 0
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -179,7 +182,7 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("W3", "W3", (
         _fig("W3", "W3 sequential read", "read the lower big file with 1 MiB read() calls, "
              "fresh mount"),
-    ), trees.build_big, run_w3),
+    ), trees.build_big, run_w3, lambda sizes: sizes.big),
     Workload("W4", "W4a", (
         _fig("W4-append", "W4 append 1 byte to small files",
              "open(O_APPEND)+write 1 byte+close on each small lower file (copy-up each)"),
@@ -187,7 +190,7 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("W4", "W4b", (
         _fig("W4-copyup", "W4 copy-up of the big file",
              "open(O_APPEND)+write 1 byte+close on the big lower file"),
-    ), trees.build_big, run_w4b),
+    ), trees.build_big, run_w4b, lambda sizes: sizes.big),
     Workload("W5", "W5a", (
         _fig("W5-create", "W5 create 4 KiB files",
              "mkdir, then create+write 4 KiB+close each file"),
