@@ -80,7 +80,7 @@ def all_impls() -> dict[str, Impl]:
     ]
     from bench.variants import VARIANTS
 
-    for v in (*VARIANTS, "gc+readahead"):
+    for v in (*VARIANTS, "gc+quietlog"):
         impls.append(variant_impl(v))
     return {i.name: i for i in impls}
 

@@ -11,10 +11,6 @@ Variants:
     The request loop ovlfuse had before ``fuse_impl/loop.py`` (adopted from the former
     ``syncloop`` variant, 2026-12-03): ``pyfuse3.main()`` under ``trio.run`` with its default
     worker tasks, termination signals watched by a trio task.  Kept to measure the gain.
-``readahead``
-    After mounting, raise the FUSE mount's read-ahead (``/sys/class/bdi/MAJ:MIN/
-    read_ahead_kb``) from 128 KiB to 1 MiB so that sequential reads arrive as 1 MiB
-    requests (libfuse already negotiates ``max_pages`` = 256).
 ``quietlog``
     ``fuse_impl.operations.log.debug`` made a no-op (it is called for every failing
     request, e.g. every ENODATA getxattr, even when debug logging is off).
@@ -23,26 +19,26 @@ Variants:
     collector ran for ~10 % of the daemon's time (every request allocates attribute
     objects, coroutines and lookup results, few of them in cycles).
 
-Variants combine with ``+``: ``gc+readahead``.
+Variants combine with ``+``: ``gc+quietlog``.  (``readahead`` was adopted in 2026-12 as
+``fuse_impl/daemon.py``'s ``raise_read_ahead``.)
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import threading
-import time
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-VARIANTS = ("trio", "readahead", "quietlog", "gc")
-READ_AHEAD_KB = 1024
+VARIANTS = ("trio", "quietlog", "gc")
 
 
-def _run_under_trio(signals: Iterable[int], pending: bool) -> None:
-    """``fuse_impl.loop.run`` as it was: pyfuse3's loop in trio, signals watched by a task."""
+def _run_under_trio(
+    signals: Iterable[int], pending: bool, after_init: Callable[[], None] | None = None
+) -> None:
+    """``fuse_impl.loop.run`` as it was: pyfuse3's loop in trio, signals watched by a task.
+    ``after_init`` (the read-ahead raise) is not run: that loop had no such hook, so W3 under
+    this variant is the old 128 KiB read-ahead."""
     import pyfuse3
     import trio
 
@@ -77,20 +73,6 @@ def apply(variants: list[str]) -> None:
     if "trio" in variants:
         loop.run = _run_under_trio
 
-    if "readahead" in variants:
-        orig_mount = daemon.mount
-
-        def mount(cfg: Any) -> Any:
-            out = orig_mount(cfg)
-            # The kernel caps read-ahead at its INIT offer (128 KiB) when the INIT reply
-            # arrives, which happens once the loop runs: set it from a thread afterwards.
-            mnt = os.fsdecode(cfg.mountpoint)
-            threading.Thread(target=set_read_ahead_after_init, args=(mnt, READ_AHEAD_KB),
-                             daemon=True).start()
-            return out
-
-        daemon.mount = mount
-
     if "gc" in variants:
         import gc
 
@@ -112,32 +94,6 @@ def apply(variants: list[str]) -> None:
         operations.log = types.SimpleNamespace(  # type: ignore[assignment]
             debug=lambda *a, **k: None, exception=real.exception, info=real.info,
             warning=real.warning, error=real.error)
-
-
-def set_read_ahead_after_init(mountpoint: str, kb: int) -> None:
-    """Wait until the mount answers (INIT done), then raise its read-ahead."""
-    for _ in range(200):
-        try:
-            os.stat(mountpoint)
-            break
-        except OSError:
-            time.sleep(0.01)
-    set_read_ahead(mountpoint, kb)
-
-
-def set_read_ahead(mountpoint: str, kb: int) -> None:
-    """Set the read-ahead of the mount at *mountpoint* (found in mountinfo: no stat, which
-    would wait for the not yet running FUSE loop)."""
-    dev = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if fields[4] == mountpoint:
-                dev = fields[2]
-    if dev is None:
-        return
-    with contextlib.suppress(OSError), open(f"/sys/class/bdi/{dev}/read_ahead_kb", "w") as f:
-        f.write(str(kb))
 
 
 def main(argv: list[str] | None = None) -> int:

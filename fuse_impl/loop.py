@@ -81,10 +81,11 @@ class _Waiter:
         self.closing: set[int] = set()
 
     async def wait_readable(self, fd: int) -> None:
-        if self.served < 2:
+        if self.after_init is not None:  # until the second call: INIT has been answered
             self.served += 1
-            if self.served == 2 and self.after_init is not None:
+            if self.served == 2:
                 self.after_init()
+                self.after_init = None
         if fd not in self.registered:
             self.poll.register(fd, select.POLLIN)
             self.registered.add(fd)
