@@ -22,11 +22,13 @@ from rich.console import Console
 from difftest import placement, stop
 from difftest.parallel import run_parallel
 from difftest.progress import ProgressView
-from difftest.report import print_failure, write_report
-from difftest.runner import PROFILES, RunResult, run
+from difftest.report import print_failure, run_id, write_report
+from difftest.runconfig import PRESETS, SUPPORTED, RunConfig
+from difftest.runner import PROFILES, SHRINK_S, RunResult, run
 from difftest.scratch import ScratchError, Terminated
-from difftest.session import PRESETS, SUPPORTED, RunConfig, Session
-from difftest.survey import Known, Survey
+from difftest.session import Session
+from difftest.signature import Known
+from difftest.survey import Survey
 
 EXIT_AGREE, EXIT_DIVERGENCE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SUBCOMMANDS = ("replay", "docs", "promote")
@@ -120,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML summary")
     p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary")
-    p.add_argument("--no-shrink", action="store_true", help="report the first divergence unshrunk")
+    p.add_argument("--no-shrink", action="store_true", help="report divergences unshrunk")
+    p.add_argument("--shrink-time", type=float, default=SHRINK_S, metavar="SECONDS",
+                   help=f"time cap of each divergence's shrink (default {SHRINK_S:.0f} s; with "
+                        "--time, shrinking also stops near the end of the budget)")
     p.add_argument("--survey", action="store_true",
                    help="keep going after a divergence to collect every distinct one "
                         "(for third-party targets); writes a summary with the reports")
@@ -227,70 +232,93 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, old)
 
 
-def _budget(args: argparse.Namespace, n_configs: int) -> tuple[int | None, float | None, int]:
+def _budget(args: argparse.Namespace) -> tuple[int | None, float | None, int]:
+    """(examples per config, seconds for the whole run, steps per example)."""
     prof = PROFILES[args.profile]
     steps = args.steps or prof.steps
     if args.examples is not None:
         return args.examples, None, steps
     if args.time is not None:
-        return None, args.time / n_configs, steps
+        return None, args.time, steps
     if prof.examples is not None:
         return prof.examples, None, steps
     assert prof.seconds is not None
-    return None, prof.seconds / n_configs, steps
+    return None, prof.seconds, steps
 
 
 def _run_all(
     args: argparse.Namespace, configs: list[RunConfig], targets: list[str], console: Console
 ) -> int:
+    """Run each config in turn.  A time budget is shared: each config gets an equal part of
+    what is left, so the time of a config that a target refuses to mount (it ends at once)
+    goes to the configs after it."""
     from difftest.scratch import Scratch
 
-    examples, seconds, steps = _budget(args, len(configs))
-    results: list[tuple[RunResult, Path | None]] = []
+    examples, total, steps = _budget(args)
+    results: list[tuple[RunResult, list[Path]]] = []
+    run_start = time.monotonic()
     with placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
             ProgressView(console, quiet=args.quiet) as view, stop.signals_as_flags():
-        for rc in configs:
-            session = Session(rc, targets, scratch, on_progress=view.update)
-            view.start(session, examples, seconds)
-            db = None if args.no_db else Path(".hypothesis/difftest") / rc.name.replace("=", "-")
-            survey = Survey(rc, targets, args.report_dir, view.console) if args.survey else None
-            if survey is not None:
-                session.known = Known()
-            if args.jobs > 1:
-                result = run_parallel(session, args.jobs, base=scratch.path,
-                                      examples=examples, seconds=seconds,
-                                      steps=steps, seed=args.seed, db_dir=db,
-                                      shrink=not args.no_shrink,
-                                      pin=not args.no_pin)  # fmt: skip
-            else:
-                result = run(
-                    session,
-                    examples=examples,
-                    seconds=seconds,
-                    steps=steps,
-                    seed=args.seed,
-                    db_dir=db,
-                    shrink=not args.no_shrink,
-                    on_found=survey.add if survey is not None else None,
-                )
-            view.finish(session, result)
-            where = None
-            if survey is not None:
-                where = survey.finish(Session(rc, targets, scratch))
-            elif result.failure is not None:
-                where = write_report(result.failure, rc, targets, args.report_dir)
-                view.console.print()
-                print_failure(view.console, result.failure, targets, where)
+        for i, rc in enumerate(configs):
+            seconds = None
+            if total is not None:
+                seconds = max(0.0, total - (time.monotonic() - run_start)) / (len(configs) - i)
+            result, where = _run_config(args, rc, targets, scratch, view, examples, seconds,
+                                        steps)  # fmt: skip
             results.append((result, where))
             if result.error is not None:
-                raise result.error  # a KeyboardInterrupt after the report is written
+                raise result.error  # a KeyboardInterrupt after the reports are written
     _summaries(args, results, targets, console)
     return EXIT_DIVERGENCE if any(not r.agreed for r, _ in results) else EXIT_AGREE
 
 
+def _run_config(args: argparse.Namespace, rc: RunConfig, targets: list[str], scratch: Any,
+                view: ProgressView, examples: int | None, seconds: float | None, steps: int
+                ) -> tuple[RunResult, list[Path]]:  # fmt: skip
+    """One config: run it, then write its reports (or, in survey mode, its summary)."""
+    session = Session(rc, targets, scratch, on_progress=view.update)
+    view.start(session, examples, seconds)
+    db = None if args.no_db else Path(".hypothesis/difftest") / rc.name.replace("=", "-")
+    survey = Survey(rc, targets, args.report_dir, view.console) if args.survey else None
+    if survey is not None:
+        session.known = Known()
+    if args.jobs > 1:
+        result = run_parallel(session, args.jobs, base=scratch.path,
+                              examples=examples, seconds=seconds,
+                              steps=steps, seed=args.seed, db_dir=db,
+                              shrink=not args.no_shrink,
+                              pin=not args.no_pin,
+                              shrink_seconds=args.shrink_time)  # fmt: skip
+    else:
+        result = run(
+            session,
+            examples=examples,
+            seconds=seconds,
+            steps=steps,
+            seed=args.seed,
+            db_dir=db,
+            shrink=not args.no_shrink,
+            on_found=survey.add if survey is not None else None,
+            shrink_seconds=args.shrink_time,
+        )
+    view.finish(session, result)
+    where: list[Path] = []
+    if survey is not None:
+        summary = survey.finish(Session(rc, targets, scratch))
+        where = [summary] if summary is not None else []
+    else:
+        for n, failure in enumerate(result.failures, 1):
+            rid = run_id(rc, targets) + (f"-{n}" if len(result.failures) > 1 else "")
+            path = write_report(failure, rc, targets, args.report_dir, rid)
+            view.console.print()
+            print_failure(view.console, failure, targets, path)
+            where.append(path)
+    return result, where
+
+
 def _summaries(
     args: argparse.Namespace,
-    results: list[tuple[RunResult, Path | None]],
+    results: list[tuple[RunResult, list[Path]]],
     targets: list[str],
     console: Console,
 ) -> None:
@@ -311,7 +339,12 @@ def _summaries(
                 "divergence": None
                 if r.failure is None or r.failure.divergence is None
                 else r.failure.divergence.summary(),
-                "report": str(where) if where else None,
+                "divergences": [f.divergence.summary().splitlines()[0]
+                                for f in r.failures if f.divergence is not None],
+                "report": str(where[0]) if where else None,
+                "reports": [str(w) for w in where],
+                "refused_by": r.configs_refused,
+                "capped_shrinks": r.capped_shrinks,
                 "events": {e: n for e, n, _ in s.tally.rows()},
                 "setup_seconds": {k: round(v, 3) for k, v in s.setup_seconds.items()},
             }

@@ -2,77 +2,52 @@
 
 Used by the Hypothesis state machine and by ``difftest replay`` alike, so a saved case is
 rerun by exactly the code that found it.  The model is the expected side of each comparison.
+Every divergence carries the keys of :mod:`difftest.signature`, computed here where the
+model's view before and after the step is at hand, and is raised as the exception type of
+its signature.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from difftest import ops, stop
 from difftest.coverage import Events
-from difftest.observe import Observation, diff, observe
+from difftest.divergence import (
+    Divergence,
+    DivergenceFound,
+    ExampleRecord,
+    StepRecord,
+    TargetSetupError,
+    divergence_error,
+    is_setup_failure,
+)
+from difftest.observe import Difference, Observation, differences, lines_of, observe
 from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
-from difftest.session import TargetSetupError
+from difftest.signature import (
+    Context,
+    failure_key,
+    lower_names,
+    result_key,
+    state_key,
+)
 from model.spec import LayersSpec
 
 if TYPE_CHECKING:
     from difftest.session import Session
 
+__all__ = [
+    "Divergence",
+    "DivergenceFound",
+    "Example",
+    "ExampleRecord",
+    "StepRecord",
+    "is_setup_failure",
+    "run_program",
+]
 
-@dataclass
-class Divergence:
-    """The first disagreement of an example."""
-
-    step: int
-    target: str
-    kind: Kind
-    op: ops.Op | None
-    expected: str
-    actual: str
-    details: list[str] = field(default_factory=list)
-
-    def where(self) -> str:
-        """What follows "after" in a summary: the step and its operation, the initial state,
-        or, for the check of a FUSE target's layers through the kernel when an example ends,
-        the last step."""
-        if self.op is not None:
-            return f"step {self.step} {self.op!r}"
-        if self.step == 0:
-            return "the initial state"
-        return f"the last step ({self.step}), in the kernel's view of the layers"
-
-    def summary(self) -> str:
-        where = self.where()
-        head = (
-            f"{self.kind.value} on {self.target} after {where}: "
-            f"expected {self.expected}, got {self.actual}"
-        )
-        return "\n".join([head, *self.details[:30]])
-
-
-@dataclass
-class StepRecord:
-    op: ops.Op
-    outcomes: dict[str, Outcome]
-
-
-@dataclass
-class ExampleRecord:
-    spec: LayersSpec
-    steps: list[StepRecord] = field(default_factory=list)
-    divergence: Divergence | None = None
-    events: set[str] = field(default_factory=set)
-
-
-def is_setup_failure(d: Divergence) -> bool:
-    """The target could not even mount the starting layers."""
-    return d.kind is Kind.TARGET_FAILED and d.op is None and d.step == 0 and not d.details
-
-
-class DivergenceFound(AssertionError):
-    """Raised at the first disagreement; Hypothesis shrinks the example that raised it."""
+KERNEL_VIEW = "kernel-view"  # the op label of the end-of-example check of FUSE layers
 
 
 class Example:
@@ -87,16 +62,21 @@ class Example:
         self.observed_steps = -1  # how many steps had run when prev_obs was taken
         self.targets: dict[str, Any] = {}
         self.format_checks = True  # FUSE targets' kernel-view check at close
+        self.lowers = lower_names(spec)
+        # survey mode: lines of known differences met in this example, per target; a state
+        # difference that persists into later steps is still the known one
+        self.known_lines: dict[str, set[str]] = {}
         stop.check()
         session.begin_example(self.record)
         self.handle_maps: dict[str, ops.Handles] = {}
         try:
             self.targets = session.open_targets(spec)
         except TargetSetupError as exc:
-            div = Divergence(0, exc.target, Kind.TARGET_FAILED, None, "a mount", str(exc))
+            div = Divergence(0, exc.target, Kind.TARGET_FAILED, None, "a mount", str(exc),
+                             keys=frozenset({f"failed|mount|{exc.target}"}))
             self.record.divergence = div
             self.close()
-            raise DivergenceFound(div.summary()) from exc
+            raise divergence_error(div) from exc
         self.handle_maps = {name: ops.Handles() for name in self.targets}
 
     def close(self) -> None:
@@ -112,22 +92,20 @@ class Example:
                 # between its operation and its observation left an older one)
                 current = self.observed_steps == len(self.record.steps)
                 with self._deadline(target):
-                    lines = check(self.prev_obs.get(name) if current else None)
-                if lines:
-                    found = self._known_filter(Divergence(
-                        len(self.record.steps), name, Kind.STATE_DIFFERS, None,
-                        "the kernel's view of the same layers", "a different view", lines,
-                    ))  # fmt: skip
-                    if found is not None:
-                        self.record.divergence = found
-                        break
+                    diffs = check(self.prev_obs.get(name) if current else None)
+                found = self._state_divergence(name, None, diffs, KERNEL_VIEW,
+                                               "the kernel's view of the same layers",
+                                               None, self.prev_obs.get("model"))
+                if found is not None:
+                    self.record.divergence = found
+                    break
         try:
             self.session.close_targets(self.targets)
         finally:
             self.record.events = self.events.seen
             self.session.end_example(self.record)
         if found is not None:
-            raise DivergenceFound(found.summary())
+            raise divergence_error(found)
 
     @staticmethod
     def _deadline(target: Any) -> contextlib.AbstractContextManager[None]:
@@ -152,7 +130,9 @@ class Example:
             kind = compare(expected, actual) if name != "model" else None
             if kind is not None:
                 n = len(self.record.steps)
-                self.diverge(Divergence(n, name, kind, op, str(expected), str(actual)))
+                key = result_key(kind, op, expected, actual, self._context(pre, None))
+                self.diverge(Divergence(n, name, kind, op, str(expected), str(actual),
+                                        keys=frozenset({key})))
         self.check_state(op)
         self.events.step(op, expected, pre, self.prev_obs.get("model"), label)
         return expected
@@ -191,32 +171,58 @@ class Example:
                     obs[name] = observe(target)
             except Exception as exc:
                 why = f"{type(exc).__name__}: {exc}" + _died(target)
-                self.diverge(
-                    Divergence(n, name, Kind.TARGET_FAILED, op, "an observable state", why)
-                )
+                self.diverge(Divergence(n, name, Kind.TARGET_FAILED, op, "an observable state",
+                                        why, keys=frozenset({failure_key(op, exc)})))
         for name, actual in obs.items():
             if name == "model":
                 continue
-            lines = diff(obs["model"], actual, self.prev_obs.get("model"), self.prev_obs.get(name))
-            if lines:
-                got = f"{len(lines)} difference(s)"
-                self.diverge(
-                    Divergence(n, name, Kind.STATE_DIFFERS, op, "the same state", got, lines)
-                )
+            diffs = differences(obs["model"], actual, self.prev_obs.get("model"),
+                                self.prev_obs.get(name))
+            found = self._state_divergence(name, op, diffs, None, "the same state",
+                                           self.prev_obs.get("model"), obs["model"])
+            if found is not None:
+                self.record.divergence = found
+                raise divergence_error(found)
         self.prev_obs = obs
         self.observed_steps = n
 
-    def diverge(self, d: Divergence) -> None:
-        found = self._known_filter(d)
-        if found is None:
-            return  # survey mode: already reported, keep going
-        self.record.divergence = found
-        raise DivergenceFound(found.summary())
+    def _context(self, before: Observation | None, after: Observation | None) -> Context:
+        paths = {label: path for label, (path, _) in self.events.opened.items()}
+        return Context(self.lowers, before, after, paths)
 
-    def _known_filter(self, d: Divergence) -> Divergence | None:
-        """In survey mode, ``d`` less what is already known (None: nothing new)."""
+    def _state_divergence(self, name: str, op: ops.Op | None, diffs: list[Difference],
+                          label: str | None, expected: str, before: Observation | None,
+                          after: Observation | None) -> Divergence | None:
+        """The divergence of ``diffs`` on target ``name`` (None when there is none, or, in
+        survey mode, when every difference is known or a known one that persists)."""
+        if not diffs:
+            return None
+        ctx = self._context(before, after)
+        keyed = [(d, state_key(op, d, ctx, label)) for d in diffs]
         known = self.session.known
-        return d if known is None else known.unknown_part(d)
+        if known is not None:
+            seen = self.known_lines.setdefault(name, set())
+            fresh = []
+            for d, key in keyed:
+                if d.line in seen or known.is_known(name, key):
+                    seen.add(d.line)
+                else:
+                    fresh.append((d, key))
+            keyed = fresh
+            if not keyed:
+                return None
+        lines = lines_of([d for d, _ in keyed])
+        got = f"{len(lines)} difference(s)" if known is None else f"{len(lines)} new difference(s)"
+        return Divergence(len(self.record.steps), name, Kind.STATE_DIFFERS, op, expected, got,
+                          lines, frozenset(k for _, k in keyed))
+
+    def diverge(self, d: Divergence) -> None:
+        """Record ``d`` and stop the example (in survey mode, unless ``d`` is known)."""
+        known = self.session.known
+        if known is not None and all(known.is_known(d.target, k) for k in d.signature[1]):
+            return  # survey mode: already reported, keep going
+        self.record.divergence = d
+        raise divergence_error(d)
 
 
 def _tell_unchanged(target: Any, now: Observation | None, before: Observation | None) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 from rich.console import Console
 
 from difftest.report import print_failure, write_report
+from difftest.runconfig import PRESETS
 from difftest.runner import RunResult, run
 from difftest.scratch import Scratch
-from difftest.session import PRESETS, Session
+from difftest.session import Session
 
 # Examples per config in CI; DIFFTEST_GATE_EXAMPLES raises it for a longer local check.
 GATE_EXAMPLES = int(os.environ.get("DIFFTEST_GATE_EXAMPLES", "150"))
@@ -25,10 +26,11 @@ def run_gate(config: str, targets: list[str], examples: int = GATE_EXAMPLES, see
         session = Session(PRESETS[config], targets, scratch)
         result = run(session, examples=examples, seconds=None, steps=steps, seed=seed,
                      db_dir=None)
-    if result.failure is not None:
+    if result.failures:
         out = Path(tempfile.mkdtemp(prefix="difftest-gate-"))
-        where = write_report(result.failure, PRESETS[config], targets, out)
         console = Console(width=160, force_terminal=False)
-        print_failure(console, result.failure, targets, where)
-        print((where / "report.md").read_text())
+        for n, failure in enumerate(result.failures, 1):
+            where = write_report(failure, PRESETS[config], targets, out, f"gate-{config}-{n}")
+            print_failure(console, failure, targets, where)
+            print((where / "report.md").read_text())
     return result

@@ -58,7 +58,7 @@ XATTR_NAMES = [b"user.a", b"user.b", b"user.new", b"trusted.overlay.x", b"truste
 
 
 class OverlayMachine(RuleBasedStateMachine):
-    """Subclassed per run by :func:`difftest.session.Session.machine_class` with ``session``."""
+    """Subclassed per run by :func:`machine_for` with ``session``."""
 
     session: Session
     handles = Bundle("handles")
@@ -325,3 +325,8 @@ class OverlayMachine(RuleBasedStateMachine):
             self.run_op(ops.Chmod(inside[q % len(inside)], 0o640))
         else:
             self.run_op(ops.Mkdir(dst + b"/new"))
+
+
+def machine_for(session: Session) -> type[OverlayMachine]:
+    """The state machine of one run: :class:`OverlayMachine` bound to ``session``."""
+    return type("OverlayMachineRun", (OverlayMachine,), {"session": session})

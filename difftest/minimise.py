@@ -5,29 +5,29 @@ shrinks; a 20-step example over three layers can still hold steps and entries th
 part (a divergence found at ``index=on`` came out with 7 identical no-op steps and two dozen
 unrelated entries).  This pass works on the saved case itself, as ``difftest replay`` runs it:
 it removes one step, or one entry with everything beneath it, replays, and keeps the removal
-when the replay still diverges the same way (same target, same classification, same
-operation, or the initial state).  Each replay is one example on every target; the pass
-stops after :data:`BUDGET_S` seconds and returns the smallest case reproduced so far.
+when the replay still diverges the same way (the same signature, :mod:`difftest.signature`).
+Each replay is one example on every target; the pass stops after :data:`BUDGET_S` seconds
+and returns the smallest case reproduced so far.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from difftest import ops
-from difftest.example import Divergence, DivergenceFound, ExampleRecord, run_program
-from difftest.session import Session, TargetSetupError
+from difftest.divergence import Divergence, DivergenceFound, Signature, TargetSetupError
+from difftest.example import ExampleRecord, run_program
+from difftest.session import Session
 from model.spec import Entry, LayersSpec
 
 BUDGET_S = 60.0
 
-Signature = tuple[str, str, str | None]
-
 
 def signature(d: Divergence) -> Signature:
-    """What makes two divergences the same for this pass."""
-    return d.target, d.kind.value, None if d.op is None else repr(d.op)
+    """What makes two divergences the same for this pass: their signature."""
+    return d.signature
 
 
 def _replay(session: Session, spec: LayersSpec, program: list[ops.Op]) -> ExampleRecord | None:
@@ -75,6 +75,14 @@ def minimise(session: Session, record: ExampleRecord, budget_s: float = BUDGET_S
             return None
         return got
 
+    best = _minimised(session, record, want, deadline, same)
+    best.found_at = record.found_at
+    return best
+
+
+def _minimised(session: Session, record: ExampleRecord, want: Signature, deadline: float,
+               same: Callable[[LayersSpec, list[ops.Op]], ExampleRecord | None]
+               ) -> ExampleRecord:  # fmt: skip
     best = same(record.spec, [s.op for s in record.steps])
     if best is None:
         return record  # not reproducible by replay (timing, a hang): keep Hypothesis's

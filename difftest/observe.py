@@ -143,26 +143,47 @@ def walk(sys: Syscalls) -> Observation:
     return Observation(merged, ino, mtime, upper)
 
 
-def _diff_dicts(label: str, a: dict[bytes, Any], b: dict[bytes, Any]) -> list[str]:
+@dataclass(frozen=True)
+class Difference:
+    """One way two observations differ: ``area`` (``merged``, ``upper``, ``identity``,
+    ``ino-changed``, ``mtime-changed``), the path, the field (``missing``/``extra`` for a
+    path only one side has), both values, and the line people read (shared by the fields of
+    one path that differ together)."""
+
+    area: str
+    path: bytes
+    field: str
+    expected: Any
+    actual: Any
+    line: str
+    kind: str = ""  # the kind of the entry the difference is in (either side's)
+
+    def __str__(self) -> str:
+        return self.line
+
+
+def _diff_dicts(area: str, a: dict[bytes, Any], b: dict[bytes, Any]) -> list[Difference]:
     if a == b:
         return []
-    lines = []
+    out = []
     for path in sorted(set(a) | set(b)):
         ea, eb = a.get(path), b.get(path)
         if ea == eb:
             continue
         if ea is None:
-            lines.append(f"{label} {path!r}: missing in expected, actual has {eb}")
+            out.append(Difference(area, path, "extra", None, eb,
+                                  f"{area} {path!r}: missing in expected, actual has {eb}",
+                                  getattr(eb, "kind", "")))  # fmt: skip
         elif eb is None:
-            lines.append(f"{label} {path!r}: expected {ea}, missing in actual")
+            out.append(Difference(area, path, "missing", ea, None,
+                                  f"{area} {path!r}: expected {ea}, missing in actual",
+                                  getattr(ea, "kind", "")))
         else:
-            fields = [
-                f"{k}: {getattr(ea, k)!r} != {getattr(eb, k)!r}"
-                for k in ea.__dataclass_fields__
-                if getattr(ea, k) != getattr(eb, k)
-            ]
-            lines.append(f"{label} {path!r}: " + "; ".join(fields))
-    return lines
+            names = [k for k in ea.__dataclass_fields__ if getattr(ea, k) != getattr(eb, k)]
+            text = "; ".join(f"{k}: {getattr(ea, k)!r} != {getattr(eb, k)!r}" for k in names)
+            out += [Difference(area, path, k, getattr(ea, k), getattr(eb, k),
+                               f"{area} {path!r}: {text}", getattr(ea, "kind", "")) for k in names]
+    return out
 
 
 def _changed(prev: dict[bytes, int] | None, cur: dict[bytes, int]) -> set[bytes]:
@@ -183,6 +204,62 @@ def _mtime_changed(prev: Observation | None, cur: Observation) -> set[bytes]:
     }
 
 
+def _aliases(classes: frozenset[frozenset[bytes]]) -> dict[bytes, tuple[bytes, ...]]:
+    return {p: tuple(sorted(c)) for c in classes for p in c}
+
+
+def _identity(expected: Observation, actual: Observation) -> list[Difference]:
+    ce, ca = expected.identity_classes(), actual.identity_classes()
+    if ce == ca:
+        return []
+    ae, aa = _aliases(ce), _aliases(ca)
+    out = []
+    for p in sorted(set(ae) | set(aa)):
+        e, a = ae.get(p, (p,)), aa.get(p, (p,))
+        if e != a:
+            out.append(Difference("identity", p, "aliases", e, a,
+                                  f"inode identity of {p!r}: expected aliases {list(e)}, "
+                                  f"actual {list(a)}"))
+    return out
+
+
+def _change_sets(area: str, what: str, e: set[bytes], a: set[bytes]) -> list[Difference]:
+    out = []
+    for p in sorted(e ^ a):
+        exp, act = p in e, p in a
+        out.append(Difference(area, p, what, exp, act,
+                              f"{what} of {p!r} since previous step: expected "
+                              f"{'changed' if exp else 'unchanged'}, actual "
+                              f"{'changed' if act else 'unchanged'}"))
+    return out
+
+
+def differences(
+    expected: Observation,
+    actual: Observation,
+    prev_expected: Observation | None,
+    prev_actual: Observation | None,
+) -> list[Difference]:
+    """Every way ``actual`` differs from ``expected`` (empty when they agree)."""
+    out = _diff_dicts("merged", expected.merged, actual.merged)
+    if expected.upper is not None and actual.upper is not None:
+        out += _diff_dicts("upper", expected.upper, actual.upper)
+    out += _identity(expected, actual)
+    prev_ino_e = prev_expected.ino if prev_expected else None
+    prev_ino_a = prev_actual.ino if prev_actual else None
+    ie, ia = _changed(prev_ino_e, expected.ino), _changed(prev_ino_a, actual.ino)
+    out += _change_sets("ino-changed", "inode", ie, ia)
+    me, ma = _mtime_changed(prev_expected, expected), _mtime_changed(prev_actual, actual)
+    renamed = ie ^ ia  # an object that changed on one side only has no mtime to compare
+    out += _change_sets("mtime-changed", "mtime", me - renamed, ma - renamed)
+    return out
+
+
+def lines_of(diffs: list[Difference]) -> list[str]:
+    """The lines people read (one per path and area, however many fields differ)."""
+    return list(dict.fromkeys(d.line for d in diffs))
+
+
 def diff(
     expected: Observation,
     actual: Observation,
@@ -190,23 +267,4 @@ def diff(
     prev_actual: Observation | None,
 ) -> list[str]:
     """Human-readable differences between two observations (empty when they agree)."""
-    lines = _diff_dicts("merged", expected.merged, actual.merged)
-    if expected.upper is not None and actual.upper is not None:
-        lines += _diff_dicts("upper", expected.upper, actual.upper)
-    ce, ca = expected.identity_classes(), actual.identity_classes()
-    if ce != ca:
-        show = lambda cs: sorted(sorted(c) for c in cs)  # noqa: E731
-        lines.append(f"inode identity: expected aliases {show(ce)}, actual {show(ca)}")
-    prev_ino_e = prev_expected.ino if prev_expected else None
-    prev_ino_a = prev_actual.ino if prev_actual else None
-    ie, ia = _changed(prev_ino_e, expected.ino), _changed(prev_ino_a, actual.ino)
-    if ie != ia:
-        lines.append(
-            f"inode changed since previous step: expected {sorted(ie)}, actual {sorted(ia)}"
-        )
-    me, ma = _mtime_changed(prev_expected, expected), _mtime_changed(prev_actual, actual)
-    if me != ma:
-        lines.append(
-            f"mtime changed since previous step: expected {sorted(me)}, actual {sorted(ma)}"
-        )
-    return lines
+    return lines_of(differences(expected, actual, prev_expected, prev_actual))

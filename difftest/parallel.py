@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from difftest import placement, realfs, stop
-from difftest.example import ExampleRecord
-from difftest.runner import RunResult, run
+from difftest.divergence import ExampleRecord
+from difftest.runconfig import RunConfig
+from difftest.runner import SHRINK_S, RunResult, run
 from difftest.scratch import Scratch
-from difftest.session import RunConfig, Session
+from difftest.session import Session
 
 SEED_STRIDE = 1_000_003
 PROGRESS_EVERY = 0.5  # seconds between a worker's progress messages
@@ -51,10 +52,12 @@ class Counts:
 
 @dataclass
 class WorkerResult:
-    failure: ExampleRecord | None
+    failures: list[ExampleRecord]
     flaky: bool
     error: str | None
     interrupted: bool
+    capped_shrinks: int = 0
+    refused: list[str] = field(default_factory=list)
 
 
 def _counts(s: Session) -> Counts:
@@ -89,11 +92,12 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
             result = run(session, **kw)
             interrupted = isinstance(result.error, KeyboardInterrupt)
             error = None if result.error is None or interrupted else repr(result.error)
-            res = WorkerResult(result.failure, result.flaky, error, interrupted)
+            res = WorkerResult(result.failures, result.flaky, error, interrupted,
+                               result.capped_shrinks, result.configs_refused)
     except KeyboardInterrupt:
-        res = WorkerResult(None, False, None, True)
+        res = WorkerResult([], False, None, True)
     except BaseException as exc:
-        res = WorkerResult(None, False, f"worker {index}: {exc!r}", False)
+        res = WorkerResult([], False, f"worker {index}: {exc!r}", False)
     if session is not None:
         send(("progress", index, _counts(session)))
     send(("done", index, res))
@@ -127,7 +131,8 @@ class _Aggregate:
 
 def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None,
                  seconds: float | None, steps: int, seed: int | None, db_dir: Path | None,
-                 shrink: bool = True, pin: bool = True) -> RunResult:
+                 shrink: bool = True, pin: bool = True, shrink_seconds: float = SHRINK_S
+                 ) -> RunResult:  # fmt: skip
     """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` opens no target
     here, it only collects the workers' counts.  Each worker's scratch lives under *base*, the
     parent's own scratch, whose cleanup also takes down what a killed worker left."""
@@ -138,7 +143,8 @@ def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None
         share = None if examples is None else examples // jobs + (i < examples % jobs)
         kw = dict(examples=share, seconds=seconds, steps=steps,
                   seed=None if seed is None else seed + i * SEED_STRIDE,
-                  db_dir=db_dir, shrink=shrink, base=base, pin=pin)  # fmt: skip
+                  db_dir=db_dir, shrink=shrink, base=base, pin=pin,
+                  shrink_seconds=shrink_seconds)  # fmt: skip
         r, w = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_worker, args=(i, w, [*readers, r], session.run_config,
                                               session.target_names, kw))  # fmt: skip
@@ -176,13 +182,13 @@ def _collect(readers: dict[Any, int], procs: list[Any], agg: _Aggregate,
                 procs[i].join()
                 if i not in results:
                     results[i] = WorkerResult(
-                        None, False, f"worker {i} died (exit {procs[i].exitcode})", False)
+                        [], False, f"worker {i} died (exit {procs[i].exitcode})", False)
                 continue
             if kind == "progress":
                 agg.update(index, payload)
             else:
                 results[index] = payload
-        found = any(r.failure is not None or r.error for r in results.values())
+        found = any(r.failures or r.error for r in results.values())
         if (found or stop.requested()) and not stopping:
             stopping = True
             kill_at = time.monotonic() + STOP_GRACE
@@ -199,12 +205,21 @@ def _stop(procs: list[Any], sig: int = signal.SIGTERM) -> None:
 def _merge(session: Session, results: dict[int, WorkerResult], jobs: int,
            seconds: float) -> RunResult:
     ordered = [results[i] for i in range(jobs)]
-    failure = next((r.failure for r in ordered if r.failure is not None), None)
+    failures: list[ExampleRecord] = []
+    seen = set()
+    for r in ordered:  # one per signature, the first worker's
+        for f in r.failures:
+            assert f.divergence is not None
+            if f.divergence.signature not in seen:
+                seen.add(f.divergence.signature)
+                failures.append(f)
     errors = [r.error for r in ordered if r.error]
     error: BaseException | None = None
-    if failure is None and errors:
+    if not failures and errors:
         error = RuntimeError("; ".join(errors))
-    elif failure is None and any(r.interrupted for r in ordered):
+    elif not failures and any(r.interrupted for r in ordered):
         error = KeyboardInterrupt("a worker was interrupted")
-    session.failure = failure
-    return RunResult(session, failure, any(r.flaky for r in ordered), seconds, error)
+    session.failure = failures[0] if failures else None
+    refused = sorted({t for r in ordered for t in r.refused})
+    return RunResult(session, failures, any(r.flaky for r in ordered), seconds, error,
+                     sum(r.capped_shrinks for r in ordered), refused)

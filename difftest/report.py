@@ -19,10 +19,10 @@ from rich.table import Table
 from rich.text import Text
 
 from difftest import ops
-from difftest.example import ExampleRecord
+from difftest.divergence import ExampleRecord
 from difftest.outcome import Outcome, compare
 from difftest.repro import render_repro_py, render_repro_sh
-from difftest.session import RunConfig
+from difftest.runconfig import RunConfig
 from model.spec import Entry, LayersSpec
 
 
@@ -105,6 +105,7 @@ def record_to_json(
             "expected": d.expected,
             "actual": d.actual,
             "details": d.details,
+            "keys": sorted(d.keys),
         },
         "events": sorted(record.events),
     }

@@ -15,8 +15,8 @@ from difftest.repro_template import REPRO_PY_BODY
 from model.spec import Entry
 
 if TYPE_CHECKING:
-    from difftest.example import ExampleRecord
-    from difftest.session import RunConfig
+    from difftest.divergence import ExampleRecord
+    from difftest.runconfig import RunConfig
 
 
 def _entry_tuple(e: object) -> str:

@@ -4,24 +4,42 @@ A budget of seconds is met by running Hypothesis in chunks of examples, each wit
 seed, until the time is spent; a budget of examples runs exactly that many.  Hypothesis's
 example database (``.hypothesis/difftest/<config>``) makes a failure found once replay first
 in the next run.  Settings profiles ``ci``, ``dev`` and ``nightly`` set the defaults.
+
+Every distinct divergence is its own bug to Hypothesis (each signature raises an exception
+type of its own, :mod:`difftest.divergence`, and ``report_multiple_bugs`` is on), so each is
+shrunk on its own and a shrink cannot slip from one divergence to another.  Each shrink is
+capped in time (:mod:`difftest.shrinkcap`), and never runs much past a time budget.  A gate
+run stops after the chunk that found divergences and reports all of them; a survey goes on.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from difftest.example import DivergenceFound, ExampleRecord, is_setup_failure
+from difftest.divergence import DivergenceFound, ExampleRecord, is_setup_failure
+from difftest.machine import machine_for
 from difftest.minimise import minimise
 from difftest.session import Session
+from difftest.shrinkcap import shrink_caps
+
+SHRINK_S = 60.0  # seconds for each shrink by Hypothesis, and again for the replay pass
+
+
+def shrink_deadline(start: float, seconds: float | None) -> float | None:
+    """When shrinking stops in a run with a time budget: at its end, plus a grace of a tenth
+    of the budget (at least 10 s), so a divergence found late is still shrunk a little."""
+    if seconds is None:
+        return None
+    return start + seconds + max(10.0, seconds / 10)
 
 
 @dataclass(frozen=True)
@@ -49,15 +67,23 @@ CHUNK = 100
 
 @dataclass
 class RunResult:
+    """What a run found: every distinct divergence, each shrunk (in the order found)."""
+
     session: Session
-    failure: ExampleRecord | None
+    failures: list[ExampleRecord]
     flaky: bool
     seconds: float
     error: BaseException | None = None
+    capped_shrinks: int = 0
+    configs_refused: list[str] = field(default_factory=list)
+
+    @property
+    def failure(self) -> ExampleRecord | None:
+        return self.failures[0] if self.failures else None
 
     @property
     def agreed(self) -> bool:
-        return self.failure is None and self.error is None
+        return not self.failures and self.error is None
 
 
 def _settings(examples: int, steps: int, db_dir: Path | None, shrink: bool) -> settings:
@@ -71,21 +97,34 @@ def _settings(examples: int, steps: int, db_dir: Path | None, shrink: bool) -> s
         suppress_health_check=list(HealthCheck),
         database=DirectoryBasedExampleDatabase(str(db_dir)) if db_dir else None,
         phases=phases,
-        report_multiple_bugs=False,
+        report_multiple_bugs=True,
         print_blob=False,
+        verbosity=Verbosity.quiet,  # reports are ours; Hypothesis's would repeat them
     )
 
 
-def _minimise(session: Session) -> None:
+def _minimise(session: Session, found: ExampleRecord, seconds: float) -> ExampleRecord:
     """After Hypothesis's shrinking, the replay pass of :mod:`difftest.minimise`; its replays
     count as examples run, not as divergences found."""
-    assert session.failure is not None
-    found, divergent = session.failure, session.divergent_examples
-    best = found
+    divergent = session.divergent_examples
     try:
-        best = minimise(session, found)
-    finally:  # replays set session.failure to every divergent record they end
-        session.failure, session.divergent_examples = best, divergent
+        return minimise(session, found, budget_s=seconds)
+    finally:
+        session.divergent_examples = divergent
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]
+
+
+def _is_flaky(exc: BaseException) -> bool:
+    return isinstance(exc, Flaky) or any(isinstance(e, Flaky) for e in _leaves(exc))
+
+
+def _only_divergences(exc: BaseException) -> bool:
+    return all(isinstance(e, DivergenceFound) for e in _leaves(exc))
 
 
 def run(
@@ -98,52 +137,69 @@ def run(
     db_dir: Path | None,
     shrink: bool = True,
     on_found: Callable[[ExampleRecord], None] | None = None,
+    shrink_seconds: float = SHRINK_S,
 ) -> RunResult:
-    """Run until the budget is spent or a divergence is found (and shrunk).
+    """Run until the budget is spent or divergences are found (and shrunk).
 
     With ``session.known`` set (survey mode), each shrunk divergence is handed to
-    ``on_found``, its signature is added to the known ones, and the run goes on.
+    ``on_found``, its keys are added to the known ones, and the run goes on.  A target that
+    cannot mount this config ends the run early (:attr:`RunResult.configs_refused`).
     """
-    machine = session.machine_class()
+    machine = machine_for(session)
     start = time.monotonic()
+    deadline = None if seconds is None else start + seconds
+    shrink_end = shrink_deadline(start, seconds)
     chunk_no = 0
     flaky = False
     error: BaseException | None = None
-    while True:
+    failures: list[ExampleRecord] = []
+    capped = 0
+    refused: list[str] = []
+    while not refused:
         done = session.examples
         if examples is not None and done >= examples:
             break
-        if seconds is not None and time.monotonic() - start >= seconds:
+        if deadline is not None and time.monotonic() >= deadline:
             break
         n = CHUNK if examples is None else min(CHUNK, examples - done)
         case = machine
         if seed is not None:
             case = hypothesis_seed(seed + chunk_no)(type(machine.__name__, (machine,), {}))
         chunk_no += 1
+        session.collecting = True
+        caps: list[int] = []
         try:
-            run_state_machine_as_test(case, settings=_settings(n, steps, db_dir, shrink))
-        except DivergenceFound:
-            pass
-        except Flaky:
-            flaky = True
-            if session.known is None:
-                break
+            with shrink_caps(shrink_seconds, shrink_end) as caps:
+                run_state_machine_as_test(case, settings=_settings(n, steps, db_dir, shrink))
+        except KeyboardInterrupt as exc:
+            error = exc
         except BaseException as exc:
-            if session.failure is None or isinstance(exc, KeyboardInterrupt):
+            flaky = flaky or _is_flaky(exc)
+            if not _only_divergences(exc) and not _is_flaky(exc):
                 error = exc
-                break
-        if session.failure is not None and shrink:
-            _minimise(session)
-        if session.failure is not None:
-            if session.known is None:
-                break
-            found = session.failure
-            session.known.add(found)
-            if on_found is not None:
-                on_found(found)
-            session.failure = None
-            if found.divergence is not None and is_setup_failure(found.divergence):
-                break  # the target cannot mount this config: nothing more to learn here
-    if session.known is not None and session.known.records:
-        session.failure = session.known.records[0]
-    return RunResult(session, session.failure, flaky, time.monotonic() - start, error)
+        finally:
+            session.collecting = False
+            capped += len(caps)
+        found = session.take_found()
+        if isinstance(error, KeyboardInterrupt) or (error is not None and not found):
+            failures += found
+            break
+        error = None
+        for record in found:
+            left = shrink_seconds if shrink_end is None else shrink_end - time.monotonic()
+            if shrink and left > 0:
+                record = _minimise(session, record, min(shrink_seconds, left))
+            failures.append(record)
+            assert record.divergence is not None
+            if is_setup_failure(record.divergence):
+                refused.append(record.divergence.target)
+            if session.known is not None:
+                session.known.add(record)
+                if on_found is not None:
+                    on_found(record)
+        if failures and session.known is None:
+            break
+        if flaky and session.known is None and not failures:
+            break
+    session.failure = failures[0] if failures else None
+    return RunResult(session, failures, flaky, time.monotonic() - start, error, capped, refused)

@@ -1,62 +1,39 @@
 """One run's context: which config, which targets, the scratch space, counters and records.
 
 A :class:`Session` outlives the examples of a run.  It builds the targets of each example,
-counts examples and steps for the progress display, tallies coverage events and keeps the
-record of the last failing example (after shrinking, Hypothesis replays the minimal one last).
+counts examples and steps for the progress display, tallies coverage events and keeps, per
+signature, the divergent examples of the current Hypothesis run: the smallest one seen and
+the one Hypothesis replays as its final, minimal example.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from difftest.coverage import EventTally
+from difftest.divergence import ExampleRecord, Signature, TargetSetupError
+from difftest.runconfig import PRESETS, SUPPORTED, RunConfig
 from model.config import Config
 from model.overlay import Overlay
 from model.spec import LayersSpec
 
 if TYPE_CHECKING:
-    from difftest.example import ExampleRecord
-    from difftest.machine import OverlayMachine
     from difftest.scratch import Scratch
-    from difftest.survey import Known
+    from difftest.signature import Known
+
+__all__ = ["PRESETS", "SUPPORTED", "RunConfig", "Session", "TargetSetupError"]
 
 
-class TargetSetupError(Exception):
-    """A target could not be set up for an example (a FUSE program that did not mount)."""
+def _in_final_replay() -> bool:
+    """Whether Hypothesis is replaying a minimal failing example to report it."""
+    try:
+        from hypothesis.control import current_build_context
 
-    def __init__(self, target: str, message: str) -> None:
-        super().__init__(message)
-        self.target = target
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """A named overlay configuration: mount options plus the shape of the layer stack."""
-
-    name: str
-    config: Config = field(default_factory=Config)
-    lowers: int = 2
-    has_upper: bool = True
-
-    def describe(self) -> str:
-        opts = ",".join(self.config.mount_options()) or "defaults"
-        upper = "upper" if self.has_upper else "no upper"
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper})"
-
-
-PRESETS: dict[str, RunConfig] = {
-    "default": RunConfig("default"),
-    "redirect_dir=on": RunConfig("redirect_dir=on", Config(redirect_dir="on")),
-    "index=on": RunConfig("index=on", Config(index=True)),
-    "lowers=1": RunConfig("lowers=1", lowers=1),
-    "lowers=3": RunConfig("lowers=3", lowers=3),
-    "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),
-    "ro": RunConfig("ro", Config(ro=True)),
-}
-SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper")
+        return bool(current_build_context().is_final)
+    except Exception:  # outside a Hypothesis run (a replay, a docs example)
+        return False
 
 
 class Session:
@@ -79,8 +56,14 @@ class Session:
         self.divergent_examples = 0
         self.started = time.monotonic()
         self.tally = EventTally()
-        self.failure: ExampleRecord | None = None
-        self.known: Known | None = None  # survey mode: divergences already found
+        self.failure: ExampleRecord | None = None  # the last divergent example
+        self.known: Known | None = None  # survey mode: divergences already reported
+        # while collecting (a Hypothesis run): per signature, the smallest divergent example
+        # seen and the final replay of the minimal one, in the order first found
+        self.collecting = False
+        self.smallest: dict[Signature, ExampleRecord] = {}
+        self.finals: dict[Signature, ExampleRecord] = {}
+        self.first_seen: dict[Signature, float] = {}
         self.remount_ok = True
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
@@ -97,11 +80,6 @@ class Session:
     @property
     def config(self) -> Config:
         return self.run_config.config
-
-    def machine_class(self) -> type[OverlayMachine]:
-        from difftest.machine import OverlayMachine
-
-        return type("OverlayMachineRun", (OverlayMachine,), {"session": self})
 
     # ---- targets --------------------------------------------------------------------------
 
@@ -160,8 +138,32 @@ class Session:
         if record.divergence is not None:
             self.divergent_examples += 1
             self.failure = record
+            if self.collecting:
+                self._collect(record)
         if self.on_progress is not None:
             self.on_progress(self)
+
+    def _collect(self, record: ExampleRecord) -> None:
+        assert record.divergence is not None
+        sig = record.divergence.signature
+        self.first_seen.setdefault(sig, time.monotonic())
+        if _in_final_replay():
+            self.finals[sig] = record
+        best = self.smallest.get(sig)
+        if best is None or record.size() < best.size():
+            self.smallest[sig] = record
+
+    def take_found(self) -> list[ExampleRecord]:
+        """The divergences collected since the last call, one per signature (Hypothesis's
+        final replay where there was one, else the smallest example seen), in the order
+        they were first found; the collection is cleared."""
+        out = []
+        for sig, rec in self.smallest.items():
+            best = self.finals.get(sig, rec)
+            best.found_at = self.first_seen.get(sig, best.found_at)
+            out.append(best)
+        self.smallest, self.finals = {}, {}
+        return out
 
     @property
     def elapsed(self) -> float:

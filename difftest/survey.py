@@ -1,74 +1,39 @@
 """Survey mode: keep running after a divergence, to collect every *distinct* one.
 
 For a third-party implementation the first divergence is rarely the only one, and a known
-one would otherwise be found again in every example.  Each shrunk divergence gets a
-signature (the kind, the operation, the results, or the state differences with paths
-removed); later differences with a known signature are set aside, so the run goes on to find
-new ones.  Only ``--survey`` runs do this: the gate stops at the first difference.
+one would otherwise be found again in every example.  Each divergence has a signature
+(:mod:`difftest.signature`: what differs and where, without paths or values); each distinct
+one is shrunk on its own and reported, its keys become known, and later differences with a
+known key are set aside, so the run goes on to find new ones.  Only ``--survey`` runs do
+this: the gate stops after the first Hypothesis run that found anything.
+
+The summary lists every divergence with the time it was first found and its shrunk length,
+and groups them by probable cause (the observable that differs), without merging any.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import time
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
 from difftest import ops
-from difftest.example import (
-    Divergence,
-    DivergenceFound,
-    Example,
-    ExampleRecord,
-    StepRecord,
-    is_setup_failure,
-)
-from difftest.observe import diff, observe
+from difftest.divergence import DivergenceFound, ExampleRecord, StepRecord
+from difftest.example import Example
+from difftest.observe import differences, observe
 from difftest.report import run_id, write_report
-from difftest.session import RunConfig, Session
-
-_PATHS = re.compile(r"b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"")
-_VALUES = re.compile(r"(\w+): [^;]*? != [^;]*")
-_LISTS = re.compile(r"\[[^\]]*\]|, actual has .*|expected .*, missing")
+from difftest.runconfig import RunConfig
+from difftest.session import Session
+from difftest.signature import Context, group_of, state_key
 
 
-def line_signature(line: str) -> str:
-    """A state-difference line without paths and values: which fields differ, and how."""
-    return _LISTS.sub("…", _VALUES.sub(r"\1", _PATHS.sub("<path>", line)))
-
-
-def signature(d: Divergence) -> frozenset[str]:
-    """What makes a divergence the same as another."""
-    if is_setup_failure(d):
-        return frozenset({f"{d.kind.value}|setup|{d.target}"})  # messages name scratch paths
-    if d.details:
-        return frozenset(line_signature(x) for x in d.details)
-    op = type(d.op).__name__ if d.op is not None else "setup"
-    return frozenset({f"{d.kind.value}|{op}|{d.expected}|{d.actual}"})
-
-
-@dataclass
-class Known:
-    """Signatures of the divergences found so far in a survey."""
-
-    records: list[ExampleRecord] = field(default_factory=list)
-    lines: set[str] = field(default_factory=set)
-
-    def add(self, record: ExampleRecord) -> None:
-        assert record.divergence is not None
-        self.records.append(record)
-        self.lines |= signature(record.divergence)
-
-    def unknown_part(self, d: Divergence) -> Divergence | None:
-        """``d`` without what is already known, or None when all of it is known."""
-        if d.details:
-            rest = [x for x in d.details if line_signature(x) not in self.lines]
-            if not rest:
-                return None
-            return Divergence(d.step, d.target, d.kind, d.op, d.expected,
-                              f"{len(rest)} new difference(s)", rest)
-        return None if signature(d) <= self.lines else d
+def _without_op(key: str) -> str:
+    """A state key less its operation: the same difference after any step."""
+    parts = key.split("|")
+    return "|".join([parts[0], *parts[2:]]) if parts[0] == "state" else key
 
 
 def differences_after_remount(session: Session, record: ExampleRecord) -> list[str]:
@@ -80,62 +45,97 @@ def differences_after_remount(session: Session, record: ExampleRecord) -> list[s
     except DivergenceFound as exc:
         return [f"does not mount: {exc}"]
     ex.format_checks = False
-    lines: list[str] = []
+    keys: list[str] = []
     try:
         for step in [*record.steps, StepRecord(ops.Remount(), {})]:
             for name in ex.targets:
                 ex._run_on(name, step.op)
         expected = observe(ex.targets["model"])
+        ctx = Context(ex.lowers, None, expected)
         for name, t in ex.targets.items():
             if name == "model":
                 continue
             try:
                 actual = observe(t)
             except Exception as exc:  # a target that cannot even be walked differs too
-                lines.append(f"{name}: observing failed: {exc}")
+                keys.append(f"failed|observe|{type(exc).__name__}")
                 continue
-            lines += [f"{name}: {x}" for x in diff(expected, actual, None, None)]
+            keys += [state_key(None, x, ctx) for x in differences(expected, actual, None, None)]
     finally:
         ex.close()
-    return lines
+    return keys
 
 
-def persists(d: Divergence, after: list[str]) -> str:
-    """Whether the state difference is still there after a remount: a line of the same
-    signature (paths and values aside) among the differences after the remount (a
-    difference in the kernel's view of the layers counts as the target's own).  A result
-    that differed is an event, not state."""
+def persists(record: ExampleRecord, after: list[str]) -> str:
+    """Whether the state difference is still there after a remount: a difference with the
+    same key (the operation aside) among those after the remount (a difference in the
+    kernel's view of the layers counts as the target's own).  A result that differed is an
+    event, not state."""
+    d = record.divergence
+    assert d is not None
     if not d.details and d.op is not None:
         return "n/a (a result, not a state)"
     if not d.details:
         return "yes" if after else "no"
-    mine = {line_signature(x.split("'s layers: ", 1)[-1]) for x in d.details}
-    later = {line_signature(x.split(": ", 1)[1]) for x in after if ": " in x}
+    mine = {_without_op(k) for k in d.keys}
+    later = {_without_op(k) for k in after}
     return "yes" if mine & later else "no"
 
 
-def write_survey(path: Path, rc: RunConfig, targets: list[str],
-                 found: list[tuple[ExampleRecord, Path, list[str]]]) -> None:
-    """The survey summary: one section per distinct divergence."""
+@dataclass
+class Found:
+    """One distinct divergence of a survey: the shrunk case, its report, when it was found
+    (seconds into the run) and the differences left after a remount."""
+
+    record: ExampleRecord
+    where: Path
+    seconds: float
+    after: list[str]
+
+
+def write_survey(path: Path, rc: RunConfig, targets: list[str], found: list[Found]) -> None:
+    """The survey summary: the divergences grouped by probable cause, then one section per
+    divergence."""
     lines = [
         f"# Survey: {', '.join(targets)} against the model ({rc.describe()})",
         "",
-        f"{len(found)} distinct divergence(s). Each was shrunk; its report directory has the",
-        "full case and standalone reproducers.",
+        f"{len(found)} distinct divergence(s). Each was shrunk on its own; its report directory",
+        "has the full case and standalone reproducers.",
         "",
+        "## By probable cause",
+        "",
+        "| cause | # | after | first found | steps | signature |",
+        "|---|---|---|---|---|---|",
     ]
-    for i, (rec, where, after) in enumerate(found, 1):
+    groups: dict[str, list[tuple[int, Found]]] = defaultdict(list)
+    for i, f in enumerate(found, 1):
+        d = f.record.divergence
+        assert d is not None
+        groups[group_of(sorted(d.keys)[0] if d.keys else d.kind.value)].append((i, f))
+    for cause in sorted(groups):
+        for i, f in groups[cause]:
+            d = f.record.divergence
+            assert d is not None
+            key = "<br>".join(f"`{k}`" for k in sorted(d.keys)[:4])
+            op = type(d.op).__name__ if d.op is not None else d.where()
+            lines.append(f"| {cause} | {i} | {op} | {f.seconds:.0f} s | "
+                         f"{len(f.record.steps)} | {key} |")  # fmt: skip
+    lines.append("")
+    for i, f in enumerate(found, 1):
+        rec = f.record
         d = rec.divergence
         assert d is not None
         lines += [
             f"## {i}. {d.kind.value} after "
             + (repr(d.op) if d.op else d.where()),
             "",
-            f"* report: `{where}`",
+            f"* report: `{f.where}`",
+            f"* first found: {f.seconds:.1f} s into the run",
             f"* steps: {len(rec.steps)}",
             f"* expected (model = kernel): {d.expected}",
             f"* actual ({d.target}): {d.actual}",
-            f"* persists across remount: {persists(d, after)}",
+            f"* persists across remount: {persists(rec, f.after)}",
+            f"* signature: {', '.join(f'`{k}`' for k in sorted(d.keys))}",
             "",
         ]
         if d.details:
@@ -162,12 +162,14 @@ class Survey:
 
     def __init__(self, rc: RunConfig, targets: list[str], out: Path, console: Console) -> None:
         self.rc, self.targets, self.out, self.console = rc, targets, out, console
-        self.found: list[tuple[ExampleRecord, Path]] = []
+        self.found: list[tuple[ExampleRecord, Path, float]] = []
+        self.started = time.monotonic()
 
     def add(self, record: ExampleRecord) -> None:
         where = write_report(record, self.rc, self.targets, self.out,
                              f"{run_id(self.rc, self.targets)}-{len(self.found) + 1}")
-        self.found.append((record, where))
+        seen = record.found_at or time.monotonic()
+        self.found.append((record, where, max(0.0, seen - self.started)))
         assert record.divergence is not None
         head = record.divergence.summary().splitlines()[0]
         self.console.print(f"  found #{len(self.found)}: {head}")
@@ -176,7 +178,8 @@ class Survey:
         """Check each divergence for persistence across a remount; write the summary."""
         if not self.found:
             return None
-        rows = [(rec, where, differences_after_remount(session, rec)) for rec, where in self.found]
+        rows = [Found(rec, where, t, differences_after_remount(session, rec))
+                for rec, where, t in self.found]
         path = self.out / f"{run_id(self.rc, self.targets)}-survey.md"
         write_survey(path, self.rc, self.targets, rows)
         self.console.print(f"survey summary: {path}")

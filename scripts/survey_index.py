@@ -47,13 +47,13 @@ def persistence(report: Path) -> str:
 
     rc, targets, spec, program = load_case(report)
     d = json.loads((report / "report.json").read_text())["divergence"]
-    div = Divergence(d["step"], d["target"], Kind(d["kind"]),
-                     None if d["op"] == "None" else d["op"], d["expected"], d["actual"],
-                     d["details"])  # fmt: skip
+    op = program[d["step"] - 1] if d["op"] != "None" and 0 < d["step"] <= len(program) else None
+    div = Divergence(d["step"], d["target"], Kind(d["kind"]), op, d["expected"], d["actual"],
+                     d["details"], frozenset(d.get("keys", ())))  # fmt: skip
     record = ExampleRecord(spec, [StepRecord(op, {}) for op in program], div)
     with Scratch() as scratch:
         after = differences_after_remount(Session(rc, targets, scratch), record)
-    return persists(div, after)
+    return persists(record, after)
 
 
 def main(src: Path, dest: Path, summaries: list[Path]) -> None:
@@ -70,8 +70,9 @@ def main(src: Path, dest: Path, summaries: list[Path]) -> None:
             text = survey.read_text().replace(str(src) + "/", "")
             names = []
             for block in text.split("\n## ")[1:]:
-                report = next(x for x in block.splitlines() if x.startswith("* report:"))
-                names.append(report.split("`")[1])
+                report = [x for x in block.splitlines() if x.startswith("* report:")]
+                if report:  # the "By probable cause" table has none
+                    names.append(report[0].split("`")[1])
             for i, name in enumerate(names, 1):
                 shutil.copytree(src / name, dest / name, dirs_exist_ok=True)
                 d = json.loads((src / name / "report.json").read_text())["divergence"]

@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from difftest import realfs
-from difftest.observe import Observation
+from difftest.observe import Difference, Observation
 from difftest.scratch import Scratch
 from difftest.targets.kernel import KernelOverlay, mount_data
 from difftest.targets.observe_real import RealObserver
@@ -313,11 +313,12 @@ class FuseOverlay(KernelOverlay):
                 with open(f"/sys/fs/fuse/connections/{os.minor(dev)}/abort", "w") as f:
                     f.write("1")
 
-    def format_check(self, last: Observation | None = None) -> list[str]:
+    def format_check(self, last: Observation | None = None) -> list[Difference]:
         """Mount the layers with the kernel overlay and compare its merged view with the FUSE
         program's (``last``: its observation after the last step, if nothing has happened
-        since; otherwise it is observed now); returns the differences."""
-        from difftest.observe import diff, observe
+        since; otherwise it is observed now); returns the differences (the FUSE program's
+        view is the expected side, the kernel's the actual one)."""
+        from difftest.observe import differences, observe
 
         if self.on_kernel:
             return []
@@ -334,8 +335,8 @@ class FuseOverlay(KernelOverlay):
             self.mounted = False
         # the kernel's lookups may add origin xattrs: compare the merged views only
         before, after = replace(before, upper=None), replace(after, upper=None)
-        lines = diff(before, after, None, None)
-        return [f"kernel view of {self.name}'s layers: {line}" for line in lines]
+        return [replace(d, line=f"kernel view of {self.name}'s layers: {d.line}")
+                for d in differences(before, after, None, None)]
 
 
 def make_fuse_target(

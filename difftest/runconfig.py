@@ -1,0 +1,38 @@
+"""Named overlay configurations (presets): mount options plus the shape of the layer stack.
+
+Kept apart from :mod:`difftest.session` so that reports, surveys and commands can name a
+config without importing the machinery that runs one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from model.config import Config
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A named overlay configuration: mount options plus the shape of the layer stack."""
+
+    name: str
+    config: Config = field(default_factory=Config)
+    lowers: int = 2
+    has_upper: bool = True
+
+    def describe(self) -> str:
+        opts = ",".join(self.config.mount_options()) or "defaults"
+        upper = "upper" if self.has_upper else "no upper"
+        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper})"
+
+
+PRESETS: dict[str, RunConfig] = {
+    "default": RunConfig("default"),
+    "redirect_dir=on": RunConfig("redirect_dir=on", Config(redirect_dir="on")),
+    "index=on": RunConfig("index=on", Config(index=True)),
+    "lowers=1": RunConfig("lowers=1", lowers=1),
+    "lowers=3": RunConfig("lowers=3", lowers=3),
+    "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),
+    "ro": RunConfig("ro", Config(ro=True)),
+}
+SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper")
