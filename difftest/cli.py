@@ -50,7 +50,8 @@ Other commands:
 EPILOG = (
     """\
 targets:  kernel            the running kernel's overlayfs (needs root)
-          fuse              this project's ovlfuse, exact mode
+          fuse              this project's ovlfuse, exact mode (timeouts 0)
+          fuse-cached       ovlfuse as users mount it (60 s entry/attribute caching)
           fuse-overlayfs    the fuse-overlayfs program, if installed
           cmd:PROG ARGS     any program taking the kernel's -o lowerdir=,upperdir=,workdir= syntax
 configs:  """

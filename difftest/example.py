@@ -10,6 +10,8 @@ its signature.
 from __future__ import annotations
 
 import contextlib
+import os
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from difftest import ops, stop
@@ -25,6 +27,7 @@ from difftest.divergence import (
 )
 from difftest.observe import Difference, Observation, differences, lines_of, observe
 from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
+from difftest.probe import probe, probe_differences, probe_paths
 from difftest.signature import (
     Context,
     failure_key,
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 KERNEL_VIEW = "kernel-view"  # the op label of the end-of-example check of FUSE layers
+PROBES = os.environ.get("DIFFTEST_PROBES") != "0"  # 0: no lookups before the walk (for A/B)
 
 
 class Example:
@@ -63,6 +67,7 @@ class Example:
         self.targets: dict[str, Any] = {}
         self.format_checks = True  # FUSE targets' kernel-view check at close
         self.lowers = lower_names(spec)
+        self.seed = zlib.crc32(repr(spec).encode())  # the lookups' order (difftest.probe)
         # survey mode: lines of known differences met in this example, per target; a state
         # difference that persists into later steps is still the known one
         self.known_lines: dict[str, set[str]] = {}
@@ -163,6 +168,7 @@ class Example:
         stop.check()
         obs: dict[str, Observation] = {}
         n = len(self.record.steps)
+        lookups = self._probe(op, n)
         for name, target in self.targets.items():
             if name != "model":  # the model is first: real targets hear if it changed
                 _tell_unchanged(target, obs.get("model"), self.prev_obs.get("model"))
@@ -178,6 +184,8 @@ class Example:
                 continue
             diffs = differences(obs["model"], actual, self.prev_obs.get("model"),
                                 self.prev_obs.get(name))
+            if name in lookups:
+                diffs = probe_differences(lookups["model"], lookups[name]) + diffs
             found = self._state_divergence(name, op, diffs, None, "the same state",
                                            self.prev_obs.get("model"), obs["model"])
             if found is not None:
@@ -185,6 +193,23 @@ class Example:
                 raise divergence_error(found)
         self.prev_obs = obs
         self.observed_steps = n
+
+    def _probe(self, op: ops.Op | None, n: int) -> dict[str, dict[bytes, Outcome]]:
+        """Each target's answers to the lookups of :mod:`difftest.probe` (taken before any
+        walk); a target whose lookups fail outright is left to its walk to report."""
+        if not PROBES:
+            return {}
+        before = self.prev_obs.get("model")
+        paths = probe_paths(op, before, self._context(None, None).handle_paths, self.seed, n)
+        out: dict[str, dict[bytes, Outcome]] = {}
+        for name, target in self.targets.items():
+            try:
+                with self._deadline(target):
+                    out[name] = probe(target, paths)
+            except Exception:
+                if name == "model":
+                    return {}
+        return out
 
     def _context(self, before: Observation | None, after: Observation | None) -> Context:
         paths = {label: path for label, (path, _) in self.events.opened.items()}
@@ -219,7 +244,7 @@ class Example:
     def diverge(self, d: Divergence) -> None:
         """Record ``d`` and stop the example (in survey mode, unless ``d`` is known)."""
         known = self.session.known
-        if known is not None and all(known.is_known(d.target, k) for k in d.signature[1]):
+        if known is not None and known.is_known(*d.signature):
             return  # survey mode: already reported, keep going
         self.record.divergence = d
         raise divergence_error(d)

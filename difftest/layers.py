@@ -1,10 +1,13 @@
 """Build a :class:`model.spec.LayersSpec` as real directories.
 
 An example directory gets ``lower0`` .. ``lowerN-1``, ``upper`` and ``work`` (when the spec
-has an upper layer) and ``merged``.  Every entry is created with umask 0; owners are set
-before modes (chown clears suid/sgid) and modes after creation (so suid, sgid and sticky
-stick); xattrs last, never following symlinks.  An entry whose path is empty (or ``.``/``/``)
-describes the layer root itself.
+has an upper layer) and ``merged``.  With ``split_fs`` each lower directory is a tmpfs of its
+own (mounted by :func:`build_layers`, taken down by :func:`unmount_layers`), so the upper
+layer and every lower layer sit on different filesystems.
+
+Every entry is created with umask 0; owners are set before modes (chown clears suid/sgid)
+and modes after creation (so suid, sgid and sticky stick); xattrs last, never following
+symlinks.  An entry whose path is empty (or ``.``/``/``) describes the layer root itself.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from difftest import realfs
 from model.spec import Entry, LayersSpec
 
 _ROOT_PATHS = (b"", b".", b"/")
@@ -28,6 +32,7 @@ class LayerDirs:
     upper: bytes | None
     work: bytes | None
     merged: bytes
+    mounted: tuple[bytes, ...] = ()  # layer directories that are tmpfs mounts of their own
 
 
 def _apply_meta(p: bytes, e: Entry, *, chmod: bool = True) -> None:
@@ -101,8 +106,9 @@ def populate(layer: bytes, entries: Iterable[Entry]) -> None:
         os.utime(p, ns=times, follow_symlinks=False)
 
 
-def build_layers(root: str | bytes, spec: LayersSpec) -> LayerDirs:
-    """Create the layers of ``spec`` and an empty ``merged`` in the existing dir ``root``."""
+def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False) -> LayerDirs:
+    """Create the layers of ``spec`` and an empty ``merged`` in the existing dir ``root``;
+    with ``split_fs``, each lower layer on a tmpfs of its own."""
     r = os.fsencode(root)
     lowers = tuple(b"%s/lower%d" % (r, i) for i in range(len(spec.lowers)))
     upper = work = None
@@ -114,10 +120,24 @@ def build_layers(root: str | bytes, spec: LayersSpec) -> LayerDirs:
         for d in (*lowers, upper, work, merged):
             if d is not None:
                 os.mkdir(d, 0o755)
+        mounted = []
+        if split_fs:
+            for d in lowers:
+                realfs.mount(b"difftest-layer", d, b"tmpfs", 0, b"mode=0755")
+                mounted.append(d)
         for d, entries in zip(lowers, spec.lowers, strict=True):
             populate(d, entries)
         if upper is not None and spec.upper is not None:
             populate(upper, spec.upper)
+    except BaseException:
+        unmount_layers(LayerDirs(r, lowers, upper, work, merged, tuple(mounted)))
+        raise
     finally:
         os.umask(old)
-    return LayerDirs(r, lowers, upper, work, merged)
+    return LayerDirs(r, lowers, upper, work, merged, tuple(mounted))
+
+
+def unmount_layers(dirs: LayerDirs) -> None:
+    """Take down the layers' own tmpfs mounts (lazily where busy)."""
+    for d in dirs.mounted:
+        realfs.umount_or_detach(d)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import stat as stat_mod
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from difftest.syscalls import Syscalls
@@ -41,19 +41,39 @@ class MergedEntry:
 
 @dataclass
 class Observation:
+    """What one walk saw: the merged view, each path's st_ino, st_mtime (non-directories)
+    and st_dev, and the upper layer on disk.  ``ino_either``: paths whose st_ino the target
+    may renumber at any step (the model says which: directories on layers that span several
+    filesystems, catalogue §3), so only their identity is compared, not its stability."""
+
     merged: dict[bytes, MergedEntry]
     ino: dict[bytes, int]
     mtime: dict[bytes, int]
     upper: dict[bytes, UpperEntry] | None
+    dev: dict[bytes, int] = field(default_factory=dict)
+    ino_either: frozenset[bytes] = frozenset()
 
     def identity_classes(self) -> frozenset[frozenset[bytes]]:
-        """Paths that name one object (by inode number), for each object with several."""
-        if len(set(self.ino.values())) == len(self.ino):
+        """Paths that name one object (by st_dev and st_ino), for each object with several.
+        Two objects with the same pair are one to ``find``, ``du`` and ``rsync``."""
+        dev = self.dev
+        keys = {p: (dev.get(p, 0), i) for p, i in self.ino.items()}
+        if len(set(keys.values())) == len(keys):
             return frozenset()  # the usual case: no aliases
-        groups: dict[int, set[bytes]] = defaultdict(set)
-        for path, ino in self.ino.items():
-            groups[ino].add(path)
+        groups: dict[tuple[int, int], set[bytes]] = defaultdict(set)
+        for path, key in keys.items():
+            groups[key].add(path)
         return frozenset(frozenset(g) for g in groups.values() if len(g) > 1)
+
+    def dev_classes(self) -> dict[bytes, tuple[bool, frozenset[bytes]]]:
+        """Each path's device as a class: whether it is the root's device (the overlay's
+        own), and the paths that share it."""
+        groups: dict[int, set[bytes]] = defaultdict(set)
+        for p, d in self.dev.items():
+            groups[d].add(p)
+        root = self.dev.get(b"/")
+        frozen = {d: frozenset(g) for d, g in groups.items()}
+        return {p: (d == root, frozen[d]) for p, d in self.dev.items()}
 
 
 KIND_NAMES = {
@@ -102,6 +122,7 @@ def walk(sys: Syscalls) -> Observation:
     merged: dict[bytes, MergedEntry] = {}
     ino: dict[bytes, int] = {}
     mtime: dict[bytes, int] = {}
+    dev: dict[bytes, int] = {}
     todo = [b"/"]
     while todo and len(merged) < MAX_WALK:
         path = todo.pop()
@@ -134,13 +155,14 @@ def walk(sys: Syscalls) -> Observation:
             xattrs,
         )
         ino[path] = st.ino
+        dev[path] = st.dev
         if kind != "dir":  # SKIP_DIR_MTIME
             mtime[path] = st.mtime
         if kind == "dir":
             names = sorted(e.name for e in sys.readdir(path) if e.name not in (b".", b".."))
             todo.extend(_join(path, n) for n in reversed(names))
     upper = {p: normalise_upper_entry(e) for p, e in sys.upper_dump().items()}
-    return Observation(merged, ino, mtime, upper)
+    return Observation(merged, ino, mtime, upper, dev)
 
 
 @dataclass(frozen=True)
@@ -223,6 +245,27 @@ def _identity(expected: Observation, actual: Observation) -> list[Difference]:
     return out
 
 
+SKIP_FUSE_DEV = tolerated("st_dev")
+
+
+def _devices(expected: Observation, actual: Observation) -> list[Difference]:
+    """Paths whose device class differs (only where both sides report devices: a FUSE
+    mount has one device of its own, tolerance ``st_dev``)."""
+    if not expected.dev or not actual.dev:
+        return []
+    ce, ca = expected.dev_classes(), actual.dev_classes()
+    out = []
+    for p in sorted(set(ce) & set(ca)):
+        (eo, em), (ao, am) = ce[p], ca[p]
+        if (eo, em) == (ao, am):
+            continue
+        name = {True: "the overlay's device", False: "a layer's device"}
+        out.append(Difference("dev", p, "dev", eo, ao,
+                              f"device of {p!r}: expected {name[eo]} shared by {len(em)} "
+                              f"path(s), actual {name[ao]} shared by {len(am)}"))
+    return out
+
+
 def _change_sets(area: str, what: str, e: set[bytes], a: set[bytes]) -> list[Difference]:
     out = []
     for p in sorted(e ^ a):
@@ -245,9 +288,12 @@ def differences(
     if expected.upper is not None and actual.upper is not None:
         out += _diff_dicts("upper", expected.upper, actual.upper)
     out += _identity(expected, actual)
+    out += _devices(expected, actual)
     prev_ino_e = prev_expected.ino if prev_expected else None
     prev_ino_a = prev_actual.ino if prev_actual else None
-    ie, ia = _changed(prev_ino_e, expected.ino), _changed(prev_ino_a, actual.ino)
+    either = expected.ino_either | (prev_expected.ino_either if prev_expected else frozenset())
+    ie = _changed(prev_ino_e, expected.ino) - either
+    ia = _changed(prev_ino_a, actual.ino) - either
     out += _change_sets("ino-changed", "inode", ie, ia)
     me, ma = _mtime_changed(prev_expected, expected), _mtime_changed(prev_actual, actual)
     renamed = ie ^ ia  # an object that changed on one side only has no mtime to compare

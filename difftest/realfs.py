@@ -292,7 +292,7 @@ def statfs(path: bytes) -> StatFs:
 def stat_of(st: os.stat_result) -> Stat:
     return _new(Stat, (
         st.st_mode, st.st_ino, st.st_nlink, st.st_uid, st.st_gid, st.st_size, st.st_rdev,
-        st.st_mtime_ns,
+        st.st_mtime_ns, st.st_dev,
     ))  # fmt: skip
 
 

@@ -19,11 +19,13 @@ class RunConfig:
     config: Config = field(default_factory=Config)
     lowers: int = 2
     has_upper: bool = True
+    split_fs: bool = False  # each lower layer on a tmpfs of its own, apart from the upper
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
         upper = "upper" if self.has_upper else "no upper"
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper})"
+        fs = ", each layer on its own filesystem" if self.split_fs else ""
+        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs})"
 
 
 PRESETS: dict[str, RunConfig] = {
@@ -34,5 +36,6 @@ PRESETS: dict[str, RunConfig] = {
     "lowers=3": RunConfig("lowers=3", lowers=3),
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),
     "ro": RunConfig("ro", Config(ro=True)),
+    "split-fs": RunConfig("split-fs", split_fs=True),
 }
-SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper")
+SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper", "split-fs")

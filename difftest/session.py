@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from difftest.coverage import EventTally
@@ -67,7 +68,9 @@ class Session:
         self.remount_ok = True
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
-        self.expected = expected or Overlay.from_spec
+        self.expected = expected or (
+            partial(Overlay.from_spec, samefs=False) if run_config.split_fs
+            else Overlay.from_spec)  # fmt: skip
 
     @property
     def lowers(self) -> int:
@@ -107,7 +110,7 @@ class Session:
         from difftest.targets import make_target
 
         assert self.scratch is not None, "real targets need scratch space"
-        return make_target(name, self.scratch, spec, self.config)
+        return make_target(name, self.scratch, spec, self.config, self.run_config.split_fs)
 
     def _time(self, name: str, t0: float) -> None:
         self.setup_seconds[name] = self.setup_seconds.get(name, 0.0) + time.perf_counter() - t0

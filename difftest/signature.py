@@ -270,9 +270,15 @@ def state_key(op: ops.Op | None, d: Difference, ctx: Context, label: str | None 
         pc = f"{d.kind}@upper" + (f".{nc}" if nc else "")
     if d.field in ("extra", "missing"):
         what = d.actual if d.field == "extra" else d.expected
-        how = f"{d.field}:{getattr(what, 'kind', '?')}"
+        how = f"{d.field}:{d.kind or getattr(what, 'kind', '?')}"
+    elif d.field == "errno":
+        how = f"errno:{d.expected}->{d.actual}"
     elif d.area in ("ino-changed", "mtime-changed"):
         how = "changed-only-in-actual" if d.actual else "unchanged-only-in-actual"
+    elif d.area == "dev":
+        how = "dev:" + {(True, True): "regrouped", (True, False): "overlay->layer",
+                        (False, True): "layer->overlay", (False, False): "regrouped"}[
+                            (bool(d.expected), bool(d.actual))]
     elif d.area == "identity":
         how = "more-aliases" if len(d.actual) > len(d.expected) else "fewer-aliases"
     else:
@@ -311,10 +317,11 @@ class Known:
     keys: set[tuple[str, str]] = field(default_factory=set)  # (target, key)
 
     def add(self, record: ExampleRecord) -> None:
+        """Every key of ``record``'s divergence becomes known, its secondary ones too."""
         assert record.divergence is not None
         self.records.append(record)
-        target, keys = record.divergence.signature
-        self.keys |= {(target, k) for k in keys}
+        d = record.divergence
+        self.keys |= {(d.target, k) for k in d.keys} | {d.signature}
 
     def is_known(self, target: str, key: str) -> bool:
         return (target, key) in self.keys

@@ -311,7 +311,7 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
     if ds.is_real:
         if ds.pos >= DIR_EOD:
             return []
-        if ds.pos == 0 and ds.is_upper and is_impure(ds.real):
+        if ds.pos == 0 and ds.is_upper and is_impure(ds.real) and fs.same_dev:
             assert inode.upper is not None
             _drop_needless_impure(fs, inode.upper, inode.lowers)
         entries = read_real(ds.real)[ds.pos :]
@@ -321,7 +321,7 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
             ds.cache = read_merged(fs, inode.upper, inode.lowers, ds.xwhiteouts)
         entries = ds.cache[ds.pos :]
         ds.pos = max(ds.pos, len(ds.cache))
-        if inode.upper is not None and is_impure(inode.upper):
+        if inode.upper is not None and is_impure(inode.upper) and fs.same_dev:
             for e in entries:
                 if e.is_upper and e.node is not None and not e.is_whiteout:
                     e.is_whiteout = _stale(fs, ds.dentry, e.name)
@@ -331,7 +331,9 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
 def _drop_needless_impure(fs: OvlFs, upper: Node, lowers: LowerStack) -> None:
     """``ovl_cache_get_impure``: reading a real upper dir marked impure looks up every entry;
     when none shows an inode number other than its real one, the "impure" xattr is removed
-    ("a good opportunity to get rid of an unneeded impure flag"; not on a read-only mount)."""
+    ("a good opportunity to get rid of an unneeded impure flag"; not on a read-only mount).
+    Only with :attr:`OvlFs.same_dev`: otherwise ``ovl_iterate`` reads the real dir as it is
+    (checked on 6.18 with each layer on its own tmpfs: the flag stays)."""
     pseudo = Dentry(None, b"", upper, lowers)
     for name in list(upper.dir_children()):
         try:
@@ -380,7 +382,7 @@ def readdir_names(fs: OvlFs, d: Dentry) -> list[bytes]:
     observer that needs no inode numbers."""
     if is_real_dir(d.upper, d.lowers):
         real = d.real
-        if d.upper is not None and is_impure(real):
+        if d.upper is not None and is_impure(real) and fs.same_dev:
             _drop_needless_impure(fs, real, d.lowers)
         return list(real.dir_children())
     return [e.name for e in _impure_checked(fs, d, _merged_listing(fs, d))[2:]]
@@ -389,9 +391,10 @@ def readdir_names(fs: OvlFs, d: Dentry) -> list[bytes]:
 def _impure_checked(fs: OvlFs, d: Dentry, entries: list[DirEntry]) -> list[DirEntry]:
     """In an impure merged dir every upper entry gets its d_ino from a full lookup
     (``ovl_calc_d_ino``: "Recalc d_ino for '.' and for all entries if dir is impure");
-    an entry whose lookup fails or is negative is not listed (:func:`_stale`)."""
+    an entry whose lookup fails or is negative is not listed (:func:`_stale`).  Without
+    :attr:`OvlFs.same_dev` ``ovl_cache_update`` returns before its lookup: nothing is."""
     up = d.upper
-    if up is None or not is_impure(up):
+    if up is None or not is_impure(up) or not fs.same_dev:
         return entries
     children = up.dir_children()
     return [e for e in entries if e.name not in children or not _stale(fs, d, e.name)]

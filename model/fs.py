@@ -66,19 +66,22 @@ class OvlFs:
     # ESTALE check of ``ovl_verify_inode`` (model.lookup); dropped at remount.
     dir_inodes: dict[int, Any] = field(default_factory=dict)
     index_gen: int = 0  # bumped when the index changes (dentry cache)
+    # Every layer on one filesystem (the kernel's ovl_same_fs); False: each layer on a
+    # filesystem of its own, which changes st_dev and directory inode numbers (§3)
+    samefs: bool = True
 
     def __post_init__(self) -> None:
         self.root_lowers = tuple((layer, layer.root) for layer in self.lowers)
 
     @classmethod
-    def build(cls, spec: LayersSpec, config: Config) -> OvlFs:
+    def build(cls, spec: LayersSpec, config: Config, samefs: bool = True) -> OvlFs:
         clock = Clock()
         built = clock.tick()
         lowers = [
             build_layer(clock, i + 1, entries, built) for i, entries in enumerate(spec.lowers)
         ]
         upper = build_layer(clock, 0, spec.upper, built) if spec.upper is not None else None
-        fs = cls(config, clock, lowers, upper)
+        fs = cls(config, clock, lowers, upper, samefs=samefs)
         if upper is not None and config.index:
             # index=on records the lower root in trusted.overlay.origin of the upper root
             # at mount (catalogue §0, "Side effects of mounting").
@@ -90,6 +93,12 @@ class OvlFs:
     def readonly(self) -> bool:
         """No upper layer, or mounted ``ro``: every write gives EROFS (catalogue §4)."""
         return self.upper is None or self.config.ro
+
+    @property
+    def same_dev(self) -> bool:
+        """``ovl_same_dev``: one filesystem, or xino; without it, readdir neither recomputes
+        d_ino nor looks entries up (``ovl_cache_update``, ``ovl_iterate``)."""
+        return self.samefs or self.config.xino != "off"
 
     @property
     def numlower(self) -> int:

@@ -50,6 +50,20 @@ def st_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> int
     return upper.ino
 
 
+def st_dev(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> int:
+    """Catalogue §3: every object reports the overlay's device when all layers share one
+    filesystem, and every directory always does; with layers on several filesystems
+    (xino=off) a non-directory reports the pseudo device of the layer whose inode number it
+    reports (the lower one for a lower-only object and for a copy-up with a const-ino
+    origin, else the upper one): 1 + that layer's idx."""
+    real = upper if upper is not None else lowers[0][1]
+    if fs.samefs or real.is_dir:
+        return 0
+    if root or not lowers or (upper is not None and not const_ino(fs, upper, lowers)):
+        return 1  # the upper layer, idx 0
+    return 1 + lowers[0][0].idx
+
+
 def st_nlink(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> int:
     """Merged dir: 1 (catalogue §2.1).  Other dirs: the real dir's nlink.  Indexed non-dir:
     the overlay nlink (§2.10, exact).  Other non-dirs: the real nlink, stale for broken lower
@@ -77,6 +91,7 @@ def make_stat(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> 
         real.size,
         real.rdev,
         real.mtime,
+        st_dev(fs, upper, lowers, root),
     )
 
 

@@ -42,17 +42,18 @@ class Overlay:
         self._next_handle = 1
 
     @classmethod
-    def from_spec(cls, spec: LayersSpec, config: Config) -> Overlay:
+    def from_spec(cls, spec: LayersSpec, config: Config, *, samefs: bool = True) -> Overlay:
         """Mount ``spec`` with ``config``.  EINVAL for what the kernel refuses to mount (no
         lower, or no upper and a single lower: "at least 2 lowerdir are needed while
         upperdir nonexistent", catalogue §4); NotImplementedError for options the model
-        does not model (``Config.unsupported``)."""
+        does not model (``Config.unsupported``).  ``samefs=False``: each layer sits on a
+        filesystem of its own."""
         missing = config.unsupported()
         if missing:
             raise NotImplementedError(f"model does not implement: {', '.join(missing)}")
         if not spec.lowers or (spec.upper is None and len(spec.lowers) < 2):
             raise fail(errno.EINVAL, "need a lower layer, and two without an upper")
-        return cls(OvlFs.build(spec, config))
+        return cls(OvlFs.build(spec, config, samefs))
 
     # ---- looking -------------------------------------------------------------------------
 

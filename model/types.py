@@ -36,6 +36,10 @@ class Stat(NamedTuple):
     size: int
     rdev: int
     mtime: int
+    # Which device the object reports (catalogue §3): 0 is the overlay's own; with layers on
+    # several filesystems (xino=off), a non-directory reports the pseudo device of the layer
+    # that provides its st_ino, 1 + that layer's idx.  Compare it only as a class.
+    dev: int = 0
 
     @property
     def is_dir(self) -> bool:

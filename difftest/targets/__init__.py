@@ -16,27 +16,31 @@ if TYPE_CHECKING:
     from model.config import Config
     from model.spec import LayersSpec
 
-TARGET_NAMES = ("model", "kernel", "fuse", "fuse-overlayfs")
+TARGET_NAMES = ("model", "kernel", "fuse", "fuse-cached", "fuse-overlayfs")
+FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-overlayfs")
 
 
-def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config) -> Any:
-    """A fresh target called ``name`` holding ``spec``'s layers, mounted with ``config``."""
+def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config,
+                split_fs: bool = False) -> Any:  # fmt: skip
+    """A fresh target called ``name`` holding ``spec``'s layers, mounted with ``config``
+    (``split_fs``: each layer on a filesystem of its own)."""
     if name == "kernel":
         from difftest.targets.kernel import make_kernel_target
 
-        return make_kernel_target(scratch, spec, config)
+        return make_kernel_target(scratch, spec, config, split_fs)
     if name.endswith("+interchange"):
         from difftest.targets.fuse import make_fuse_target
 
-        return make_fuse_target(name.removesuffix("+interchange"), scratch, spec, config, True)
-    if name in ("fuse", "fuse-overlayfs") or name.startswith("cmd:"):
+        return make_fuse_target(name.removesuffix("+interchange"), scratch, spec, config, True,
+                                split_fs)  # fmt: skip
+    if name in FUSE_TARGETS or name.startswith("cmd:"):
         from difftest.targets.fuse import make_fuse_target
 
-        return make_fuse_target(name, scratch, spec, config)
+        return make_fuse_target(name, scratch, spec, config, split_fs=split_fs)
     if name == "model":
         from model.overlay import Overlay  # type: ignore[import-not-found,unused-ignore]
 
-        return Overlay.from_spec(spec, config)
+        return Overlay.from_spec(spec, config, samefs=not split_fs)
     raise ValueError(f"unknown target {name!r} (known: {', '.join(TARGET_NAMES)})")
 
 
@@ -51,6 +55,7 @@ def teardown_target(target: object) -> None:
 # keeps no index directory, so it refuses index=on at mount (tests/difftest/test_gate_fuse.py).
 UNSUPPORTED_CONFIGS = {
     "fuse": {"index=on": "ovlfuse does not implement index=on (it refuses to mount)"},
+    "fuse-cached": {"index=on": "ovlfuse does not implement index=on (it refuses to mount)"},
 }
 
 
@@ -68,7 +73,7 @@ def target_problem(name: str) -> str | None:
 
         return kernel_overlay_problem()
     name = name.removesuffix("+interchange")
-    if name == "fuse" or name == "fuse-overlayfs" or name.startswith("cmd:"):
+    if name in FUSE_TARGETS or name.startswith("cmd:"):
         from difftest.targets.fuse import fuse_target_problem
 
         return fuse_target_problem(name)

@@ -44,6 +44,10 @@ from model.spec import LayersSpec
 from model.types import OVERLAYFS_SUPER_MAGIC, StatFs
 
 OP_TIMEOUT = float(os.environ.get("DIFFTEST_OP_TIMEOUT", "10"))
+# ovlfuse's presets: exact mode (timeouts 0: every lookup and getattr reaches the daemon) and
+# the caching mode it mounts with by default (60 s entry and attribute timeouts), where an
+# answer the kernel's FUSE caches keep after the daemon changed the object is a divergence
+OVLFUSE_TARGETS = {"fuse": ["exact"], "fuse-cached": []}
 MOUNT_TIMEOUT = 10.0
 
 
@@ -60,7 +64,7 @@ def ovlfuse_command() -> list[str]:
 
 def program_for(name: str) -> list[str]:
     """The command line that mounts target ``name`` (without options and mountpoint)."""
-    if name == "fuse":
+    if name in OVLFUSE_TARGETS:
         return ovlfuse_command()
     if name == "fuse-overlayfs":
         return ["fuse-overlayfs"]
@@ -202,6 +206,7 @@ class FuseOverlay(KernelOverlay):
         config: Config,
         *,
         interchange: bool = False,
+        split_fs: bool = False,
     ) -> None:
         self.name = name
         self.argv = program_for(name)
@@ -209,14 +214,16 @@ class FuseOverlay(KernelOverlay):
         # Half the examples start on the kernel, so FUSE reads kernel-written layers.
         self.on_kernel = interchange and zlib.crc32(repr(spec).encode()) % 2 == 0
         self._program: ProgramMount | None = None
-        self._server = server_for(scratch) if name == "fuse" else None
+        self._server = server_for(scratch) if name in OVLFUSE_TARGETS else None
         self.died = ""
-        super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers)
-        # Walked by descriptor; ovlfuse (exact mode: timeouts 0, tmpfs timestamps) also with
-        # the lookup's attributes and the caches, other programs uncached (observe_real).
-        ovlfuse = name == "fuse"
+        super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers,
+                         split_fs=split_fs)  # fmt: skip
+        # Walked by descriptor; ovlfuse in exact mode (timeouts 0, tmpfs timestamps) also with
+        # the lookup's attributes and the caches, other programs and modes uncached, so that
+        # a stale attribute cannot hide a change of content (observe_real).
+        exact = name == "fuse"
         self._observer = RealObserver(
-            self.mountpoint, cache=ovlfuse, by_fd=True, lookup_attrs=ovlfuse
+            self.mountpoint, cache=exact, by_fd=True, lookup_attrs=exact
         )
 
     # -- mounting ----------------------------------------------------------------------------
@@ -226,8 +233,7 @@ class FuseOverlay(KernelOverlay):
         words = [os.fsdecode(data)]
         if self.mount_flags & realfs.MS_RDONLY:
             words.append("ro")
-        if self.name == "fuse":
-            words.append("exact")
+        words += OVLFUSE_TARGETS.get(self.name, [])
         return ",".join(words)
 
     def _mount(self) -> None:
@@ -273,6 +279,15 @@ class FuseOverlay(KernelOverlay):
         self._observer.reset()
 
     # -- tolerances --------------------------------------------------------------------------
+
+    def observe_state(self) -> Observation:
+        """The observation, without devices while a FUSE program serves the mount (it has
+        one device of its own: tolerance ``st_dev``); identity is then by st_ino alone."""
+        obs = super().observe_state()
+        if not self.on_kernel:
+            tolerated("st_dev")
+            obs.dev = {}
+        return obs
 
     def statfs(self, path: bytes) -> StatFs:
         st = super().statfs(path)
@@ -340,6 +355,7 @@ class FuseOverlay(KernelOverlay):
 
 
 def make_fuse_target(
-    name: str, scratch: Scratch, spec: LayersSpec, config: Config, interchange: bool = False
+    name: str, scratch: Scratch, spec: LayersSpec, config: Config, interchange: bool = False,
+    split_fs: bool = False,
 ) -> FuseOverlay:
-    return FuseOverlay(name, scratch, spec, config, interchange=interchange)
+    return FuseOverlay(name, scratch, spec, config, interchange=interchange, split_fs=split_fs)

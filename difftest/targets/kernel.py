@@ -14,7 +14,7 @@ import shutil
 
 from difftest import realfs
 from difftest.credhelper import HelperPool
-from difftest.layers import LayerDirs, build_layers
+from difftest.layers import LayerDirs, build_layers, unmount_layers
 from difftest.scratch import Scratch
 from difftest.targets.real import RealOverlay
 from model.config import Config
@@ -59,12 +59,13 @@ class KernelOverlay(RealOverlay):
         config: Config | None = None,
         *,
         helpers: HelperPool | None = None,
+        split_fs: bool = False,
     ) -> None:
         self.example_dir = os.fsencode(example_dir)
         self.spec = spec
         self.config = config if config is not None else Config()
         try:
-            self.dirs = build_layers(self.example_dir, spec)
+            self.dirs = build_layers(self.example_dir, spec, split_fs)
         except BaseException:
             shutil.rmtree(self.example_dir, ignore_errors=True)
             raise
@@ -119,16 +120,21 @@ class KernelOverlay(RealOverlay):
         if not self._detached and realfs.mounts_under(os.fsdecode(self.example_dir)):
             return
         try:
+            unmount_layers(self.dirs)
+        except OSError:
+            return  # still mounted: the scratch's exit takes it down
+        try:
             realfs.remove_tree(self.example_dir)
         except OSError:
             shutil.rmtree(self.example_dir, ignore_errors=True)
 
 
 def make_kernel_target(
-    scratch: Scratch, spec: LayersSpec, config: Config | None = None
+    scratch: Scratch, spec: LayersSpec, config: Config | None = None, split_fs: bool = False
 ) -> KernelOverlay:
     """A kernel target in a fresh directory of ``scratch``, using the scratch's helpers."""
-    return KernelOverlay(scratch.new_dir(), spec, config, helpers=scratch.helpers)
+    return KernelOverlay(scratch.new_dir(), spec, config, helpers=scratch.helpers,
+                         split_fs=split_fs)  # fmt: skip
 
 
 # --- environment check ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ from difftest.tolerances import normalise_upper_entry
 from model.dump import UpperFields, upper_fields
 from model.errors import OvlError
 from model.file import readdir_names
-from model.inode import st_ino, st_nlink
+from model.inode import st_dev, st_ino, st_nlink
 from model.layer import DIR, LNK, REG, Node, walk_tree
 from model.lookup import Dentry, lookup_child
 from model.namei import fs_root
@@ -85,6 +85,7 @@ def observe_model(ov: Overlay) -> Observation:
     merged: dict[bytes, MergedEntry] = {}
     ino: dict[bytes, int] = {}
     mtime: dict[bytes, int] = {}
+    dev: dict[bytes, int] = {}
     # (path, parent dentry, name); the root has no parent.
     todo: list[tuple[bytes, Dentry | None, bytes]] = [(b"/", None, b"")]
     while todo and len(merged) < MAX_WALK:
@@ -129,6 +130,7 @@ def observe_model(ov: Overlay) -> Observation:
             )  # fmt: skip
         merged[path] = _merged_entry(fields)
         ino[path] = st_ino(fs, upper, lowers, parent is None)
+        dev[path] = st_dev(fs, upper, lowers, parent is None)
         if kind != DIR:  # tolerance "dir-mtime"
             mtime[path] = node.mtime
         else:
@@ -139,4 +141,8 @@ def observe_model(ov: Overlay) -> Observation:
     upper_view = (
         {} if up is None else {p: _upper_entry(upper_fields(n)) for p, n in walk_tree(up.root)}
     )
-    return Observation(merged, ino, mtime, upper_view)
+    # on layers that span filesystems a directory's st_ino is the overlay's own counter,
+    # handed out in lookup order and again after a remount or a cache eviction (§3)
+    either = frozenset() if fs.samefs else frozenset(p for p, e in merged.items()
+                                                    if e.kind == "dir")  # fmt: skip
+    return Observation(merged, ino, mtime, upper_view, dev, either)

@@ -62,8 +62,9 @@ Xattrs = tuple[tuple[bytes, bytes], ...]
 Details = tuple[StatKey, str, Xattrs]  # key, digest (or link target), user xattrs
 DirDetails = tuple[StatKey, Xattrs, tuple[bytes, ...]]  # key, user xattrs, names
 Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
-Attributes = tuple[Fields, int, int, StatKey]  # fields, ino, mtime, cache key
-Maps = tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]  # merged, ino, mtime
+Attributes = tuple[Fields, int, int, StatKey, int]  # fields, ino, mtime, cache key, dev
+# merged, ino, mtime, dev
+Maps = tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int], dict[bytes, int]]
 
 
 def _user_xattrs(file: bytes | int) -> Xattrs:
@@ -121,9 +122,10 @@ class RealObserver:
             content = os.readlink(full).hex()
         return content, _user_xattrs(full) if kind in ("reg", "dir") else ()
 
-    def merged(self) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
+    def merged(self) -> Maps:
         merged: dict[bytes, MergedEntry] = {}
         ino: dict[bytes, int] = {}
+        dev: dict[bytes, int] = {}
         mtime: dict[bytes, int] = {}
         seen: set[bytes] = set()
         todo = [b"/"]
@@ -151,6 +153,7 @@ class RealObserver:
                 st.st_rdev, content, xattrs,
             )  # fmt: skip
             ino[path] = st.st_ino
+            dev[path] = st.st_dev
             if kind != "dir":  # tolerance "dir-mtime"
                 mtime[path] = st.st_mtime_ns
             if kind == "dir":
@@ -158,13 +161,11 @@ class RealObserver:
                 todo.extend(_join(path, n) for n in names)
         if self.use_cache:
             self.cache = _pruned(self.cache, seen)
-        return merged, ino, mtime
+        return merged, ino, mtime, dev
 
     # -- by file descriptor (FUSE targets) ------------------------------------------------------
 
-    def merged_by_fd(
-        self, upper_now: dict[bytes, UpperEntry] | None
-    ) -> tuple[dict[bytes, MergedEntry], dict[bytes, int], dict[bytes, int]]:
+    def merged_by_fd(self, upper_now: dict[bytes, UpperEntry] | None) -> Maps:
         """The same three maps as :meth:`merged`, walked by file descriptor.  ``upper_now``:
         the upper layer as it is now (with the cache); when it is what the last walk left,
         directory listings may come from the cache (see the module docstring)."""
@@ -180,7 +181,7 @@ class RealObserver:
             os.close(root)
         if self.use_cache:
             self.cache = _pruned(self.cache, walk.merged)
-        return walk.merged, walk.ino, walk.mtime
+        return walk.merged, walk.ino, walk.mtime, walk.dev
 
 
 def _names(fd: int) -> tuple[bytes, ...]:
@@ -208,6 +209,7 @@ class _FdWalk:
         self.merged: dict[bytes, MergedEntry] = {}
         self.ino: dict[bytes, int] = {}
         self.mtime: dict[bytes, int] = {}
+        self.dev: dict[bytes, int] = {}
 
     def attributes(self, pfd: int, *, lookup: bool = True) -> Attributes:
         """(fields, ino, mtime, cache key) of the object behind ``pfd``; ``lookup``: its
@@ -216,10 +218,10 @@ class _FdWalk:
             x = fstatx_cached(pfd)
             fields = (x.mode, x.uid, x.gid, x.size, x.nlink, x.rdev)
             key = (x.ino, x.ctime_ns, x.mtime_ns, x.size, x.mode, x.nlink, x.uid, x.gid, x.rdev)
-            return fields, x.ino, x.mtime_ns, key
+            return fields, x.ino, x.mtime_ns, key, os.makedev(x.dev_major, x.dev_minor)
         st = os.fstat(pfd)
         fields = (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_rdev)
-        return fields, st.st_ino, st.st_mtime_ns, realfs.stat_key(st)
+        return fields, st.st_ino, st.st_mtime_ns, realfs.stat_key(st), st.st_dev
 
     def child(self, path: bytes, name: bytes, dfd: int) -> None:
         try:
@@ -233,7 +235,8 @@ class _FdWalk:
             os.close(pfd)
 
     def visit(self, path: bytes, pfd: int, attrs: Attributes) -> None:
-        fields, ino, mtime, key = attrs
+        fields, ino, mtime, key, dev = attrs
+        self.dev[path] = dev
         kind = KIND_NAMES[_stat.S_IFMT(fields[0])]
         if kind not in ("reg", "dir"):
             content = os.readlink(b"", dir_fd=pfd).hex() if kind == "lnk" else ""
@@ -294,7 +297,7 @@ class _FdWalk:
 def observe_real(target: Any, observer: RealObserver) -> Observation:
     if observer.by_fd:
         before = target.upper_dump() if observer.use_cache else None
-        merged, ino, mtime = observer.merged_by_fd(before)
+        merged, ino, mtime, dev = observer.merged_by_fd(before)
         dump = target.upper_dump()
     elif observer.reuse_view:
         # The dump is taken after the walk, whose lookups may write (the kernel records the
@@ -306,16 +309,16 @@ def observe_real(target: Any, observer: RealObserver) -> Observation:
             and view[0] == target.upper_generation()
             and observer.expected_unchanged
         ):
-            merged, ino, mtime = view[1]
+            merged, ino, mtime, dev = view[1]
         else:
-            merged, ino, mtime = observer.merged()
+            merged, ino, mtime, dev = observer.merged()
             dump = target.upper_dump()
-            view = (target.upper_generation(), (merged, ino, mtime))
+            view = (target.upper_generation(), (merged, ino, mtime, dev))
         if not any(e.kind.startswith("unresolvable") for e in merged.values()):
             observer.view = view  # a view with a failed lookup is never reused
     else:
-        merged, ino, mtime = observer.merged()
+        merged, ino, mtime, dev = observer.merged()
         dump = target.upper_dump()
     observer.upper_seen = dump
     upper = {p: normalise_upper_entry(e) for p, e in dump.items()}
-    return Observation(merged, ino, mtime, upper)
+    return Observation(merged, ino, mtime, upper, dev)
