@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,14 @@ from difftest.divergence import (
     divergence_error,
     is_setup_failure,
 )
-from difftest.observe import Difference, Observation, differences, lines_of, observe
+from difftest.observe import (
+    TICK_NS,
+    Difference,
+    Observation,
+    differences,
+    lines_of,
+    observe,
+)
 from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
 from difftest.probe import probe, probe_differences, probe_paths
 from difftest.signature import (
@@ -68,6 +76,7 @@ class Example:
         self.format_checks = True  # FUSE targets' kernel-view check at close
         self.lowers = lower_names(spec)
         self.seed = zlib.crc32(repr(spec).encode())  # the lookups' order (difftest.probe)
+        self.step_started_ns = 0  # time.time_ns() when the last step began
         # survey mode: lines of known differences met in this example, per target; a state
         # difference that persists into later steps is still the known one
         self.known_lines: dict[str, set[str]] = {}
@@ -123,6 +132,7 @@ class Example:
         """Run ``op`` everywhere, compare results, then compare states; returns the model's."""
         stop.check()
         pre = self.prev_obs.get("model")
+        self.step_started_ns = time.time_ns()
         outcomes = {name: self._run_on(name, op) for name in self.targets}
         self.record.steps.append(StepRecord(op, outcomes))
         self.session.count_step()
@@ -183,9 +193,10 @@ class Example:
             if name == "model":
                 continue
             diffs = differences(obs["model"], actual, self.prev_obs.get("model"),
-                                self.prev_obs.get(name))
+                                self.prev_obs.get(name), self.step_started_ns - 2 * TICK_NS)
             if name in lookups:
-                diffs = probe_differences(lookups["model"], lookups[name]) + diffs
+                diffs = probe_differences(lookups["model"], lookups[name],
+                                          self.prev_obs.get("model")) + diffs
             found = self._state_divergence(name, op, diffs, None, "the same state",
                                            self.prev_obs.get("model"), obs["model"])
             if found is not None:

@@ -266,6 +266,26 @@ class OverlayMachine(RuleBasedStateMachine):
         if not isinstance(self.last_op, ops.Remount):
             self.run_op(ops.Remount())
 
+    @precondition(lambda self: self.session.remount_ok)
+    @rule(p=PATH, q=PATH, family=st.sampled_from(range(8)))
+    def change_then_remount(self, p: int, q: int, family: int) -> None:
+        """One change of each family, then a remount: what the overlay wrote must read back
+        the same (a remount drawn on its own follows only what happened to come before)."""
+        path, other = self.at(p), self.at(q)
+        op: ops.Op = [
+            ops.Chmod(path, 0o640),
+            ops.Truncate(path, 3),
+            ops.Setxattr(path, b"user.new", b"v"),
+            ops.Link(path, other),
+            ops.Unlink(path),
+            ops.Rmdir(path),
+            ops.Rename(path, other),
+            ops.Mkdir(other, 0o755),
+        ][family]
+        self.run_op(op)
+        self.remember(other)
+        self.run_op(ops.Remount())
+
     # ---- rules that head for deep states ----------------------------------------------------
     # Plain rules reach these only by luck; each of these aims at one, with ordinary steps.
 

@@ -9,7 +9,9 @@ mtime changes relative to the previous observation.
 
 from __future__ import annotations
 
+import dataclasses
 import stat as stat_mod
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,6 @@ from model.errors import OvlError
 from model.overlay import Overlay
 from model.types import UpperEntry
 
-SKIP_DIR_MTIME = tolerated("dir-mtime")  # directory mtimes are not compared
 MAX_WALK = 400  # objects; deeper trees are cut (and the cut is visible in both views)
 
 
@@ -156,8 +157,7 @@ def walk(sys: Syscalls) -> Observation:
         )
         ino[path] = st.ino
         dev[path] = st.dev
-        if kind != "dir":  # SKIP_DIR_MTIME
-            mtime[path] = st.mtime
+        mtime[path] = st.mtime
         if kind == "dir":
             names = sorted(e.name for e in sys.readdir(path) if e.name not in (b".", b".."))
             todo.extend(_join(path, n) for n in reversed(names))
@@ -179,6 +179,9 @@ class Difference:
     actual: Any
     line: str
     kind: str = ""  # the kind of the entry the difference is in (either side's)
+    # "stale": the actual value is the one the model showed at the previous step (a change
+    # that did not reach this answer), whatever the values are
+    note: str = ""
 
     def __str__(self) -> str:
         return self.line
@@ -224,6 +227,16 @@ def _mtime_changed(prev: Observation | None, cur: Observation) -> set[bytes]:
     return {
         p for p in _changed(prev.mtime, cur.mtime) if prev.ino.get(p) == cur.ino.get(p)
     }
+
+
+SAME_TICK = tolerated("mtime-same-tick")
+TICK_NS = max(1, int(time.clock_getres(getattr(time, "CLOCK_REALTIME_COARSE", 5)) * 1e9))
+
+
+def _same_tick(unchanged: set[bytes], prev: Observation, recent_ns: int) -> set[bytes]:
+    """The paths among ``unchanged`` whose previous mtime is recent enough that a change at
+    this step could have been stamped with the same coarse time."""
+    return {p for p in unchanged if prev.mtime.get(p, 0) >= recent_ns}
 
 
 def _aliases(classes: frozenset[frozenset[bytes]]) -> dict[bytes, tuple[bytes, ...]]:
@@ -282,9 +295,12 @@ def differences(
     actual: Observation,
     prev_expected: Observation | None,
     prev_actual: Observation | None,
+    recent_ns: int | None = None,
 ) -> list[Difference]:
-    """Every way ``actual`` differs from ``expected`` (empty when they agree)."""
-    out = _diff_dicts("merged", expected.merged, actual.merged)
+    """Every way ``actual`` differs from ``expected`` (empty when they agree).
+    ``recent_ns``: one coarse clock tick before the step began (tolerance
+    ``mtime-same-tick``); None where no real clock ran between the observations."""
+    out = mark_stale(_diff_dicts("merged", expected.merged, actual.merged), prev_expected)
     if expected.upper is not None and actual.upper is not None:
         out += _diff_dicts("upper", expected.upper, actual.upper)
     out += _identity(expected, actual)
@@ -297,7 +313,23 @@ def differences(
     out += _change_sets("ino-changed", "inode", ie, ia)
     me, ma = _mtime_changed(prev_expected, expected), _mtime_changed(prev_actual, actual)
     renamed = ie ^ ia  # an object that changed on one side only has no mtime to compare
+    if recent_ns is not None and prev_actual is not None:
+        me -= _same_tick(me - ma, prev_actual, recent_ns)
     out += _change_sets("mtime-changed", "mtime", me - renamed, ma - renamed)
+    return out
+
+
+def mark_stale(diffs: list[Difference], prev: Observation | None) -> list[Difference]:
+    """Note the merged-view fields whose actual value is the model's previous one."""
+    if prev is None:
+        return diffs
+    out = []
+    for d in diffs:
+        before = prev.merged.get(d.path)
+        if (before is not None and d.field in before.__dataclass_fields__
+                and getattr(before, d.field) == d.actual):  # fmt: skip
+            d = dataclasses.replace(d, note="stale")
+        out.append(d)
     return out
 
 

@@ -26,7 +26,7 @@ import zlib
 from typing import Any
 
 from difftest import ops
-from difftest.observe import KIND_NAMES, Difference, Observation
+from difftest.observe import KIND_NAMES, Difference, MergedEntry, Observation
 from difftest.outcome import Outcome, compare, from_error
 from model.errors import OvlError
 from model.types import ROOT
@@ -74,9 +74,10 @@ def probe(target: Any, paths: list[bytes]) -> dict[bytes, Outcome]:
     return out
 
 
-def probe_differences(expected: dict[bytes, Outcome],
-                      actual: dict[bytes, Outcome]) -> list[Difference]:  # fmt: skip
-    """How a target's lookups differ from the model's (area ``lookup``)."""
+def probe_differences(expected: dict[bytes, Outcome], actual: dict[bytes, Outcome],
+                      before: Observation | None = None) -> list[Difference]:
+    """How a target's lookups differ from the model's (area ``lookup``); a field whose
+    actual value is what the model showed before the step is noted ``stale``."""
     out = []
     for p, e in expected.items():
         a = actual.get(p)
@@ -88,7 +89,15 @@ def probe_differences(expected: dict[bytes, Outcome],
             what = "errno" if e.is_error and a.is_error else "missing" if a.is_error else "extra"
             out.append(Difference("lookup", p, what, str(e), str(a), line, kind))
             continue
-        for name, x, y in zip(FIELDS, e.value, a.value, strict=True):
+        prev = before.merged.get(p) if before is not None else None
+        was = summary_of_entry(prev) if prev is not None else None
+        for i, (name, x, y) in enumerate(zip(FIELDS, e.value, a.value, strict=True)):
             if x != y:
-                out.append(Difference("lookup", p, name, x, y, line, kind))
+                stale = "stale" if was is not None and was[i] == y else ""
+                out.append(Difference("lookup", p, name, x, y, line, kind, stale))
     return out
+
+
+def summary_of_entry(e: MergedEntry) -> tuple[str, int, int, int, int, int]:
+    """:func:`summary` of what the walk saw of a path."""
+    return (e.kind, e.mode, e.uid, e.gid, e.size, e.nlink)

@@ -275,6 +275,8 @@ def state_key(op: ops.Op | None, d: Difference, ctx: Context, label: str | None 
         how = f"errno:{d.expected}->{d.actual}"
     elif d.area in ("ino-changed", "mtime-changed"):
         how = "changed-only-in-actual" if d.actual else "unchanged-only-in-actual"
+    elif d.note == "stale":
+        how = f"{d.field}:stale"
     elif d.area == "dev":
         how = "dev:" + {(True, True): "regrouped", (True, False): "overlay->layer",
                         (False, True): "layer->overlay", (False, False): "regrouped"}[

@@ -2,8 +2,9 @@
 
 Layers draw from a small shared pool of names, so the same path often exists in several
 layers: that is what makes directories merge, whiteouts hide something and copy-ups happen.
-Rarer ingredients (names of 250 bytes, non-UTF-8 names, ``.wh.`` names, hard links, symlink
-loops, sparse files past 4 GiB, setuid modes, other owners, ``user.*`` xattrs) are mixed in.
+Rarer ingredients (names of 250 bytes, non-UTF-8 names, ``.wh.`` names, hard links across
+directories, symlink loops, sparse files past 4 GiB, setuid modes, other owners, ``user.*``
+xattrs) are mixed in.
 """
 
 from __future__ import annotations
@@ -106,13 +107,28 @@ def decode_layer(genome: bytes, *, can_whiteout: bool, opaque_ok: bool) -> tuple
         entries.append(_decode_entry(ODD_NAMES[tail[1] % len(ODD_NAMES)], "reg", tail[1], False))
     regs = [e.path for e in entries if e.kind == "reg"]
     if regs and tail[2] % 4 == 3:
-        # A hard link inside the layer (index=off breaks it on copy-up, catalogue §2.10).
+        # Hard links inside the layer (index=off breaks them on copy-up, catalogue §2.10):
+        # one or two more names, in the file's own directory, the root or another directory
         src = regs[tail[3] % len(regs)]
-        parent = src.rpartition(b"/")[0]
-        alias = (parent + b"/" if parent else b"") + b"hl"
-        if all(e.path != alias for e in entries):
-            entries.append(Entry(alias, "hardlink", target=src))
+        dirs_here = [b""] + [e.path for e in entries if e.kind == "dir"]
+        for n in range(1 + (tail[2] >> 6 & 1)):
+            parent = _alias_dir(src, dirs_here, (tail[2] >> (2 + 2 * n)) % 4)
+            alias = (parent + b"/" if parent else b"") + (b"hl" if n == 0 else b"hl2")
+            if all(e.path != alias for e in entries):
+                entries.append(Entry(alias, "hardlink", target=src))
     return tuple(entries)
+
+
+def _alias_dir(src: bytes, dirs: list[bytes], choice: int) -> bytes:
+    """Where a hard link to ``src`` goes: its own directory (choices 0 and 1), the layer
+    root (2), or the last directory of the layer that is not its own (3)."""
+    own = src.rpartition(b"/")[0]
+    if choice < 2:
+        return own
+    if choice == 2:
+        return b""
+    others = [d for d in dirs if d != own]
+    return others[-1] if others else own
 
 
 _GENOME = st.binary(min_size=GENOME, max_size=GENOME)

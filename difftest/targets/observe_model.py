@@ -131,9 +131,8 @@ def observe_model(ov: Overlay) -> Observation:
         merged[path] = _merged_entry(fields)
         ino[path] = st_ino(fs, upper, lowers, parent is None)
         dev[path] = st_dev(fs, upper, lowers, parent is None)
-        if kind != DIR:  # tolerance "dir-mtime"
-            mtime[path] = node.mtime
-        else:
+        mtime[path] = node.mtime
+        if kind == DIR:
             prefix = b"/" if parent is None else path + b"/"
             names = sorted(readdir_names(fs, d), reverse=True)
             todo.extend((prefix + n, d, n) for n in names)

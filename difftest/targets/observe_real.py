@@ -154,8 +154,7 @@ class RealObserver:
             )  # fmt: skip
             ino[path] = st.st_ino
             dev[path] = st.st_dev
-            if kind != "dir":  # tolerance "dir-mtime"
-                mtime[path] = st.st_mtime_ns
+            mtime[path] = st.st_mtime_ns
             if kind == "dir":
                 names = sorted(os.listdir(full), reverse=True)
                 todo.extend(_join(path, n) for n in names)
@@ -290,8 +289,7 @@ class _FdWalk:
             kind, _stat.S_IMODE(f[0]), f[1], f[2], size, f[4], f[5], content, xattrs
         )
         self.ino[path] = ino
-        if kind != "dir":  # tolerance "dir-mtime"
-            self.mtime[path] = mtime
+        self.mtime[path] = mtime
 
 
 def observe_real(target: Any, observer: RealObserver) -> Observation:
