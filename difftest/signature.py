@@ -265,6 +265,10 @@ def state_key(op: ops.Op | None, d: Difference, ctx: Context, label: str | None 
     """The key of one state difference after ``op`` (``label`` instead of the operation's
     name for checks that follow no operation, such as the kernel's view of FUSE layers)."""
     pc = path_class(d.path, ctx.after, ctx.lowers, d.kind or None)
+    if d.note == "stale":
+        # a change that did not reach this answer: where the object lives is beside the
+        # point (one missed invalidation shows in every layer and under every name)
+        pc = pc.split("@")[0]
     if d.area == "upper":  # the upper entry itself says what it is
         nc = name_class(d.path)
         pc = f"{d.kind}@upper" + (f".{nc}" if nc else "")

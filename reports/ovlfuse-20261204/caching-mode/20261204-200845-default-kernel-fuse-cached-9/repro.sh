@@ -1,0 +1,26 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: default (defaults; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' '' > "$T/u"/c
+chown -h 0:0 "$T/u"/c
+chmod 644 "$T/u"/c
+ln "$T/u"/c "$T/u"/hl
+ln "$T/u"/c "$T/u"/hl2
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Getxattr(path=b'"'"'/.wh.x'"'"', name=b'"'"'user.a'"'"')  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-cached'"'"': '"'"'ENOENT'"'"'})'
+getfattr -n user.a --absolute-names "$M"/.wh.x || echo "failed: $?"
+echo '--- step 2: Chown(path=b'"'"'/c'"'"', owner=-1, group=1000)  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-cached'"'"': '"'"'ok'"'"'})'
+# Chown(path=b'/c', owner=-1, group=1000): needs an open handle or a syscall the shell lacks; see repro.py || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null
