@@ -1,7 +1,7 @@
 """Signatures: what makes two divergences the same bug.
 
-A divergence's signature is its target and a set of *keys*.  A key names what differs and
-where, and leaves out what only this example has (paths, names, data, inode numbers):
+A divergence carries *keys*.  A key names what differs and where, and leaves out what only
+this example has (paths, names, data, inode numbers):
 
 * a result (errno or value) that differs: ``result|Op|variant|path classes|expected|actual``,
   where the variant is what selects a code path among calls of one syscall (open and rename
@@ -11,13 +11,16 @@ where, and leaves out what only this example has (paths, names, data, inode numb
   ``nlink<``, ``+names(chr)``);
 * a state that differs, one key per difference: ``state|family|area|path class|field|how``,
   where the family groups operations (:data:`FAMILIES`) and says whether the model copied
-  the operation's path up at this step;
+  the operation's path up at this step; a value that is the model's previous one is
+  ``field:stale``, keyed by the object's kind alone;
 * a target that failed: ``failed|Op|exception type|errno``.
 
-The runner makes each signature an exception type of its own, which is how Hypothesis tells
-bugs apart: a shrink keeps the signature, so it cannot slip from a deep divergence to a
-shallow one.  Survey mode sets aside keys already reported (:class:`Known`); the replay pass
-of :mod:`difftest.minimise` keeps the signature while it removes steps and entries.
+A divergence's signature is its target and its primary key
+(:func:`difftest.divergence.primary_key`).  The runner makes each signature an exception
+type of its own, which is how Hypothesis tells bugs apart: a shrink keeps the signature, so
+it cannot slip from a deep divergence to a shallow one.  Survey mode sets aside keys already
+reported (:class:`Known`); the replay pass of :mod:`difftest.minimise` keeps the signature
+while it removes steps and entries.
 """
 
 from __future__ import annotations

@@ -35,3 +35,18 @@ def test_a_named_config_that_ovlfuse_refuses_is_reported(tmp_path: Path) -> None
     res, _ = _difftest(tmp_path, "--config", "index=on")
     assert res.returncode == 1, res.stdout + res.stderr
     assert "index=on" in res.stdout and "not supported" in res.stdout
+
+
+def test_the_time_of_a_config_that_does_not_mount_goes_to_the_next(tmp_path: Path) -> None:
+    """--time is shared by the configs that mount: index=on ends at its first example (ovlfuse
+    refuses it), and default, after it, gets the rest, not half."""
+    out = tmp_path / "summary.json"
+    cmd = [sys.executable, "-m", "difftest", "--target", "fuse", "--config", "index=on",
+           "--config", "default", "--time", "16", "--seed", "1", "--no-db", "--no-shrink",
+           "-q", "--report-dir", str(tmp_path / "reports"), "--json", str(out)]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stdout + res.stderr
+    refused, default = json.loads(out.read_text())["runs"]
+    assert refused["config"] == "index=on" and refused["refused_by"] == ["fuse"]
+    assert refused["seconds"] < 8
+    assert default["seconds"] > 16 - refused["seconds"] - 4, (refused, default)
