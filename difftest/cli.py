@@ -52,7 +52,8 @@ EPILOG = (
 targets:  kernel            the running kernel's overlayfs (needs root)
           fuse              this project's ovlfuse, exact mode (timeouts 0)
           fuse-cached       ovlfuse as users mount it (60 s entry/attribute caching)
-          fuse-overlayfs    the fuse-overlayfs program, if installed
+          fuse-overlayfs    the fuse-overlayfs program, if installed (its default caching)
+          fuse-overlayfs-exact   the same with -o timeout=0
           cmd:PROG ARGS     any program taking the kernel's -o lowerdir=,upperdir=,workdir= syntax
 configs:  """
     + ", ".join(PRESETS)

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from model.config import Config
     from model.spec import LayersSpec
 
-TARGET_NAMES = ("model", "kernel", "fuse", "fuse-cached", "fuse-overlayfs")
-FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-overlayfs")
+TARGET_NAMES = ("model", "kernel", "fuse", "fuse-cached", "fuse-overlayfs",
+                "fuse-overlayfs-exact")
+FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-overlayfs", "fuse-overlayfs-exact")
 
 
 def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config,

@@ -1,5 +1,6 @@
-"""FUSE overlays as targets: ovlfuse (exact mode), fuse-overlayfs, or any program that takes
-the kernel's option syntax (``PROG -o lowerdir=…,upperdir=…,workdir=… MNT``).
+"""FUSE overlays as targets: ovlfuse and fuse-overlayfs, each in exact and in caching mode, or
+any program that takes the kernel's option syntax (``PROG -o lowerdir=…,upperdir=…,workdir=…
+MNT``).
 
 ovlfuse is mounted through one pre-imported ``ovlfuse --serve`` process per run, which forks
 a daemon per mount (milliseconds instead of an interpreter start).  Other programs are run in
@@ -44,10 +45,12 @@ from model.spec import LayersSpec
 from model.types import OVERLAYFS_SUPER_MAGIC, StatFs
 
 OP_TIMEOUT = float(os.environ.get("DIFFTEST_OP_TIMEOUT", "10"))
-# ovlfuse's presets: exact mode (timeouts 0: every lookup and getattr reaches the daemon) and
-# the caching mode it mounts with by default (60 s entry and attribute timeouts), where an
-# answer the kernel's FUSE caches keep after the daemon changed the object is a divergence
+# Option presets per program: exact mode (timeouts 0: every lookup and getattr reaches the
+# daemon) and the caching mode each mounts with by default (ovlfuse: 60 s entry and
+# attribute timeouts), where an answer the kernel's FUSE caches keep after the daemon changed
+# the object is a divergence.
 OVLFUSE_TARGETS = {"fuse": ["exact"], "fuse-cached": []}
+FUSE_OVERLAYFS_TARGETS = {"fuse-overlayfs": [], "fuse-overlayfs-exact": ["timeout=0"]}
 MOUNT_TIMEOUT = 10.0
 
 
@@ -66,7 +69,7 @@ def program_for(name: str) -> list[str]:
     """The command line that mounts target ``name`` (without options and mountpoint)."""
     if name in OVLFUSE_TARGETS:
         return ovlfuse_command()
-    if name == "fuse-overlayfs":
+    if name in FUSE_OVERLAYFS_TARGETS:
         return ["fuse-overlayfs"]
     if name.startswith("cmd:"):
         return shlex.split(name[4:])
@@ -86,7 +89,7 @@ def fuse_target_problem(name: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     if not prog or (shutil.which(prog[0]) is None and not os.path.exists(prog[0])):
-        hint = " (Debian package fuse-overlayfs)" if name == "fuse-overlayfs" else ""
+        hint = " (Debian package fuse-overlayfs)" if name in FUSE_OVERLAYFS_TARGETS else ""
         return f"program {prog[0] if prog else '?'} not found{hint}"
     return kernel_overlay_problem()  # format checks mount the kernel overlay too
 
@@ -233,7 +236,7 @@ class FuseOverlay(KernelOverlay):
         words = [os.fsdecode(data)]
         if self.mount_flags & realfs.MS_RDONLY:
             words.append("ro")
-        words += OVLFUSE_TARGETS.get(self.name, [])
+        words += OVLFUSE_TARGETS.get(self.name, []) + FUSE_OVERLAYFS_TARGETS.get(self.name, [])
         return ",".join(words)
 
     def _mount(self) -> None:

@@ -1,5 +1,7 @@
-"""The gate for fuse_impl: ovlfuse (exact mode) agrees with the model in every supported
-config, including the kernel's view of the layers it wrote (checked after each example)."""
+"""The gate for fuse_impl: ovlfuse agrees with the model in every supported config, in exact
+mode and in the caching mode it mounts with by default (where a stale answer is a
+divergence), including the kernel's view of the layers it wrote (checked after each
+example)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ def test_ovlfuse_refuses_index_on_rather_than_pretending() -> None:
         parse_options("lowerdir=/a,upperdir=/b,workdir=/c,index=on")
 
 
+@pytest.mark.parametrize("target", ["fuse", "fuse-cached"])
 @pytest.mark.parametrize("config", FUSE_CONFIGS)
-def test_ovlfuse_agrees_with_model(config: str) -> None:
-    result = run_gate(config, ["fuse"], examples=FUSE_GATE_EXAMPLES)
+def test_ovlfuse_agrees_with_model(config: str, target: str) -> None:
+    result = run_gate(config, [target], examples=FUSE_GATE_EXAMPLES)
     assert result.error is None, f"the tester itself failed: {result.error!r}"
     assert result.failure is None, (
         result.failure.divergence.summary() if result.failure and result.failure.divergence
