@@ -320,6 +320,22 @@ class OverlayMachine(RuleBasedStateMachine):
             self.run_op(op)
         self.run_op(ops.Rmdir(d))
 
+    @rule(target=handles, p=PATH, flags=st.sampled_from([
+        os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND,
+        os.O_RDONLY | os.O_TRUNC | os.O_DIRECTORY]))  # fmt: skip
+    def open_lower_for_write(self, p: int, flags: int) -> Any:
+        """A write open (O_TRUNC counts) of something only a lower layer holds, where an
+        open copies up; the open rule reaches one about once in thirty opens."""
+        upper = self._model_upper()
+        lower = sorted(k for k in self._model_merged() if k not in upper and k != b"/")
+        if not lower:
+            return multiple()
+        path = lower[p % len(lower)]
+        if self.run_op(ops.Open(path, flags, 0o644)).is_error:
+            return multiple()
+        assert self.example is not None
+        return self.example.next_label - 1
+
     @rule(h=handles, mode=st.sampled_from([0o600, 0o644]))
     def copy_up_under_open_handle(self, h: int, mode: int) -> None:
         """Copy up a file that a handle has open, then read through that handle."""

@@ -8,7 +8,8 @@ in the next run.  Settings profiles ``ci``, ``dev`` and ``nightly`` set the defa
 Every distinct divergence is its own bug to Hypothesis (each signature raises an exception
 type of its own, :mod:`difftest.divergence`, and ``report_multiple_bugs`` is on), so each is
 shrunk on its own and a shrink cannot slip from one divergence to another.  Each shrink is
-capped in time (:mod:`difftest.shrinkcap`), and never runs much past a time budget.  A gate
+capped in time, so is all the shrinking of a batch of examples, and none runs much past a
+time budget (:mod:`difftest.shrinkcap`).  A gate
 run stops after the chunk that found divergences and reports all of them; a survey goes on.
 """
 
@@ -29,9 +30,13 @@ from difftest.divergence import DivergenceFound, ExampleRecord, is_setup_failure
 from difftest.machine import machine_for
 from difftest.minimise import minimise
 from difftest.session import Session
-from difftest.shrinkcap import shrink_caps
+from difftest.shrinkcap import ShrinkBudget, shrink_caps
 
 SHRINK_S = 60.0  # seconds for each shrink by Hypothesis, and again for the replay pass
+# Without a time budget, all the shrinking of one batch of examples (Hypothesis's and the
+# replay passes) takes at most this many times SHRINK_S: a gate that meets ten divergences
+# reports all ten, the first few of them shrunk.
+BATCH_SHRINKS = 4
 
 
 def shrink_deadline(start: float, seconds: float | None) -> float | None:
@@ -167,9 +172,10 @@ def run(
             case = hypothesis_seed(seed + chunk_no)(type(machine.__name__, (machine,), {}))
         chunk_no += 1
         session.collecting = True
-        caps: list[int] = []
+        budget = ShrinkBudget(shrink_seconds, shrink_end,
+                              None if shrink_end is not None else BATCH_SHRINKS * shrink_seconds)
         try:
-            with shrink_caps(shrink_seconds, shrink_end) as caps:
+            with shrink_caps(budget):
                 run_state_machine_as_test(case, settings=_settings(n, steps, db_dir, shrink))
         except KeyboardInterrupt as exc:
             error = exc
@@ -179,16 +185,16 @@ def run(
                 error = exc
         finally:
             session.collecting = False
-            capped += len(caps)
+            capped += budget.capped
         found = session.take_found()
         if isinstance(error, KeyboardInterrupt) or (error is not None and not found):
             failures += found
             break
         error = None
         for record in found:
-            left = shrink_seconds if shrink_end is None else shrink_end - time.monotonic()
+            left = budget.seconds_left()
             if shrink and left > 0:
-                record = _minimise(session, record, min(shrink_seconds, left))
+                record = _minimise(session, record, left)
             failures.append(record)
             assert record.divergence is not None
             if is_setup_failure(record.divergence):

@@ -1,14 +1,18 @@
-"""A time cap on each shrink Hypothesis runs, and on all of them by a run's deadline.
+"""Time caps on the shrinks Hypothesis runs: each shrink, all of a batch, and a run's deadline.
 
 Hypothesis caps the whole shrinking phase of a test at five minutes and 500 successful
 shrinks, shared by every distinct bug it found; past either, it stops shrinking all of them.
-One divergence through a FUSE target can take that long by itself, and a run with a time
-budget of a minute would end minutes late.  :func:`shrink_caps` gives each shrink (one
-per distinct bug) a deadline of its own, ``min(now + per_shrink, deadline)``, and its own
-500 shrinks; a shrink that reaches its cap keeps the smallest example found so far and the
-next bug is shrunk.  Past ``deadline`` a bug is not shrunk at all (it is reported as found).
+One divergence through a FUSE target can take that long by itself, a run with a time budget
+of a minute would end minutes late, and a gate that met ten distinct divergences would spend
+ten times as long.  A :class:`ShrinkBudget` gives each shrink (one per distinct bug) a
+deadline of its own: at most ``per_shrink`` seconds, never past the run's deadline, and never
+past ``total`` seconds after the first shrink of the batch (the replay pass of
+:mod:`difftest.minimise` draws on the same budget).  A shrink that reaches its cap keeps the
+smallest example found so far and the next bug is shrunk; once the budget is spent, the
+remaining bugs are reported as they were found.  Hypothesis shrinks the smallest bugs
+first, so those get the time.
 
-This reaches into Hypothesis's engine (``ConjectureRunner.shrink``,
+:func:`shrink_caps` reaches into Hypothesis's engine (``ConjectureRunner.shrink``,
 ``finish_shrinking_deadline``, ``shrinks``); where those are missing (another Hypothesis
 version), the caps are not applied and Hypothesis's own limits hold.
 """
@@ -18,34 +22,53 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass
+class ShrinkBudget:
+    """The time shrinking may take (see the module docstring); ``capped`` counts the
+    shrinks that reached their cap."""
+
+    per_shrink: float
+    deadline: float | None = None  # time.monotonic() past which nothing is shrunk
+    total: float | None = None  # seconds for the whole batch, from its first shrink
+    capped: int = 0
+    started: float | None = None
+
+    def seconds_left(self) -> float:
+        """How long the next shrink (or replay pass) may take; starts the batch's clock."""
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        limits = [self.per_shrink]
+        if self.deadline is not None:
+            limits.append(self.deadline - now)
+        if self.total is not None:
+            limits.append(self.started + self.total - now)
+        return max(0.0, min(limits))
+
+
 @contextlib.contextmanager
-def shrink_caps(per_shrink: float, deadline: float | None = None) -> Iterator[list[int]]:
-    """While the context is open, each Hypothesis shrink stops after ``per_shrink`` seconds
-    or at ``deadline`` (``time.monotonic()``), whichever is first.  Yields a list that counts
-    the shrinks that reached their cap."""
-    capped: list[int] = []
+def shrink_caps(budget: ShrinkBudget) -> Iterator[ShrinkBudget]:
+    """While the context is open, each Hypothesis shrink stops when ``budget`` says."""
     try:
         from hypothesis.internal.conjecture import engine
     except ImportError:  # pragma: no cover - a Hypothesis without the engine module
-        yield capped
+        yield budget
         return
     runner = getattr(engine, "ConjectureRunner", None)
     reasons = getattr(engine, "ExitReason", None)
     original = getattr(runner, "shrink", None)
     if runner is None or reasons is None or original is None \
             or not hasattr(reasons, "very_slow_shrinking"):  # fmt: skip
-        yield capped
+        yield budget
         return
     stop_reasons = {reasons.very_slow_shrinking, reasons.max_shrinks}
 
     def shrink(self: Any, initial: Any, *args: Any, **kwargs: Any) -> Any:
-        seconds = per_shrink
-        if deadline is not None:
-            seconds = min(seconds, deadline - time.monotonic())
-        self.finish_shrinking_deadline = time.perf_counter() + max(seconds, 0.0)
+        self.finish_shrinking_deadline = time.perf_counter() + budget.seconds_left()
         self.shrinks = 0
         try:
             return original(self, initial, *args, **kwargs)
@@ -53,11 +76,11 @@ def shrink_caps(per_shrink: float, deadline: float | None = None) -> Iterator[li
             if getattr(self, "exit_reason", None) not in stop_reasons:
                 raise
             self.exit_reason = None
-            capped.append(1)
+            budget.capped += 1
             return initial
 
     runner.shrink = shrink
     try:
-        yield capped
+        yield budget
     finally:
         runner.shrink = original

@@ -37,7 +37,9 @@ TOLERANCES: tuple[Tolerance, ...] = (
     Tolerance(
         "times",
         "atime and ctime are not compared; mtime only as changed/unchanged since the previous "
-        "step, because the model has a logical clock",
+        "step, because the model has a logical clock: for every path of the merged view, "
+        "directories included, in the state after each step (a stat result itself carries "
+        "no mtime, so an object reached only through an open handle is not compared)",
     ),
     Tolerance(
         "mtime-same-tick",

@@ -23,7 +23,7 @@ from difftest.example import run_program
 from difftest.outcome import Kind
 from difftest.runconfig import PRESETS
 from difftest.session import Session
-from difftest.shrinkcap import shrink_caps
+from difftest.shrinkcap import ShrinkBudget, shrink_caps
 from model.config import Config
 from model.overlay import Overlay
 from model.spec import Entry, LayersSpec
@@ -104,8 +104,31 @@ def test_each_shrink_stops_at_its_cap() -> None:
             raise KeyError("distinct")
 
     start = time.monotonic()
-    with shrink_caps(0.3) as capped, pytest.raises(BaseException) as info:
+    budget = ShrinkBudget(0.3)
+    with shrink_caps(budget), pytest.raises(BaseException) as info:
         slow()
-    assert len(capped) >= 1
+    assert budget.capped >= 1
     assert time.monotonic() - start < 60
     assert isinstance(info.value, BaseExceptionGroup | ValueError | KeyError)
+
+
+def test_a_batch_stops_shrinking_when_its_total_is_spent() -> None:
+    """With a total of 0.5 s, the second bug is not shrunk at all once the first has used
+    it up: the run ends soon after, however slow the shrinks would be."""
+
+    @settings(database=None, max_examples=200, deadline=None, report_multiple_bugs=True,
+              phases=[Phase.generate, Phase.shrink])  # fmt: skip
+    @given(st.lists(st.integers(0, 1000), min_size=8))
+    def slow(xs: list[int]) -> None:
+        time.sleep(0.005)
+        if sum(xs) > 2000:
+            raise ValueError("big")
+        if len(set(xs)) == len(xs) and len(xs) > 9:
+            raise KeyError("distinct")
+
+    budget = ShrinkBudget(10.0, total=0.5)
+    start = time.monotonic()
+    with shrink_caps(budget), pytest.raises((ExceptionGroup, ValueError, KeyError)):
+        slow()
+    assert budget.seconds_left() == 0.0
+    assert time.monotonic() - start < 30
