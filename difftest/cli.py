@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="worker processes per config, each with its own seed and mounts "
                         "(default 1; 0: one per CPU); the first divergence stops them all")
+    p.add_argument("--ovlfuse", metavar="PATH",
+                   help="the ovlfuse program the fuse targets mount (default: the one of this "
+                        "difftest's own environment, never merely the first on PATH)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin each tester process (with its FUSE daemons) to one CPU")
     p.add_argument("--no-db", action="store_true", help="do not use Hypothesis's example database")
@@ -210,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.main(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     console = Console(stderr=False, highlight=False)
+    if args.ovlfuse:
+        os.environ["DIFFTEST_OVLFUSE"] = args.ovlfuse  # the mount server and workers inherit it
     try:
         configs = resolve_configs(args.configs, args.lowers)
         targets = args.targets or ["kernel"]
@@ -220,6 +225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         console.print(f"difftest: {exc}", style="red")
         return EXIT_USAGE
+    from difftest.targets import programs
+
+    if not args.quiet:
+        for name, version in programs(targets).items():
+            console.print(f"difftest: target {name} mounts {version}")
     os.umask(0)
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -352,7 +362,10 @@ def _summaries(
             }
         )
     if args.json:
-        args.json.write_text(json.dumps({"runs": rows, "time": time.time()}, indent=1) + "\n")
+        from difftest.targets import programs
+
+        doc = {"runs": rows, "time": time.time(), "programs": programs(targets)}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.junit_xml:
         from difftest.junit import write_junit
 

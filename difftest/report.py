@@ -23,6 +23,7 @@ from difftest.divergence import ExampleRecord
 from difftest.outcome import Outcome, compare
 from difftest.repro import render_repro_py, render_repro_sh
 from difftest.runconfig import RunConfig
+from difftest.targets import programs
 from model.spec import Entry, LayersSpec
 
 
@@ -86,6 +87,7 @@ def record_to_json(
             "upper": run_config.has_upper,
         },
         "targets": targets,
+        "programs": programs(targets),
         "spec": spec_to_json(record.spec),
         "steps": [
             {
@@ -147,6 +149,7 @@ def _markdown(record: ExampleRecord, rc: RunConfig, targets: list[str], rid: str
         f"* **Target:** `{d.target}` disagrees with the model",
         f"* **Config:** {rc.describe()}",
         f"* **Kernel:** {platform.release()}",
+        *[f"* **`{t}` mounts:** `{v}`" for t, v in programs(targets).items()],
         f"* **Where:** step {d.step}" + (
             f" `{d.op!r}`" if d.op else " (initial state)" if d.step == 0
             else " (end of the example: the FUSE layers through the kernel)"),

@@ -79,3 +79,20 @@ def target_problem(name: str) -> str | None:
 
         return fuse_target_problem(name)
     return f"unknown target (known: {', '.join(TARGET_NAMES)}, fuse, fuse-overlayfs, cmd:PROG)"
+
+
+_programs: dict[str, str] = {}
+
+
+def programs(names: list[str]) -> dict[str, str]:
+    """For each FUSE target among ``names``, the program it mounts and its version."""
+    from difftest.targets.fuse import program_version
+
+    out = {}
+    for name in names:
+        if name in ("model", "kernel"):
+            continue
+        if name not in _programs:
+            _programs[name] = program_version(name)
+        out[name] = _programs[name]
+    return out

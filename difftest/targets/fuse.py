@@ -59,10 +59,36 @@ class FuseMountError(OSError):
 
 
 def ovlfuse_command() -> list[str]:
-    exe = shutil.which("ovlfuse") or os.path.join(os.path.dirname(sys.executable), "ovlfuse")
+    """The ovlfuse to mount: the one ``--ovlfuse`` named (``DIFFTEST_OVLFUSE``), else the one
+    of this interpreter's own environment, else this interpreter running ``fuse_impl`` (never
+    an ovlfuse that happens to be first on PATH: it may be another checkout's)."""
+    named = os.environ.get("DIFFTEST_OVLFUSE")
+    if named:
+        return shlex.split(named)
+    exe = os.path.join(os.path.dirname(sys.executable), "ovlfuse")
     if os.path.exists(exe):
         return [exe]
     return [sys.executable, "-m", "fuse_impl.main"]
+
+
+def program_version(name: str) -> str:
+    """What target ``name`` mounts: the program and the version it reports (for summaries
+    and reports); ``""`` for targets that are not FUSE programs."""
+    try:
+        argv = program_for(name.removesuffix("+interchange"))
+    except ValueError:
+        return ""
+    try:
+        out = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=10,
+                             stdin=subprocess.DEVNULL)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{shlex.join(argv)} (no version: {exc})"
+    lines = [x.strip() for x in (out.stdout + out.stderr).splitlines()
+             if x.strip() and "fusermount" not in x and "ignored" not in x]  # fmt: skip
+    base = os.path.basename(argv[-1] if argv[0] == sys.executable else argv[0])
+    own = [x for x in lines if x.startswith((base, "ovlfuse"))]  # its own line, not libfuse's
+    found = (own or lines or ["version unknown"])[0]
+    return f"{shlex.join(argv)}: {found}"
 
 
 def program_for(name: str) -> list[str]:

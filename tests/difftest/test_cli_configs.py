@@ -50,3 +50,28 @@ def test_the_time_of_a_config_that_does_not_mount_goes_to_the_next(tmp_path: Pat
     assert refused["config"] == "index=on" and refused["refused_by"] == ["fuse"]
     assert refused["seconds"] < 8
     assert default["seconds"] > 16 - refused["seconds"] - 4, (refused, default)
+
+
+def test_fuse_mounts_the_ovlfuse_of_its_own_environment_not_the_first_on_path(
+    tmp_path: Path,
+) -> None:
+    """Another checkout's ovlfuse first on PATH is not mounted; --ovlfuse names one that is,
+    and the summary says which program each target mounted."""
+    fake = tmp_path / "bin" / "ovlfuse"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'ovlfuse 9.9-elsewhere'; exit 3\n")
+    fake.chmod(0o755)
+    env_path = f"{fake.parent}:/usr/sbin:/usr/bin:/sbin:/bin"
+    out = tmp_path / "summary.json"
+    base = [sys.executable, "-m", "difftest", "--target", "fuse", "--config", "default",
+            "--examples", "2", "--seed", "1", "--no-db", "--no-shrink", "-q",
+            "--report-dir", str(tmp_path / "reports"), "--json", str(out)]  # fmt: skip
+    res = subprocess.run(base, capture_output=True, text=True, timeout=300,
+                         env={"PATH": env_path, "HOME": "/root"})  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    mounted = json.loads(out.read_text())["programs"]["fuse"]
+    assert str(Path(sys.executable).parent / "ovlfuse") in mounted and "0.1" in mounted
+    res = subprocess.run([*base, "--ovlfuse", str(fake)], capture_output=True, text=True,
+                         timeout=300, env={"PATH": env_path, "HOME": "/root"})  # fmt: skip
+    assert res.returncode == 1, res.stdout + res.stderr  # the named one cannot mount
+    assert "9.9-elsewhere" in json.loads(out.read_text())["programs"]["fuse"]
