@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from . import layers
 from .errors import fail
-from .inode import Node
+from .inode import Node, real_key
 from .layers import LowerRef
 from .lookup import set_impure, set_origin
 from .super import OverlayFs
@@ -76,12 +76,14 @@ def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
     )
     log.debug("copy_up(%r, origin=%s, limit=%s)", path, ctx.origin, data_limit)
     _copy_up_one(ofs, ctx)
+    st = os.lstat(ctx.dest)
     node.upper = True
+    node.real = real_key(st)  # NodeTable re-indexes it when next asked (NodeTable.track)
     node.copy_gen += 1
     if not node.is_dir:
         node.lowers = []
         if not ctx.origin:
-            node.ino = os.lstat(ctx.dest).st_ino
+            node.ino = st.st_ino
     if invalidate is not None:
         invalidate(node)
 

@@ -53,6 +53,8 @@ def open_node(ofs: OverlayFs, node: Node, flags: int,
             fail(errno.EROFS)
         copy_up(ofs, node, data_limit=0 if flags & os.O_TRUNC else None, invalidate=invalidate)
     fd = _open_real(ofs, node, flags)
+    if flags & os.O_TRUNC and invalidate is not None:
+        invalidate(node)  # truncated: a new size under every name of the file
     node.opens += 1
     if writable:
         node.writers += 1

@@ -16,6 +16,11 @@ inode number reported to users follows the kernel's rules on a single filesystem
 Lookup counts come from lookup/create/readdirplus replies and go back in ``forget``; a node
 stays while counted or open.  A removed node keeps an O_PATH fd on its real object so that
 open handles, fstat and fchmod keep working until the last forget (unlink-while-open).
+
+There is one node per name, so the names of a hard-linked file are several FUSE inodes,
+each with attributes of its own in the kernel's cache.  The table indexes nodes by their
+providing real object (``Node.real``, its st_dev and st_ino), so that a change through one
+name can reach every other (:meth:`NodeTable.same_object`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from .lookup import Resolved, lookup
 from .super import OverlayFs
 
 ROOT_ID: int = pyfuse3.ROOT_INODE
+RealKey = tuple[int, int]
 
 
 def _attr_ino_offset() -> int:
@@ -68,8 +74,8 @@ class Node:
     """One overlay object, as FUSE sees it."""
 
     __slots__ = (
-        "copy_gen", "ino", "kind", "lookups", "lowers", "name", "nodeid", "opens",
-        "orphan_fd", "parent", "upper", "writers",
+        "copy_gen", "indexed", "ino", "kind", "lookups", "lowers", "name", "nodeid", "opens",
+        "orphan_fd", "parent", "real", "upper", "writers",
     )
 
     def __init__(self, nodeid: int, parent: Node | None, name: bytes):
@@ -85,6 +91,8 @@ class Node:
         self.ino = 0
         self.copy_gen = 0
         self.orphan_fd: int | None = None
+        self.real: RealKey = (0, 0)  # (st_dev, st_ino) of the providing real object
+        self.indexed: RealKey | None = None  # where NodeTable's index has it
 
     def path(self) -> bytes:
         """Overlay path relative to the root (b"" for the root); ENOENT once removed."""
@@ -152,6 +160,12 @@ def apply_resolved(node: Node, res: Resolved) -> None:
     node.upper = res.upper is not None
     node.lowers = [LowerRef(hit.layer, hit.rel) for hit in res.lowers]
     node.ino = reported_ino(res, res.is_dir)
+    node.real = real_key(res.top.st)
+
+
+def real_key(st: os.stat_result) -> RealKey:
+    """Which real object a stat result is of."""
+    return st.st_dev, st.st_ino
 
 
 def identity(node: Node, res: Resolved) -> bool:
@@ -164,12 +178,19 @@ def identity(node: Node, res: Resolved) -> bool:
 
 
 class NodeTable:
-    """nodeid → Node, and (parent nodeid, name) → Node for attached nodes."""
+    """nodeid → Node, (parent nodeid, name) → Node for attached nodes, and real object →
+    the nodes it provides.
+
+    A node enters the real-object index when its name resolves.  Copy-up gives a node a new
+    real object of which it is the only node; it moves in the index when next asked about
+    (:meth:`same_object`, :meth:`track`), which link() does before giving it a second name.
+    """
 
     def __init__(self, ofs: OverlayFs):
         self.ofs = ofs
         self.nodes: dict[int, Node] = {}
         self.dentries: dict[tuple[int, bytes], Node] = {}
+        self.objects: dict[RealKey, set[Node]] = {}
         self._next = ROOT_ID + 1
         self._fresh: list[Node] = []  # made during the current request
         self.root = self._make_root()
@@ -180,10 +201,37 @@ class NodeTable:
         root.upper = ofs.upper is not None
         root.lowers = list(ofs.root_stack)
         top = ofs.upper if ofs.upper is not None else ofs.lowers[0]
-        root.ino = os.stat(top.real(b"")).st_ino
+        st = os.stat(top.real(b""))
+        root.ino = st.st_ino
+        root.real = real_key(st)
         root.lookups = 1
         self.nodes[ROOT_ID] = root
+        self.track(root)
         return root
+
+    def track(self, node: Node) -> None:
+        """Index a node of the table under its current real object."""
+        if node.indexed == node.real or self.nodes.get(node.nodeid) is not node:
+            return
+        self._untrack(node)
+        self.objects.setdefault(node.real, set()).add(node)
+        node.indexed = node.real
+
+    def _untrack(self, node: Node) -> None:
+        if node.indexed is None:
+            return
+        group = self.objects.get(node.indexed)
+        if group is not None:
+            group.discard(node)
+            if not group:
+                del self.objects[node.indexed]
+        node.indexed = None
+
+    def same_object(self, node: Node) -> list[Node]:
+        """The nodes whose providing real object is *node*'s, *node* first."""
+        self.track(node)
+        group = self.objects.get(node.real, ())
+        return [node, *(n for n in group if n is not node and n.real == node.real)]
 
     def get(self, nodeid: int) -> Node:
         node = self.nodes.get(nodeid)
@@ -237,6 +285,7 @@ class NodeTable:
         node = self.child(parent, name)
         if node is not None and identity(node, res):
             apply_resolved(node, res)
+            self.track(node)
             return node
         if node is not None:
             self.detach(node)
@@ -245,6 +294,7 @@ class NodeTable:
         apply_resolved(node, res)
         self.nodes[node.nodeid] = node
         self.dentries[(parent.nodeid, name)] = node
+        self.track(node)
         self._fresh.append(node)
         return node
 
@@ -277,6 +327,7 @@ class NodeTable:
         if node.lookups or node.opens or node.nodeid == ROOT_ID:
             return
         self.nodes.pop(node.nodeid, None)
+        self._untrack(node)
         self.detach_name(node)
         if node.orphan_fd is not None:
             os.close(node.orphan_fd)

@@ -154,6 +154,7 @@ def link(ofs: OverlayFs, table: NodeTable, src: Node, parent: Node, name: bytes,
         fail(errno.EPERM, name)
     res = _check_new(ofs, table, parent, name)
     copy_up(ofs, src, invalidate=invalidate)
+    table.track(src)  # indexed under its upper object before that gets a second node
     copy_up(ofs, parent, invalidate=invalidate)
     parent_rel = parent.path()
     source = upper_path(ofs, src)
@@ -167,7 +168,7 @@ def link(ofs: OverlayFs, table: NodeTable, src: Node, parent: Node, name: bytes,
     if layers.getxattr(source, ofs.private(b"origin")) is not None:
         set_impure(ofs, parent_rel)
     if invalidate is not None:
-        invalidate(src)  # its nlink changed; the new name is a separate FUSE node
+        invalidate(src)  # nlink of every name; the new name is a separate FUSE node
     _res, node = table.lookup(parent, name)
     if node is None:
         fail(errno.ENOENT, name)
@@ -216,6 +217,8 @@ def _remove(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, node: N
     except BaseException:
         table.unpin(node)
         raise
+    if invalidate is not None:
+        invalidate(node)  # the other names of a hard link lose one from nlink
     table.detach(node)
 
 

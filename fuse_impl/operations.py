@@ -97,7 +97,7 @@ class OverlayOperations(pyfuse3.Operations):
         self.ofs = ofs
         self.table = NodeTable(ofs)
         self.handles = Handles()
-        self.invalidate = None if ofs.cfg.exact else _invalidate_attrs
+        self.invalidate = None if ofs.cfg.exact else self._invalidate
 
     def _entry(self, node: Node, st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
         """Attributes for a reply that hands the kernel a new reference to *node* (*st*: its
@@ -136,6 +136,7 @@ class OverlayOperations(pyfuse3.Operations):
         node = self.table.get(inode)
         fd = self.handles.file(fh).fd if fh is not None and fh in self.handles.open else None
         setattr_node(self.ofs, node, attr, fields, fd, self.invalidate)
+        self._invalidate_others(node)
         return entry_attributes(self.ofs, node)
 
     @fuse_errors
@@ -248,7 +249,10 @@ class OverlayOperations(pyfuse3.Operations):
 
     @fuse_errors
     async def write(self, fh: int, off: int, buf: bytes) -> int:
-        return file.write(self.ofs, self.handles.file(fh), off, buf)
+        handle = self.handles.file(fh)
+        written = file.write(self.ofs, handle, off, buf)
+        self._invalidate_others(handle.node)
+        return written
 
     @fuse_errors
     async def flush(self, fh: int) -> None:
@@ -319,9 +323,26 @@ class OverlayOperations(pyfuse3.Operations):
     async def removexattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> None:
         xattrs.removexattr(self.ofs, self.table.get(inode), name, self.invalidate)
 
+    # -- the kernel's attribute cache (not in exact mode) -------------------------------------
+
+    def _invalidate(self, node: Node) -> None:
+        """The attributes of the node's real object changed behind the kernel's back (copy-up:
+        nlink, ino; a name added or removed: nlink): every node of that object, each name of
+        a hard link being a FUSE inode of its own, loses its cached attributes."""
+        for each in self.table.same_object(node):
+            _invalidate_attrs(each)
+
+    def _invalidate_others(self, node: Node) -> None:
+        """A change made through *node*, whose own attributes the kernel refreshes itself
+        (setattr reply, write): the other nodes of its real object lose theirs."""
+        if self.invalidate is None:
+            return
+        for each in self.table.same_object(node)[1:]:
+            _invalidate_attrs(each)
+
 
 def _invalidate_attrs(node: Node) -> None:
-    """Tell the kernel a node's attributes changed behind its back (copy-up: nlink, ino)."""
+    """Tell the kernel a node's attributes changed behind its back."""
     with contextlib.suppress(OSError):
         pyfuse3.invalidate_inode(node.nodeid, attr_only=True)
 

@@ -188,6 +188,10 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
         _mark_moved(ofs, tgt, samedir, old_parent)
     _do_rename(ofs, table, (old_parent, old_name, src), (new_parent, new_name, tgt),
                exchange, clear_target, res_t.upper_whiteout)
+    if invalidate is not None:
+        invalidate(src)  # ctime under every name of a hard link
+        if tgt is not None:
+            invalidate(tgt)  # overwritten: its other names lose one from nlink
 
 
 def _do_rename(ofs: OverlayFs, table: NodeTable, old: tuple[Node, bytes, Node],
