@@ -83,7 +83,7 @@ def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
     if not node.is_dir:
         node.lowers = []
         if not ctx.origin:
-            node.ino = st.st_ino
+            node.ino = ofs.xino.ino(st)
     if invalidate is not None:
         invalidate(node)
 

@@ -3,7 +3,9 @@
 A :class:`Node` stands for one overlay dentry+inode: (parent, name) plus what the name
 resolved to.  FUSE refers to nodes by their own handle (``nodeid``), never reused; the
 inode number reported to users follows the kernel's rules on a single filesystem
-(catalogue §3, the kernel's ovl_getattr):
+(catalogue §3, the kernel's ovl_getattr), and on layers that span several filesystems is
+then made unique across them (:mod:`fuse_impl.xino`, with the fsid of the layer the number
+comes from):
 
 * root: the upper root's ino (the top lower root's without an upper);
 * a directory with a lower stack: the top lower dir's ino (persistent across copy-up and
@@ -138,10 +140,15 @@ def upper_path(ofs: OverlayFs, node: Node) -> bytes:
     return ofs.upper.real(node.path())
 
 
-def reported_ino(res: Resolved, is_dir: bool) -> int:
-    """st_ino by the kernel's same-filesystem rules (see module doc)."""
+def reported_ino(ofs: OverlayFs, res: Resolved, is_dir: bool) -> int:
+    """st_ino by the kernel's rules (see module doc), unique across filesystems (xino)."""
+    return ofs.xino.ino(_ino_source(res, is_dir))
+
+
+def _ino_source(res: Resolved, is_dir: bool) -> os.stat_result:
+    """The real object whose inode number the overlay object shows."""
     if is_dir:
-        return res.lowers[0].st.st_ino if res.lowers else res.top.st.st_ino
+        return res.lowers[0].st if res.lowers else res.top.st
     if res.upper is not None:
         origin = res.origin
         if (
@@ -149,17 +156,17 @@ def reported_ino(res: Resolved, is_dir: bool) -> int:
             and origin.st_nlink == 1
             and stat.S_IFMT(origin.st_mode) == stat.S_IFMT(res.upper.st.st_mode)
         ):
-            return origin.st_ino
-        return res.upper.st.st_ino
-    return res.lowers[0].st.st_ino
+            return origin
+        return res.upper.st
+    return res.lowers[0].st
 
 
-def apply_resolved(node: Node, res: Resolved) -> None:
+def apply_resolved(ofs: OverlayFs, node: Node, res: Resolved) -> None:
     """Record in *node* what its name resolved to."""
     node.kind = res.kind
     node.upper = res.upper is not None
     node.lowers = [LowerRef(hit.layer, hit.rel) for hit in res.lowers]
-    node.ino = reported_ino(res, res.is_dir)
+    node.ino = reported_ino(ofs, res, res.is_dir)
     node.real = real_key(res.top.st)
 
 
@@ -168,13 +175,13 @@ def real_key(st: os.stat_result) -> RealKey:
     return st.st_dev, st.st_ino
 
 
-def identity(node: Node, res: Resolved) -> bool:
+def identity(ofs: OverlayFs, node: Node, res: Resolved) -> bool:
     """Whether *res* is still the object *node* stands for (same type and real inode)."""
     if res.kind != node.kind:
         return False
     if node.upper != (res.upper is not None):
         return False
-    return reported_ino(res, res.is_dir) == node.ino
+    return reported_ino(ofs, res, res.is_dir) == node.ino
 
 
 class NodeTable:
@@ -202,7 +209,7 @@ class NodeTable:
         root.lowers = list(ofs.root_stack)
         top = ofs.upper if ofs.upper is not None else ofs.lowers[0]
         st = os.stat(top.real(b""))
-        root.ino = st.st_ino
+        root.ino = ofs.xino.ino(st)
         root.real = real_key(st)
         root.lookups = 1
         self.nodes[ROOT_ID] = root
@@ -283,15 +290,15 @@ class NodeTable:
     def resolve(self, parent: Node, name: bytes, res: Resolved) -> Node:
         """The node for a positive *res* at (parent, name), new when the object changed."""
         node = self.child(parent, name)
-        if node is not None and identity(node, res):
-            apply_resolved(node, res)
+        if node is not None and identity(self.ofs, node, res):
+            apply_resolved(self.ofs, node, res)
             self.track(node)
             return node
         if node is not None:
             self.detach(node)
         node = Node(self._next, parent, name)
         self._next += 1
-        apply_resolved(node, res)
+        apply_resolved(self.ofs, node, res)
         self.nodes[node.nodeid] = node
         self.dentries[(parent.nodeid, name)] = node
         self.track(node)
@@ -423,7 +430,7 @@ def listed_only(ofs: OverlayFs, st: os.stat_result) -> pyfuse3.EntryAttributes:
     """A readdirplus entry without a node (FUSE node id 0: the kernel links nothing)."""
     entry = pyfuse3.EntryAttributes()
     entry.st_ino = 0
-    set_reported_ino(entry, st.st_ino)
+    set_reported_ino(entry, ofs.xino.ino(st))
     entry.entry_timeout = 0
     entry.attr_timeout = 0
     entry.st_mode = st.st_mode

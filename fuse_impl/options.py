@@ -50,7 +50,8 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("metacopy", "enum", ("on", "off"), unsupported=("on",)),
     Opt("verity", "enum", ("on", "off", "require"), unsupported=("on", "require")),
     Opt("xino", "enum", ("on", "off", "auto"),
-        doc="accepted; on one filesystem it only changes the opaque-on-mkdir rule"),
+        doc="on layers that span filesystems inode numbers are always mapped as with xino=on "
+            "(FUSE has one st_dev); on one filesystem only the opaque-on-mkdir rule changes"),
     Opt("uuid", "enum", ("on", "off", "auto", "null")),
     Opt("fsync", "enum", ("auto", "strict", "volatile")),
     Opt("volatile", "flag", doc="same as fsync=volatile"),

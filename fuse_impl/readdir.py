@@ -175,7 +175,7 @@ def _drop_needless_impure(ofs: OverlayFs, node: Node, path: bytes) -> None:
             res = lookup(ofs, node.path(), True, node.lowers, name)
         except OSError:
             continue
-        if res.upper is not None and reported_ino(res, res.is_dir) != res.upper.st.st_ino:
+        if res.upper is not None and reported_ino(ofs, res, res.is_dir) != res.upper.st.st_ino:
             return
     layers.removexattr(path, impure)
 

@@ -24,6 +24,7 @@ from . import layers, syscalls
 from .errors import MountError
 from .layers import Layer, LowerRef
 from .options import Config
+from .xino import XinoMap
 
 log = logging.getLogger("ovlfuse.super")
 
@@ -145,6 +146,8 @@ class OverlayFs:
         self.timeout = 0.0 if cfg.exact else cfg.timeout
         self.root_stack = [LowerRef(layer, b"") for layer in lowers]  # the root's lower dirs
         self.fs_uuids = {layer.index: syscalls.fs_uuid(layer.fd) for layer in lowers}
+        self.xino = XinoMap(None if upper is None else os.fstat(upper.fd).st_dev,
+                            [os.fstat(layer.fd).st_dev for layer in lowers])
         self.namelen = max(os.statvfs(layer.real(b"")).f_namemax for layer in self.all_layers())
         self._tmp_counter = itertools.count(int.from_bytes(os.urandom(3), "little") << 8)
 

@@ -118,12 +118,18 @@ class Layers:
 
 
 def make_layers(base: Path, *lowers: dict[str, object], upper: dict[str, object] | None = None,
-                with_upper: bool = True, name: str = "o") -> Layers:
-    """Lower trees (top first) and an optional upper tree under base/name."""
+                with_upper: bool = True, name: str = "o",
+                own_fs: tuple[int, ...] = ()) -> Layers:
+    """Lower trees (top first) and an optional upper tree under base/name.  The lowers whose
+    indexes are in *own_fs* sit on a tmpfs of their own (unmounted with *base*'s scratch)."""
     root = base / name
     paths = []
     for i, tree in enumerate(lowers):
         p = root / f"l{i}"
+        if i in own_fs:
+            p.mkdir(parents=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(p)],
+                           check=True)
         build(p, tree)
         paths.append(p)
     up = work = None
