@@ -165,9 +165,10 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
 def _drop_needless_impure(ofs: OverlayFs, node: Node, path: bytes) -> None:
     """Listing an upper dir marked impure, the kernel looks every entry up to report its
     d_ino (ovl_cache_get_impure); when no entry's st_ino differs from its real one it
-    removes the needless mark (not on a read-only mount)."""
+    removes the needless mark (not on a read-only mount).  It does so only with
+    ovl_same_dev: on several filesystems without xino it lists the real dir as it is."""
     impure = ofs.private(b"impure")
-    if (not ofs.writable or not node.upper or node.orphan_fd is not None
+    if (not ofs.writable or not ofs.same_dev or not node.upper or node.orphan_fd is not None
             or layers.getxattr(path, impure) != b"y"):
         return
     for name, _dtype, _ino in layers.listdir(path):

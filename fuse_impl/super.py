@@ -179,6 +179,12 @@ class OverlayFs:
     def writable(self) -> bool:
         return self.cfg.writable
 
+    @property
+    def same_dev(self) -> bool:
+        """The kernel's ovl_same_dev: one filesystem, or xino asked for.  (The inode numbers
+        ovlfuse reports are unique on several filesystems whatever the option says.)"""
+        return self.xino.samefs or self.cfg.xino != "off"
+
     def private(self, suffix: bytes) -> bytes:
         """Full name of a private xattr, e.g. ``trusted.overlay.opaque``."""
         return self.prefix + suffix

@@ -13,12 +13,20 @@ from ovlfuse_testlib import make_layers, ovlfuse
 
 from fuse_impl.xino import XinoMap
 
+IMPURE = "trusted.overlay.impure"
 FUSE_ONLY = pytest.mark.skipif(os.environ.get("OVLFUSE_TEST_TARGET") == "kernel",
                                reason="the kernel gives each layer a pseudo st_dev instead")
 
 
 def _st(dev: int, ino: int) -> os.stat_result:
     return os.stat_result((0o100644, ino, dev, 1, 0, 0, 0, 0, 0, 0))
+
+
+def _xattr(path: Path, name: str) -> bytes | None:
+    try:
+        return os.getxattr(path, name)
+    except OSError:
+        return None
 
 
 def _identities(m: Path) -> dict[tuple[int, int], set[str]]:
@@ -123,3 +131,17 @@ def test_an_inode_number_that_uses_the_xino_bits_gets_a_stable_number_of_its_own
     assert len({own, other, stranger, xino.ino(_st(5, 7)), xino.ino(_st(6, 7))}) == 5
     assert other >> 62 == 1 and stranger >> 62 == 1
 
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("xino,kept", [("off", b"y"), ("on", None)])
+def test_listing_an_impure_upper_dir_keeps_the_mark_on_several_filesystems_without_xino(
+        tmpfs: Path, xino: str, kept: bytes | None) -> None:
+    layers = make_layers(tmpfs, {"f": "lower"}, {"g": "other"}, upper={"n": {}}, own_fs=(0, 1))
+    assert layers.upper is not None
+    with ovlfuse(layers, f"exact,xino={xino}") as m:
+        os.chmod(m / "f", 0o600)  # copied up with an origin
+        os.rename(m / "f", m / "n" / "f")  # n, a pure upper dir, becomes impure
+        os.unlink(m / "n" / "f")
+        assert os.getxattr(layers.upper / "n", IMPURE) == b"y"
+        os.listdir(m / "n")  # same_dev: no entry shows another number, so the mark goes
+    assert _xattr(layers.upper / "n", IMPURE) == kept
