@@ -120,3 +120,20 @@ def test_chmod_through_one_name_revokes_access_through_the_others_at_once(
         assert run_as(USER, USER, READ, str(m / "b")).stdout.strip() == "ok"
         os.chmod(m / "a", 0o600)
         assert run_as(USER, USER, READ, str(m / "b")).stdout.strip() == "EACCES"
+
+
+def test_data_written_through_one_name_is_read_through_an_open_handle_on_another(
+        tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {}, upper={"a": "hello world"})
+    assert layers.upper is not None
+    os.link(layers.upper / "a", layers.upper / "b")
+    with ovlfuse(layers, CACHED) as m:
+        fb = os.open(m / "b", os.O_RDONLY)
+        try:
+            assert os.pread(fb, 100, 0) == b"hello world"  # now in b's page cache
+            fa = os.open(m / "a", os.O_WRONLY)
+            os.pwrite(fa, b"HELLO", 0)
+            os.close(fa)
+            assert os.pread(fb, 100, 0) == b"HELLO world"  # b's new mtime drops its pages
+        finally:
+            os.close(fb)
