@@ -197,7 +197,7 @@ class NodeTable:
         self.ofs = ofs
         self.nodes: dict[int, Node] = {}
         self.dentries: dict[tuple[int, bytes], Node] = {}
-        self.objects: dict[RealKey, set[Node]] = {}
+        self.objects: dict[RealKey, tuple[Node, ...]] = {}
         self._next = ROOT_ID + 1
         self._fresh: list[Node] = []  # made during the current request
         self.root = self._make_root()
@@ -221,24 +221,27 @@ class NodeTable:
         if node.indexed == node.real or self.nodes.get(node.nodeid) is not node:
             return
         self._untrack(node)
-        self.objects.setdefault(node.real, set()).add(node)
+        self.objects[node.real] = (*self.objects.get(node.real, ()), node)
         node.indexed = node.real
 
     def _untrack(self, node: Node) -> None:
-        if node.indexed is None:
+        key = node.indexed
+        if key is None:
             return
-        group = self.objects.get(node.indexed)
-        if group is not None:
-            group.discard(node)
-            if not group:
-                del self.objects[node.indexed]
+        rest = tuple(n for n in self.objects.get(key, ()) if n is not node)
+        if rest:
+            self.objects[key] = rest
+        else:
+            self.objects.pop(key, None)
         node.indexed = None
 
-    def same_object(self, node: Node) -> list[Node]:
+    def same_object(self, node: Node) -> tuple[Node, ...]:
         """The nodes whose providing real object is *node*'s, *node* first."""
         self.track(node)
         group = self.objects.get(node.real, ())
-        return [node, *(n for n in group if n is not node and n.real == node.real)]
+        if len(group) == 1 and group[0] is node:
+            return group  # the usual case: no other name
+        return (node, *(n for n in group if n is not node and n.real == node.real))
 
     def get(self, nodeid: int) -> Node:
         node = self.nodes.get(nodeid)
