@@ -35,11 +35,13 @@ class XinoMap:
 
     def __init__(self, upper_dev: int | None, lower_devs: list[int]):
         self.fsids: dict[int, int] = {} if upper_dev is None else {upper_dev: 0}
+        fsid = itertools.count(1)
         for dev in lower_devs:
-            self.fsids.setdefault(dev, len(self.fsids) + (upper_dev is None))
+            if dev not in self.fsids:
+                self.fsids[dev] = next(fsid)
         self.samefs = len(self.fsids) == 1
-        numfs = len(self.fsids) + (upper_dev is None)
-        self.xinobits = 0 if self.samefs else (numfs - 1).bit_length() + 1
+        largest = max(self.fsids.values())  # numfs - 1
+        self.xinobits = 0 if self.samefs else largest.bit_length() + 1
         self.shift = 64 - self.xinobits  # the lowest xino bit: the reserved range
         self._own: dict[tuple[int, int], int] = {}
         self._next_own = itertools.count(1)
