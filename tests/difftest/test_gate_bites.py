@@ -30,6 +30,8 @@ class Fault:
     file: str
     old: str
     new: str
+    target: str = "fuse"
+    config: str = "default"
 
 
 FAULTS = [
@@ -83,14 +85,30 @@ FAULTS = [
         '    if layers.getxattr(path, ofs.private(b"opaque")) == b"y":',
         '    if layers.getxattr(path, ofs.private(b"opaque")) == b"no such value":',
     ),
+    # The two bugs of reports/ovlfuse-20261204, found by difftest before they were fixed.
+    Fault(
+        "caching mode: a change through one name leaves the other names' attributes cached",
+        "operations.py",
+        "        for each in self.table.same_object(node)[1:]:",
+        "        for each in ():",
+        target="fuse-cached",
+    ),
+    Fault(
+        "layers on several filesystems report their real inode numbers (duplicates)",
+        "xino.py",
+        "        if self.samefs:\n            return st.st_ino",
+        "        if True:\n            return st.st_ino",
+        config="split-fs",
+    ),
 ]
 
 
-def run_difftest(pythonpath: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+def run_difftest(pythonpath: Path, tmp_path: Path, target: str = "fuse", config: str = "default"
+                 ) -> tuple[subprocess.CompletedProcess[str], Path]:  # fmt: skip
     reports = tmp_path / "reports"
     env = dict(os.environ, PYTHONPATH=f"{pythonpath}{os.pathsep}{ROOT}")
     proc = subprocess.run(
-        [sys.executable, "-m", "difftest", "--target", "fuse", "--config", "default",
+        [sys.executable, "-m", "difftest", "--target", target, "--config", config,
          "--examples", str(BUDGET), "--steps", "12", "--seed", "3", "--no-db", "--no-shrink",
          "-q", "--report-dir", str(reports)],
         env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path,
@@ -105,9 +123,13 @@ def copy_of_fuse_impl(where: Path) -> Path:
 
 
 @pytest.mark.privileged
-def test_an_unbroken_copy_of_fuse_impl_passes_the_same_budget(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target_config", sorted({(f.target, f.config) for f in FAULTS}),
+                         ids=lambda tc: "-".join(tc))  # fmt: skip
+def test_an_unbroken_copy_of_fuse_impl_passes_the_same_budget(
+    tmp_path: Path, target_config: tuple[str, str]
+) -> None:
     """The control: without a fault the same run agrees, so detections are the faults'."""
-    proc, _ = run_difftest(copy_of_fuse_impl(tmp_path / "clean"), tmp_path)
+    proc, _ = run_difftest(copy_of_fuse_impl(tmp_path / "clean"), tmp_path, *target_config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -119,9 +141,9 @@ def test_gate_catches_fuse_impl_fault(fault: Fault, tmp_path: Path) -> None:
     text = path.read_text()
     assert text.count(fault.old) == 1, f"fault {fault.name!r}: line not found once in {fault.file}"
     path.write_text(text.replace(fault.old, fault.new))
-    proc, reports = run_difftest(where, tmp_path)
+    proc, reports = run_difftest(where, tmp_path, fault.target, fault.config)
     assert proc.returncode == 1, (
         f"fault not caught (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     )
     report = json.loads(next(reports.glob("*/report.json")).read_text())
-    assert report["divergence"]["target"] == "fuse"
+    assert report["divergence"]["target"] == fault.target

@@ -32,10 +32,10 @@ SHALLOW = ("            and origin.st_nlink == 1\n",
 DEEP = (
     "        node = Node(self._next, parent, name)\n"
     "        self._next += 1\n"
-    "        apply_resolved(node, res)\n",
+    "        apply_resolved(self.ofs, node, res)\n",
     "        node = Node(self._next, parent, name)\n"
     "        self._next += 1\n"
-    "        apply_resolved(node, res)\n"
+    "        apply_resolved(self.ofs, node, res)\n"
     "        if res.origin is not None and res.upper is not None and self.ofs.upper is not None:\n"
     "            updir = os.path.dirname(self.ofs.upper.real(res.upper.rel))\n"
     "            if any(stat.S_ISCHR(e.stat(follow_symlinks=False).st_mode)\n"
