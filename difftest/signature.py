@@ -26,6 +26,7 @@ while it removes steps and entries.
 from __future__ import annotations
 
 import errno as errno_mod
+import os
 import stat as stat_mod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ def value_class(syscall: str, e: Any, a: Any) -> str:
         return ",".join(out)
     if syscall == "statfs" and isinstance(e, tuple) and isinstance(a, tuple):
         return ",".join(f"statfs{i}:{x}->{y}" for i, (x, y) in enumerate(zip(e, a, strict=False))
-                        if x != y)  # fmt: skip
+                        if x != y)  # fmt: skip  # (f_type, namelen, readonly): few values
     if isinstance(e, bytes) or isinstance(a, bytes):
         return "data"
     if isinstance(e, int) and isinstance(a, int):
@@ -172,14 +173,23 @@ def value_class(syscall: str, e: Any, a: Any) -> str:
 # ---- keys -----------------------------------------------------------------------------------
 
 
+OPEN_CLASSES = ((os.O_CREAT, "creat"), (os.O_TRUNC, "trunc"), (os.O_DIRECTORY, "dir"),
+                (os.O_APPEND, "append"), (os.O_NOFOLLOW, "nofollow"))
+
+
 def variant(op: ops.Op) -> str:
-    """What selects a code path among calls of one syscall (see the module docstring)."""
+    """What selects a code path among calls of one syscall: an unprivileged caller, open's
+    access mode and the flags that change what open does, rename's and setxattr's flags,
+    the xattr namespace, the file type mknod makes, special mode bits; not data, sizes or
+    offsets (those pick values, not code paths)."""
     parts = []
     if getattr(op, "uid", 0):
         parts.append("unpriv")
     flags = getattr(op, "flags", None)
     if isinstance(op, ops.Open):
-        parts.append(ops.open_flags_str(op.flags))
+        acc = op.flags & os.O_ACCMODE
+        parts.append("rdonly" if acc == os.O_RDONLY else "write")
+        parts += [name for bit, name in OPEN_CLASSES if op.flags & bit]
     elif isinstance(flags, int) and flags:
         parts.append(f"flags={flags}")
     name = getattr(op, "name", None)
@@ -190,14 +200,23 @@ def variant(op: ops.Op) -> str:
         if stat_mod.S_IFMT(mode):
             parts.append(stat_mod.filemode(mode)[0])
         if mode & 0o7000:
-            parts.append(f"special={mode & 0o7000:#o}")
-    length = getattr(op, "length", None)
-    if isinstance(length, int):
-        parts.append("len0" if length == 0 else "len>4G" if length >= 1 << 32 else "len")
-    offset = getattr(op, "offset", None)
-    if isinstance(offset, int) and offset >= 1 << 32:
-        parts.append("off>4G")
+            parts.append("special")
     return ",".join(parts)
+
+
+def object_class(path: bytes, obs: Observation | None) -> str:
+    """What a result key says of a path: the kind of object there (``absent``, ``root``),
+    and the class of its name."""
+    if path == b"/":
+        return "root"
+    entry = obs.merged.get(path) if obs is not None else None
+    k = entry.kind if entry is not None else "absent"
+    nc = name_class(path)
+    return ("unresolvable" if k.startswith("unresolvable") else k) + (f".{nc}" if nc else "")
+
+
+# Errors of the path walk, decided before the call itself: one key whatever the call.
+WALK_ERRORS = frozenset({errno_mod.ENAMETOOLONG, errno_mod.ELOOP})
 
 
 @dataclass
@@ -255,12 +274,15 @@ def _op_paths(op: ops.Op, ctx: Context) -> tuple[bytes, ...]:
 
 
 def result_key(kind: Kind, op: ops.Op, expected: Outcome, actual: Outcome, ctx: Context) -> str:
-    classes = "/".join(path_class(p, ctx.before, ctx.lowers) for p in _op_paths(op, ctx))
+    """``result|Op|variant|object classes|expected|actual`` (see the module docstring)."""
+    classes = "/".join(object_class(p, ctx.before) for p in _op_paths(op, ctx))
     if kind is Kind.VALUE_DIFFERS:
         how = value_class(op.syscall, expected.value, actual.value)
         return f"result|{op_name(op)}|{variant(op)}|{classes}|value|{how}"
     exp = _errnos(expected) if expected.is_error else "value"
     act = _errnos(actual) if actual.is_error else "value"
+    if expected.errnos and expected.errnos <= WALK_ERRORS:
+        return f"result|path-walk||{classes.split('/')[-1]}|{exp}|{act}"
     return f"result|{op_name(op)}|{variant(op)}|{classes}|{exp}|{act}"
 
 
@@ -292,8 +314,26 @@ def state_key(op: ops.Op | None, d: Difference, ctx: Context, label: str | None 
         how = "more-aliases" if len(d.actual) > len(d.expected) else "fewer-aliases"
     else:
         how = field_class(d.field, d.expected, d.actual)
-    step = label or op_family(op) + ("+copy_up" if copied_up(op, ctx) else "")
-    return f"state|{step}|{d.area}|{pc}|{how}"
+    return f"state|{label or _step_class(op, d.path, ctx)}|{d.area}|{pc}|{how}"
+
+
+def _step_class(op: ops.Op | None, path: bytes, ctx: Context) -> str:
+    """What a state key says of the step: the operation's family (and whether the model
+    copied its path up) where the difference is at a path the operation named or beneath
+    one; ``*`` elsewhere and in the starting layers, where the difference is rarely the
+    step's own doing (a target that reads merged directories wrongly shows it after every
+    kind of step that makes one)."""
+    if op is None or d_path_unrelated(op, path, ctx):
+        return "*"
+    return op_family(op) + ("+copy_up" if copied_up(op, ctx) else "")
+
+
+def d_path_unrelated(op: ops.Op, path: bytes, ctx: Context) -> bool:
+    """Whether ``op`` names paths and ``path`` is neither one of them nor beneath one (a
+    step that names no path, a remount, is the whole mount's)."""
+    paths = _op_paths(op, ctx)
+    return bool(paths) and not any(path == p or path.startswith(p.rstrip(b"/") + b"/")
+                                   for p in paths)  # fmt: skip
 
 
 def failure_key(op: ops.Op | None, exc: BaseException) -> str:
