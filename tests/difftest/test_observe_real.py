@@ -41,7 +41,6 @@ PROGRAM = [
 @settings(max_examples=25, deadline=None, database=None)
 @given(spec=layers_spec(lowers=2, upper=True), cut=st.integers(1, len(PROGRAM)))
 def test_fast_observation_equals_the_generic_walk(target, spec, cut) -> None:  # type: ignore[no-untyped-def]
-    os.umask(0)
     with Scratch() as scratch:
         k = make_target(target, scratch, spec, Config())
         handles = ops.Handles()
@@ -86,17 +85,17 @@ def test_kernel_view_is_reused_only_until_the_upper_layer_changes_or_a_remount()
         t = make_target("kernel", scratch, spec, Config())
         try:
             assert set(t.observe_state().merged) == {b"/", b"/a"}
-            gen, (merged, ino, mtime) = t._observer.view
+            gen, (merged, ino, mtime, dev) = t._observer.view
             poisoned = {b"/": merged[b"/"]}  # a view the mount would not give
-            t._observer.view = (gen, (poisoned, ino, mtime))
+            t._observer.view = (gen, (poisoned, ino, mtime, dev))
             t.lstat(b"/a")  # changes nothing on disk
             t.expect_unchanged(True)
             assert t.observe_state().merged == poisoned  # reused
-            t._observer.view = (gen, (poisoned, ino, mtime))
+            t._observer.view = (gen, (poisoned, ino, mtime, dev))
             t.remount()
             assert set(t.observe_state().merged) == {b"/", b"/a"}  # walked after a remount
-            gen, (merged, ino, mtime) = t._observer.view
-            t._observer.view = (gen, (poisoned, ino, mtime))
+            gen, (merged, ino, mtime, dev) = t._observer.view
+            t._observer.view = (gen, (poisoned, ino, mtime, dev))
             t.chmod(b"/a", 0o600)  # copies /a up: the upper layer changes
             after = t.observe_state().merged
             assert set(after) == {b"/", b"/a"} and after[b"/a"].mode == 0o600  # walked
@@ -110,13 +109,13 @@ def test_kernel_view_is_walked_when_the_model_expects_a_change_or_a_lookup_faile
         t = make_target("kernel", scratch, spec, Config())
         try:
             t.observe_state()
-            gen, (merged, ino, mtime) = t._observer.view
-            t._observer.view = (gen, ({b"/": merged[b"/"]}, ino, mtime))
+            gen, (merged, ino, mtime, dev) = t._observer.view
+            t._observer.view = (gen, ({b"/": merged[b"/"]}, ino, mtime, dev))
             t.expect_unchanged(False)  # the model's view changed at this step
             assert set(t.observe_state().merged) == {b"/", b"/a"}
             unresolvable = dict(merged)
             unresolvable[b"/a"] = replace(merged[b"/a"], kind="unresolvable:116")
-            t._observer.view = (gen, (unresolvable, ino, mtime))
+            t._observer.view = (gen, (unresolvable, ino, mtime, dev))
             t.expect_unchanged(True)
             assert t.observe_state().merged == unresolvable  # reused once ...
             assert t._observer.view is None  # ... but not kept: a lookup failed in it
@@ -131,8 +130,8 @@ def test_kernel_view_is_not_reused_without_the_upper_dump_cache(monkeypatch) -> 
         t = make_target("kernel", scratch, spec, Config())
         try:
             t.observe_state()
-            gen, (merged, ino, mtime) = t._observer.view
-            t._observer.view = (gen, ({b"/": merged[b"/"]}, ino, mtime))
+            gen, (merged, ino, mtime, dev) = t._observer.view
+            t._observer.view = (gen, ({b"/": merged[b"/"]}, ino, mtime, dev))
             assert set(t.observe_state().merged) == {b"/", b"/a"}
         finally:
             t.teardown()
