@@ -127,8 +127,9 @@ class OvlfuseServer:
     """A long-lived ``ovlfuse --serve`` speaking JSON lines; forks one daemon per mount."""
 
     def __init__(self) -> None:
+        self.argv = [*ovlfuse_command(), "--serve"]
         self.proc = subprocess.Popen(
-            [*ovlfuse_command(), "--serve"],
+            self.argv,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         self.lock = threading.Lock()
@@ -148,7 +149,15 @@ class OvlfuseServer:
         if not line:
             tail = _tail(self.proc.stderr)
             raise FuseMountError(5, f"ovlfuse server died {err}: {tail}")
-        reply: dict[str, Any] = json.loads(line)
+        try:
+            reply: dict[str, Any] = json.loads(line)
+        except ValueError:
+            reply = {}
+        if not isinstance(reply, dict) or "ok" not in reply:
+            tail = _tail(self.proc.stderr)
+            shown = line.decode(errors="replace").strip()[:200]
+            raise FuseMountError(5, f"{shlex.join(self.argv)} is not an ovlfuse mount server: "
+                                    f"it answered {shown!r} {tail}".rstrip())
         return reply
 
     def close(self) -> None:
