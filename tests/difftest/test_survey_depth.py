@@ -6,7 +6,7 @@ The target is a copy of ovlfuse with two planted bugs in how it numbers inodes:
   step: any copy-up of such a file);
 * deep: after a remount, a copied-up file that has a whiteout beside it in its upper
   directory reports its upper inode number (three steps: a copy-up, a removal of a lower
-  sibling, a remount).
+  sibling, a remount; or two, when a rename of a lower file does the first two at once).
 
 Both show as "inode changed since the previous step".  Before signatures kept an
 example's divergence through shrinking, the deep one was either shrunk into the shallow one
@@ -87,6 +87,7 @@ def test_survey_reports_the_deep_divergence_beside_the_shallow_one(tmp_path: Pat
     assert deep, "the deep divergence was not reported:\n" + summary
     smallest = min(deep, key=lambda r: len(r["steps"]))
     ops = [s["repr"] for s in smallest["steps"]]
-    # shrunk to: a copy-up, a removal that leaves a whiteout beside it, the remount
-    assert len(ops) == 3 and ops[-1] == "Remount()", ops
+    # shrunk to: a copy-up, a removal that leaves a whiteout beside it, the remount (a rename
+    # of a lower file is both the copy-up and the whiteout: then two steps)
+    assert 2 <= len(ops) <= 3 and ops[-1] == "Remount()", ops
     assert any(o.startswith(("Unlink(", "Rmdir(", "Rename(")) for o in ops), ops
