@@ -21,11 +21,14 @@ GATE_EXAMPLES = int(os.environ.get("DIFFTEST_GATE_EXAMPLES", "150"))
 def run_gate(config: str, targets: list[str], examples: int = GATE_EXAMPLES, seed: int = 1,
              steps: int = 12) -> RunResult:
     """Run a fixed budget; on a divergence, print the report so CI logs show it."""
-    os.umask(0)
-    with Scratch() as scratch:
-        session = Session(PRESETS[config], targets, scratch)
-        result = run(session, examples=examples, seconds=None, steps=steps, seed=seed,
-                     db_dir=None)
+    old_umask = os.umask(0)  # modes exactly as the model asks, as the command line runs
+    try:
+        with Scratch() as scratch:
+            session = Session(PRESETS[config], targets, scratch)
+            result = run(session, examples=examples, seconds=None, steps=steps, seed=seed,
+                         db_dir=None)
+    finally:
+        os.umask(old_umask)
     if result.failures:
         out = Path(tempfile.mkdtemp(prefix="difftest-gate-"))
         console = Console(width=160, force_terminal=False)

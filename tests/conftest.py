@@ -73,6 +73,24 @@ def mounts_under(base: str) -> list[str]:
     return found
 
 
+@pytest.fixture
+def umask_zero() -> Iterator[None]:
+    """The process umask is 0 during the test (modes exactly as asked), restored after."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture(autouse=True)
+def umask_kept() -> Iterator[None]:
+    """Fail a test that leaves the process umask changed: later tests build layers with it."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    after = os.umask(before)
+    assert after == before, f"the test left the umask at {after:#o} (was {before:#o})"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_mount_left_behind() -> Iterator[None]:
     """Fail the session if the tests leave any mount behind (checked with findmnt)."""

@@ -4,8 +4,6 @@ operation and before its observation (a --jobs worker stopped by SIGTERM)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from difftest import ops, stop
@@ -21,9 +19,8 @@ SPEC = LayersSpec(lowers=((Entry(b"d", "dir", 0o755), Entry(b"d/f", "reg", data=
 
 
 def test_a_step_stopped_before_its_observation_is_not_checked_against_the_old_one(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, umask_zero: None,
 ) -> None:
-    os.umask(0)
     with Scratch() as scratch:
         ex = Example(Session(PRESETS["default"], ["fuse"], scratch), SPEC)
         try:

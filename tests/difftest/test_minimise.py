@@ -3,8 +3,6 @@ not need, and keeps the case when nothing reproduces."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from difftest import ops
@@ -48,8 +46,7 @@ PROGRAM = [
 ]
 
 
-def test_replay_pass_keeps_only_the_step_and_entry_the_divergence_needs() -> None:
-    os.umask(0)
+def test_replay_pass_keeps_only_the_step_and_entry_the_divergence_needs(umask_zero: None) -> None:
     with Scratch() as scratch:
         session = Session(PRESETS["default"], ["kernel"], scratch, expected=UnlinkForgets.from_spec)
         found = run_program(session, SPEC, PROGRAM)
@@ -62,8 +59,7 @@ def test_replay_pass_keeps_only_the_step_and_entry_the_divergence_needs() -> Non
     assert small.spec.upper == ()
 
 
-def test_replay_pass_keeps_a_case_that_does_not_reproduce() -> None:
-    os.umask(0)
+def test_replay_pass_keeps_a_case_that_does_not_reproduce(umask_zero: None) -> None:
     with Scratch() as scratch:
         broken = Session(PRESETS["default"], ["kernel"], scratch, expected=UnlinkForgets.from_spec)
         found = run_program(broken, SPEC, PROGRAM)
