@@ -1,4 +1,7 @@
-"""Command line: ``ovlfuse [-f] [-d] -o lowerdir=L1:L2,upperdir=U,workdir=W MOUNTPOINT``.
+"""Command line: ``ovlfuse [-f] [-d] -o lowerdir=L1:L2,upperdir=U,workdir=W [SOURCE] MOUNTPOINT``.
+
+SOURCE is what mount.fuse3 passes first (``mount -t fuse.ovlfuse SOURCE MNT`` without the
+``mount.fuse.ovlfuse`` helper): it becomes the mount's fsname unless ``fsname=`` is given.
 
 Options follow the kernel overlay's syntax (see :mod:`fuse_impl.options`); ``-o`` may be
 repeated.  ``-f`` stays in the foreground, ``-d`` logs every FUSE request and layer call
@@ -44,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true",
                    help="run the JSON-lines mount server on stdin/stdout")
     p.add_argument("-V", "--version", action="version", version=f"{PROG} {VERSION}")
-    p.add_argument("mountpoint", nargs="?", help="where to mount")
+    p.add_argument("paths", nargs="*", metavar="[SOURCE] MOUNTPOINT",
+                   help="where to mount; a SOURCE before it (as mount.fuse3 passes) names the "
+                        "mount (fsname)")
     return p
 
 
@@ -53,12 +58,16 @@ def config_from_args(argv: list[str]) -> tuple[Config | None, argparse.Namespace
     args = _parser().parse_args(argv)
     if args.serve:
         return None, args
-    if not args.mountpoint:
+    if not args.paths:
         raise UsageError("missing mountpoint")
+    if len(args.paths) > 2:
+        raise UsageError(f"too many arguments: {' '.join(args.paths)}")
     cfg = Config()
+    if len(args.paths) == 2 and "," not in args.paths[0] and "\\" not in args.paths[0]:
+        parse_options(f"fsname={args.paths[0]}", cfg)
     for text in args.options:
         parse_options(text, cfg)
-    cfg.mountpoint = os.fsencode(args.mountpoint)
+    cfg.mountpoint = os.fsencode(args.paths[-1])
     cfg.debug = args.debug
     cfg.foreground = args.foreground or args.debug
     return finish(cfg), args

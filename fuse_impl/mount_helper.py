@@ -51,9 +51,7 @@ def main() -> int:
     argv: list[str] = []
     for text in options:
         argv += ["-o", text]
-    if source and "," not in source and "\\" not in source:
-        argv += ["-o", f"fsname={source}"]
-    return run([*argv, mountpoint])
+    return run([*argv, source, mountpoint] if source else [*argv, mountpoint])
 
 
 if __name__ == "__main__":

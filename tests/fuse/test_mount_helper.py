@@ -76,3 +76,28 @@ def test_helper_reports_bad_options_like_mount(tmpfs: Path, helper: Path) -> Non
     assert res.returncode != 0
     assert "unknown mount option 'frobnicate'" in res.stderr
     assert not mounted(layers.mnt)
+
+
+def test_mount_fuse3_runs_ovlfuse_with_source_and_mountpoint(tmpfs: Path) -> None:
+    """Without the helper, mount(8) ends in mount.fuse3, which runs ``ovlfuse SOURCE MNT -o
+    OPTIONS`` (found on PATH); SOURCE names the mount."""
+    layers = make_layers(tmpfs, {"f": "via mount.fuse3"})
+    env = {"PATH": f"{HELPER.parent}:/usr/sbin:/usr/bin:/sbin:/bin"}
+    res = subprocess.run(["mount.fuse3", "my-overlay", str(layers.mnt), "-t", "ovlfuse",
+                          "-o", layers.options()], capture_output=True, text=True, env=env,
+                         check=False)  # fmt: skip
+    try:
+        assert res.returncode == 0, res.stderr
+        assert fstype(layers.mnt).split() == ["fuse.ovlfuse", "my-overlay"]
+        assert (layers.mnt / "f").read_text() == "via mount.fuse3"
+    finally:
+        umount(layers.mnt)
+
+
+def test_ovlfuse_refuses_a_third_positional_argument(tmpfs: Path) -> None:
+    layers = make_layers(tmpfs, {"f": "x"})
+    res = subprocess.run([str(HELPER.parent / "ovlfuse"), "-o", layers.options(), "a", "b",
+                          str(layers.mnt)], capture_output=True, text=True, check=False)
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"ovlfuse: too many arguments: a b {layers.mnt}"
+    assert not mounted(layers.mnt)
