@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmark ovlfuse against fuse-overlayfs and the kernel overlay "
-        "(workloads W1-W6) and the differential tester's throughput; writes bench.md and "
+        "(workloads W1-W7) and the differential tester's throughput; writes bench.md and "
         "bench.json. Needs root.",
     )
     p.add_argument("--quick", action="store_true",
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=None,
                    help="interleaved rounds per figure (default 5, --quick 1)")
     p.add_argument("--only", default=None,
-                   help="comma-separated subset: W1..W6 (or W4a, W4b, W5a, W5b) and/or "
+                   help="comma-separated subset: W1..W7 (or W4a, W4b, W5a, W5b) and/or "
                    "'tester' (default: everything)")
     p.add_argument("--out", default=os.path.join(REPO, "reports"),
                    help="directory for bench.md and bench.json (default: reports/)")

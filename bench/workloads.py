@@ -1,4 +1,4 @@
-"""The workloads W1–W6.
+"""The workloads W1–W7.
 
 A :class:`Workload` builds its lower layer, then runs on a fresh mount of it and returns
 one or more figures (seconds).  Figures measured on the same mount one after the other
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,43 @@ def run_w4b(root: str, sizes: Sizes, ctx: dict[str, str]) -> dict[str, float]:
     return {"W4-copyup": t}
 
 
+# ---- W7: stat during a copy-up ----------------------------------------------------------
+
+W7_FILES = 20
+
+
+def build_w7(root: str, sizes: Sizes) -> None:
+    """The big file and ``W7_FILES`` small files beside it, never looked up before W7."""
+    trees.build_big(root, sizes)
+    for i in range(W7_FILES):
+        with open(os.path.join(root, f"other{i:02d}"), "wb") as f:
+            f.write(b"o")
+
+
+def run_w7(root: str, sizes: Sizes, ctx: dict[str, str]) -> dict[str, float]:
+    """The slowest of ``W7_FILES`` lstats of other files, made one after the other while a
+    thread copies the big file up (open O_APPEND + 1 byte); each file is new to the mount,
+    so every lstat reaches the filesystem.  Also the copy-up's own time, for scale."""
+    done = threading.Event()
+    took: list[float] = []
+
+    def copy_up() -> None:
+        took.append(_timed(lambda: _append(f"{root}/big")))
+        done.set()
+
+    worker = threading.Thread(target=copy_up, daemon=True)
+    worker.start()
+    time.sleep(0.02)  # the copy-up is under way (it takes far longer than this)
+    worst = 0.0
+    for i in range(W7_FILES):
+        worst = max(worst, _timed(lambda i=i: os.lstat(f"{root}/other{i:02d}")))
+    overlapped = not done.is_set()
+    worker.join()
+    if not overlapped:
+        raise RuntimeError("W7: the copy-up was over before the lstats were")
+    return {"W7-stat": worst, "W7-copyup": took[0]}
+
+
 # ---- W5: create, rm -rf ------------------------------------------------------------------
 
 def run_w5a(root: str, sizes: Sizes, ctx: dict[str, str]) -> dict[str, float]:
@@ -201,6 +239,12 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("W6", "W6", (
         _fig("W6", "W6 untar source tree", "mkdir + `tar -xf` of the tarball into the mount"),
     ), trees.build_base, run_w6),
+    Workload("W7", "W7", (
+        _fig("W7-stat", "W7 stat during a copy-up",
+             "the slowest lstat of 20 other files while a thread copies the big file up"),
+        _fig("W7-copyup", "W7 the copy-up meanwhile",
+             "open(O_APPEND)+write 1 byte+close on the big lower file, timed in its thread"),
+    ), build_w7, run_w7, lambda sizes: sizes.big),
 )
 
 
@@ -209,7 +253,7 @@ def figures() -> list[Figure]:
 
 
 def select(only: list[str] | None) -> list[Workload]:
-    """Workloads named by ``--only`` (W1..W6, or keys like W4b); all when None."""
+    """Workloads named by ``--only`` (W1..W7, or keys like W4b); all when None."""
     if not only:
         return list(WORKLOADS)
     wanted = {o.strip().upper() for o in only if o.strip()}
@@ -236,6 +280,9 @@ def describe_sizes(sizes: Sizes, tar: trees.Tarball | None) -> dict[str, str]:
         "W5": f"create {sizes.create_files:,} files of {sizes.create_size} B in a new "
               f"directory; `rm -rf` of a lower directory of {sizes.rm_files:,} files of "
               f"{sizes.rm_size} B",
+        "W7": f"lstat of {W7_FILES} small lower files new to the mount, one after the other, "
+              f"while a thread gives the {sizes.big / mib:,.0f} MiB lower file one byte "
+              "(its copy-up)",
     }
     if tar:
         out["W6"] = (f"`tar -xf` (as root: owners, modes, mtimes restored) of an uncompressed "

@@ -13,7 +13,10 @@ Rules (catalogue §2.3, §2.12):
   so times change exactly as when the kernel copies everything and then truncates;
 * ``overlay.origin`` is written for directories and for files whose lower nlink is 1; the
   upper parent gets ``overlay.impure=y`` in any case ("it may now contain non-pure upper");
-* the upper parent's atime/mtime are restored afterwards, as the kernel does.
+* the upper parent's atime/mtime are restored afterwards, as the kernel does;
+* the data of a large file is copied off the request loop first (:func:`stage_data`), so
+  that a copy-up holds up only the requests that need that file's copy, as in the kernel,
+  where a copy-up waits on that inode's lock and other files are served meanwhile.
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from .errors import fail
 from .inode import Node, real_key
 from .layers import LowerRef
 from .lookup import set_impure, set_origin
+from .loop import Event, off_loop
 from .super import OverlayFs
 
 log = logging.getLogger("ovlfuse.copy_up")
 
 CHUNK = 1 << 30
+STAGE_MIN = 1 << 20  # files this large have their data copied off the loop
 
 
 @dataclass
@@ -120,7 +125,76 @@ def _create_tmp(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
         layers.mknod(ctx.tmp, stat.S_IFMT(mode) | 0o600, ctx.st.st_rdev)
 
 
+def _stage_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+async def stage_data(ofs: OverlayFs, node: Node) -> None:
+    """Before a full copy-up of *node*: if it is a lower regular file of STAGE_MIN bytes or
+    more, copy its data into a work/ file in a thread while the loop serves other requests;
+    the copy-up then takes that file instead of copying.  A second request for the same
+    node waits for the first one's copy."""
+    while (busy := ofs.staging.get(node.nodeid)) is not None:
+        await busy.wait()
+    if (node.upper or not node.lowers or node.nodeid in ofs.staged or not ofs.writable
+            or ofs.upper is None):
+        return
+    src = node.lowers[0].real()
+    st = os.lstat(src)
+    if not stat.S_ISREG(st.st_mode) or st.st_size < STAGE_MIN:
+        return
+    tmp = ofs.work_tmp()
+    done = ofs.staging[node.nodeid] = Event()
+    try:
+        await off_loop(_fill, src, tmp, st.st_size, ofs.cfg.fsync != "volatile")
+        ofs.staged[node.nodeid] = (tmp, _stage_key(st))
+    finally:
+        del ofs.staging[node.nodeid]
+        done.set()
+
+
+def drop_staged(ofs: OverlayFs, node: Node) -> None:
+    """Remove a staged copy that no copy-up took (the operation failed before it)."""
+    staged = ofs.staged.pop(node.nodeid, None)
+    if staged is not None:
+        layers.remove_tree(staged[0])
+
+
+def _fill(src: bytes, tmp: bytes, length: int, sync: bool) -> None:
+    """A new file *tmp* with the data of *src* (runs in a thread: plain syscalls only)."""
+    dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        src_fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC | os.O_NOATIME | os.O_NOFOLLOW)
+        try:
+            copy_data(src_fd, dst_fd, length)
+        finally:
+            os.close(src_fd)
+        if sync:
+            os.fsync(dst_fd)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    finally:
+        os.close(dst_fd)
+
+
+def _take_staged(ofs: OverlayFs, ctx: CopyUpCtx) -> bool:
+    """Move the node's staged data file to ``ctx.tmp`` if it is still what a full copy of
+    the lower file would give; any other staged file is removed."""
+    staged = ofs.staged.pop(ctx.node.nodeid, None)
+    if staged is None:
+        return False
+    tmp, key = staged
+    if ctx.data_limit is None and key == _stage_key(ctx.st):
+        layers.rename(tmp, ctx.tmp)
+        return True
+    layers.remove_tree(tmp)
+    return False
+
+
 def _copy_file(ofs: OverlayFs, src: bytes, ctx: CopyUpCtx) -> None:
+    if _take_staged(ofs, ctx):
+        return
     length = ctx.st.st_size if ctx.data_limit is None else min(ctx.data_limit, ctx.st.st_size)
     dst_fd = layers.open_file(ctx.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

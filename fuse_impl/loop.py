@@ -1,20 +1,22 @@
-"""pyfuse3's request loop without an event loop.
+"""pyfuse3's request loop on a small scheduler of ovlfuse's own, with work off the loop.
 
-ovlfuse's request handlers are coroutines only because pyfuse3 calls them so: none of them
-ever suspends (every filesystem call they make is a plain blocking syscall).  Under trio each
-request still paid for a lock, a task switch and an epoll registration, about a third of the
-daemon's time per request (``docs/profiling.md``).  pyfuse3 reaches its event loop only
-through its module attribute ``trio`` (``pyfuse3.asyncio.enable()`` swaps it the same way), so
-:func:`run` puts a small stand-in there:
+pyfuse3 reaches its event loop only through its module attribute ``trio``
+(``pyfuse3.asyncio.enable()`` swaps it the same way), so :func:`run` puts a stand-in there
+and drives ``pyfuse3.main`` itself.  A full trio cost about a third of the daemon's time per
+request (a lock, a task switch and an epoll registration each, ``docs/profiling.md``); the
+stand-in does only what ovlfuse needs:
 
-* ``wait_readable(fd)`` is a blocking ``poll()`` on the FUSE device and on a wake-up pipe;
-* ``notify_closing(fd)`` (called by ``pyfuse3.terminate()``) marks the fd closed and writes
-  to the pipe, so the waiting ``poll()`` returns and the loop ends;
-* the read lock is a no-op and the nursery runs its tasks one after the other;
-* before the second request is read, the INIT reply has gone out: ``after_init`` runs then;
+* tasks are coroutines stepped one after the other; a task gives way only at a *trap*:
+  waiting for the FUSE device to become readable, for a lock, for its nursery's other tasks,
+  or for work handed to a thread with :func:`off_loop`;
+* when no task can run, one ``poll()`` waits on the FUSE device (if a task waits for it) and
+  on a wake-up pipe that threads and ``notify_closing`` write to;
+* pyfuse3 starts another worker task whenever all of its workers are busy (up to
+  ``MAX_WORKERS``), so while one request waits for a thread, the next requests are served.
 
-and drives ``pyfuse3.main(1, 1)`` (one worker) with a single ``send()``.  A handler that did
-suspend would end the daemon with an error instead of hanging it.
+Handlers run on the loop's thread and never suspend, except around :func:`off_loop`: that is
+where a long request (a copy-up's data) lets the others through.  Everything a handler does
+between two traps is therefore atomic with respect to the other requests.
 
 Signals: the termination signals call ``pyfuse3.terminate()`` (Python runs the handler when
 ``poll()`` is interrupted), and a signal that arrived before the loop started ends it at once.
@@ -23,26 +25,245 @@ An unmount from outside makes the device readable with an error, which ends the 
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import os
 import select
 import signal
+import threading
 import types
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from collections.abc import Callable, Coroutine, Generator, Iterable
+from typing import Any, TypeVar
 
 import pyfuse3
+
+T = TypeVar("T")
+MAX_WORKERS = 16  # requests in progress at once (most of them waiting for a thread)
+THREADS = 4  # threads for off_loop work
 
 
 class ClosedResourceError(Exception):
     """Raised by ``wait_readable`` once the fd is being closed (trio's name)."""
 
 
-class _NoLock:
-    async def __aenter__(self) -> _NoLock:
+class _Trap:
+    """What a task waits for; the scheduler resumes it with the value or exception."""
+
+    __slots__ = ("arg", "kind")
+
+    def __init__(self, kind: str, arg: Any) -> None:
+        self.kind = kind
+        self.arg = arg
+
+    def __await__(self) -> Generator[_Trap, Any, Any]:
+        return (yield self)
+
+
+Task = Coroutine[Any, Any, Any]
+
+
+class _Scheduler:
+    """Runs tasks until the first one (pyfuse3's main) ends; see the module docstring."""
+
+    def __init__(self, after_init: Callable[[], None] | None) -> None:
+        self.after_init = after_init  # called once the first request (INIT) has been served
+        self.reads = 0
+        self.ready: collections.deque[tuple[Task, Any, BaseException | None]] = (
+            collections.deque())
+        self.fd_waiters: dict[int, Task] = {}
+        self.closing: set[int] = set()
+        self.threads = 0  # off_loop calls in flight
+        self.done: collections.deque[tuple[Task, Any, BaseException | None]] = (
+            collections.deque())  # filled by threads
+        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self.poll = select.poll()
+        self.poll.register(self.wake_r, select.POLLIN)
+        self.polled: set[int] = set()
+        self.nursery_of: dict[Task, _Nursery] = {}
+
+    # -- what tasks ask for ---------------------------------------------------------------------
+
+    def spawn(self, coro: Task, nursery: _Nursery | None = None) -> None:
+        if nursery is not None:
+            nursery.running += 1
+            self.nursery_of[coro] = nursery
+        self.ready.append((coro, None, None))
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.wake_w, b"x")
+
+    def _trap(self, task: Task, trap: _Trap) -> None:
+        if trap.kind == "readable":
+            fd = trap.arg
+            if fd in self.closing:
+                self.ready.append((task, None, ClosedResourceError()))
+                return
+            self.reads += 1
+            if self.reads == 2 and self.after_init is not None:  # INIT has been answered
+                self.after_init()
+                self.after_init = None
+            self.fd_waiters[fd] = task
+        elif trap.kind in ("lock", "event"):
+            trap.arg.waiters.append(task)
+        elif trap.kind == "join":
+            trap.arg.joiner = task
+        elif trap.kind == "thread":
+            fn, args = trap.arg
+            self._submit(task, fn, args)
+        else:
+            raise RuntimeError(f"unknown trap {trap.kind}")
+
+    def _submit(self, task: Task, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self.pool is None:
+            self.pool = concurrent.futures.ThreadPoolExecutor(THREADS, "ovlfuse-off-loop")
+        self.threads += 1
+
+        def finished(future: concurrent.futures.Future[Any]) -> None:
+            exc = future.exception()
+            self.done.append((task, None if exc else future.result(), exc))
+            self.wake()
+
+        self.pool.submit(fn, *args).add_done_callback(finished)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self, main: Task) -> None:
+        self.spawn(main)
+        try:
+            while True:
+                while self.ready:
+                    task, value, exc = self.ready.popleft()
+                    if self._step(task, value, exc) and task is main:
+                        return
+                if not self.fd_waiters and not self.threads:
+                    raise RuntimeError("every task waits for another: the loop is stuck")
+                self._wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+    def _step(self, task: Task, value: Any, exc: BaseException | None) -> bool:
+        """Run *task* to its next trap; True when it has ended."""
+        try:
+            trap = task.throw(exc) if exc is not None else task.send(value)
+        except StopIteration:
+            self._ended(task)
+            return True
+        if not isinstance(trap, _Trap):
+            raise RuntimeError(f"a task waited for something ovlfuse's loop does not know: "
+                               f"{trap!r}")  # fmt: skip
+        self._trap(task, trap)
+        return False
+
+    def _ended(self, task: Task) -> None:
+        nursery = self.nursery_of.pop(task, None)
+        if nursery is None:
+            return
+        nursery.running -= 1
+        if nursery.running == 0 and nursery.joiner is not None:
+            self.ready.append((nursery.joiner, None, None))
+            nursery.joiner = None
+
+    def _wait(self) -> None:
+        for fd in self.fd_waiters.keys() - self.polled:
+            self.poll.register(fd, select.POLLIN)
+            self.polled.add(fd)
+        for fd in self.polled - self.fd_waiters.keys():
+            self.poll.unregister(fd)
+            self.polled.discard(fd)
+        for fd, _events in self.poll.poll():
+            if fd == self.wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake_r, 512)
+            elif fd in self.fd_waiters:
+                self.ready.append((self.fd_waiters.pop(fd), None, None))
+        while self.done:
+            self.threads -= 1
+            self.ready.append(self.done.popleft())
+        for fd in self.closing & self.fd_waiters.keys():
+            self.ready.append((self.fd_waiters.pop(fd), None, ClosedResourceError()))
+
+    def notify_closing(self, fd: int) -> None:
+        self.closing.add(fd)
+        self.wake()
+
+    def close(self) -> None:
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+
+_current: _Scheduler | None = None
+
+
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a thread while the loop serves other requests; called directly when
+    no loop runs (tests, the mount server).  *fn* must touch nothing the loop's handlers
+    use without a lock: ovlfuse hands over plain data copies only."""
+    if _current is None:
+        return fn(*args)
+    result: T = await _Trap("thread", (fn, args))
+    return result
+
+
+class Lock:
+    """A lock between tasks of the loop (FIFO); without a loop it is never contended."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.waiters: collections.deque[Task] = collections.deque()
+
+    async def __aenter__(self) -> Lock:
+        if self.held:
+            await _Trap("lock", self)  # resumed holding it
+        self.held = True
         return self
 
     async def __aexit__(self, *exc: object) -> bool:
+        if self.waiters and _current is not None:
+            _current.ready.append((self.waiters.popleft(), None, None))  # hand it over
+        else:
+            self.held = False
+        return False
+
+
+class Event:
+    """Set once; tasks that wait for it before then resume when it is set."""
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self.waiters: list[Task] = []
+
+    async def wait(self) -> None:
+        if not self.is_set:
+            await _Trap("event", self)
+
+    def set(self) -> None:
+        self.is_set = True
+        if _current is not None:
+            _current.ready.extend((task, None, None) for task in self.waiters)
+        self.waiters.clear()
+
+
+class _Nursery:
+    """Runs the tasks started in it alongside; its block ends when all of them have."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.joiner: Task | None = None
+
+    async def __aenter__(self) -> _Nursery:
+        return self
+
+    def start_soon(self, fn: Callable[..., Task], *args: Any, name: str | None = None) -> None:
+        assert _current is not None
+        _current.spawn(fn(*args), self)
+
+    async def __aexit__(self, *exc: object) -> bool:
+        if self.running:
+            await _Trap("join", self)
         return False
 
 
@@ -50,70 +271,20 @@ class _Task:
     name = "ovlfuse"
 
 
-class _Nursery:
-    """Runs the tasks started in it one after the other, when the block ends."""
-
-    def __init__(self) -> None:
-        self.pending: list[Coroutine[Any, Any, Any]] = []
-
-    async def __aenter__(self) -> _Nursery:
-        return self
-
-    def start_soon(self, fn: Any, *args: Any, name: str | None = None) -> None:
-        self.pending.append(fn(*args))
-
-    async def __aexit__(self, *exc: object) -> bool:
-        while self.pending:
-            await self.pending.pop(0)
-        return False
+async def _wait_readable(fd: int) -> None:
+    await _Trap("readable", fd)
 
 
-class _Waiter:
-    """``wait_readable``/``notify_closing`` over one poll object and a wake-up pipe."""
-
-    def __init__(self, after_init: Callable[[], None] | None = None) -> None:
-        self.after_init = after_init  # called once the first request (INIT) has been served
-        self.served = 0
-        self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        self.poll = select.poll()
-        self.poll.register(self.wake_r, select.POLLIN)
-        self.registered: set[int] = set()
-        self.closing: set[int] = set()
-
-    async def wait_readable(self, fd: int) -> None:
-        if self.after_init is not None:  # until the second call: INIT has been answered
-            self.served += 1
-            if self.served == 2:
-                self.after_init()
-                self.after_init = None
-        if fd not in self.registered:
-            self.poll.register(fd, select.POLLIN)
-            self.registered.add(fd)
-        while fd not in self.closing:
-            if any(got == fd for got, _events in self.poll.poll()):
-                return
-        raise ClosedResourceError()
-
-    def notify_closing(self, fd: int) -> None:
-        self.closing.add(fd)
-        with contextlib.suppress(BlockingIOError):
-            os.write(self.wake_w, b"x")
-
-    def close(self) -> None:
-        os.close(self.wake_r)
-        os.close(self.wake_w)
-
-
-def _stand_in(waiter: _Waiter) -> types.ModuleType:
+def _stand_in(sched: _Scheduler) -> types.ModuleType:
     """The part of the ``trio`` module that pyfuse3 uses."""
-    mod = types.ModuleType("ovlfuse_sync_trio")
+    mod = types.ModuleType("ovlfuse_loop_trio")
     mod.lowlevel = types.SimpleNamespace(  # type: ignore[attr-defined]
         current_trio_token=lambda: None,
         current_task=_Task,
-        wait_readable=waiter.wait_readable,
-        notify_closing=waiter.notify_closing,
+        wait_readable=_wait_readable,
+        notify_closing=sched.notify_closing,
     )
-    mod.Lock = _NoLock  # type: ignore[attr-defined]
+    mod.Lock = Lock  # type: ignore[attr-defined]
     mod.ClosedResourceError = ClosedResourceError  # type: ignore[attr-defined]
     mod.open_nursery = _Nursery  # type: ignore[attr-defined]
     return mod
@@ -129,21 +300,19 @@ def run(
     """Serve requests until the session ends (``pyfuse3.init`` done).  ``signals`` end it;
     ``pending``: one of them arrived already, so end it before the first request;
     ``after_init`` runs once, when the INIT reply has been sent (the kernel has applied it)."""
-    waiter = _Waiter(after_init)
+    global _current
+    assert threading.current_thread() is threading.main_thread()  # signals reach this thread
+    sched = _Scheduler(after_init)
     saved = getattr(pyfuse3, "trio")  # noqa: B009 (not in pyfuse3's stubs)
-    setattr(pyfuse3, "trio", _stand_in(waiter))  # noqa: B010
+    setattr(pyfuse3, "trio", _stand_in(sched))  # noqa: B010
+    _current = sched
     try:
         for signum in signals:
             signal.signal(signum, _terminate)
         if pending:
             pyfuse3.terminate()
-        coro = pyfuse3.main(1, 1)
-        try:
-            coro.send(None)
-        except StopIteration:
-            return
-        coro.close()
-        raise RuntimeError("a request handler suspended; ovlfuse's handlers must not await")
+        sched.run(pyfuse3.main(1, MAX_WORKERS))
     finally:
+        _current = None
         setattr(pyfuse3, "trio", saved)  # noqa: B010
-        waiter.close()
+        sched.close()

@@ -2,8 +2,10 @@
 
 This is the only place where ``OSError`` becomes ``pyfuse3.FUSEError``.  Any other
 exception is logged and answered with EIO (an escaping exception would stop pyfuse3's main
-loop).  Handlers never await: each request runs to completion before the next starts, so
-the overlay's multi-step changes need no locks.
+loop).  Handlers await only where a full copy-up may follow: there a large file's data is
+copied off the loop first (:func:`copy_up.stage_data`) while other requests are served.
+Everything after that runs to completion before another request starts, so the overlay's
+multi-step changes need no locks.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import functools
 import logging
 import os
 import stat
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import pyfuse3
 
-from . import file, namespace, pyfuse3_compat, readdir, rename, xattrs
+from . import copy_up, file, namespace, pyfuse3_compat, readdir, rename, xattrs
 from .errors import fail
 from .inode import Node, NodeTable, entry_attributes, real_path, setattr_node, stat_node
 from .namespace import NewObject
@@ -99,6 +101,19 @@ class OverlayOperations(pyfuse3.Operations):
         self.handles = Handles()
         self.invalidate = None if ofs.cfg.exact else self._invalidate
 
+    @contextlib.asynccontextmanager
+    async def _staged(self, *nodes: Node | None) -> AsyncIterator[None]:
+        """The block may copy *nodes* up in full: their data is copied off the loop before
+        it (large files only), and a copy the block did not take is removed after it."""
+        todo = [n for n in nodes if n is not None]
+        try:
+            for node in todo:
+                await copy_up.stage_data(self.ofs, node)
+            yield
+        finally:
+            for node in todo:
+                copy_up.drop_staged(self.ofs, node)
+
     def _entry(self, node: Node, st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
         """Attributes for a reply that hands the kernel a new reference to *node* (*st*: its
         providing object's lstat, if the caller just made it)."""
@@ -135,7 +150,8 @@ class OverlayOperations(pyfuse3.Operations):
                       ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
         node = self.table.get(inode)
         fd = self.handles.file(fh).fd if fh is not None and fh in self.handles.open else None
-        setattr_node(self.ofs, node, attr, fields, fd, self.invalidate)
+        async with self._staged(None if fields.update_size else node):
+            setattr_node(self.ofs, node, attr, fields, fd, self.invalidate)
         self._invalidate_others(node)
         return entry_attributes(self.ofs, node)
 
@@ -192,8 +208,10 @@ class OverlayOperations(pyfuse3.Operations):
     @fuse_errors
     async def link(self, inode: int, new_parent_inode: int, new_name: bytes,
                    ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
-        node = namespace.link(self.ofs, self.table, self.table.get(inode),
-                              self.table.get(new_parent_inode), new_name, self.invalidate)
+        src = self.table.get(inode)
+        async with self._staged(src):
+            node = namespace.link(self.ofs, self.table, src, self.table.get(new_parent_inode),
+                                  new_name, self.invalidate)
         return self._entry(node)
 
     @fuse_errors
@@ -209,8 +227,14 @@ class OverlayOperations(pyfuse3.Operations):
     @fuse_errors
     async def rename(self, parent_inode_old: int, name_old: bytes, parent_inode_new: int,
                      name_new: bytes, flags: int, ctx: pyfuse3.RequestContext) -> None:
-        rename.rename(self.ofs, self.table, self.table.get(parent_inode_old), name_old,
-                      self.table.get(parent_inode_new), name_new, flags, self.invalidate)
+        old_parent = self.table.get(parent_inode_old)
+        try:
+            src = self.table.lookup(old_parent, name_old)[1]
+        except OSError:
+            src = None  # rename itself gives the error, in its own order of checks
+        async with self._staged(src if src is not None and not src.is_dir else None):
+            rename.rename(self.ofs, self.table, old_parent, name_old,
+                          self.table.get(parent_inode_new), name_new, flags, self.invalidate)
 
     # -- files -------------------------------------------------------------------------------
 
@@ -220,7 +244,9 @@ class OverlayOperations(pyfuse3.Operations):
 
     @fuse_errors
     async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
-        handle = file.open_node(self.ofs, self.table.get(inode), flags, self.invalidate)
+        node = self.table.get(inode)
+        async with self._staged(node if _writes_all(flags) else None):
+            handle = file.open_node(self.ofs, node, flags, self.invalidate)
         return self._file_info(handle)
 
     @fuse_errors
@@ -232,7 +258,8 @@ class OverlayOperations(pyfuse3.Operations):
         if existing is not None:
             if flags & os.O_EXCL:
                 fail(errno.EEXIST, name)
-            handle = file.open_node(self.ofs, existing, flags, self.invalidate)
+            async with self._staged(existing if _writes_all(flags) else None):
+                handle = file.open_node(self.ofs, existing, flags, self.invalidate)
             return self._file_info(handle), self._entry(existing)
         obj = NewObject(stat.S_IFREG | stat.S_IMODE(mode), ctx.uid, ctx.gid)
         node, fd = namespace.create(self.ofs, self.table, parent, name, obj, open_flags=flags,
@@ -317,11 +344,15 @@ class OverlayOperations(pyfuse3.Operations):
     @fuse_errors
     async def setxattr(self, inode: int, name: bytes, value: bytes,
                        ctx: pyfuse3.RequestContext) -> None:
-        xattrs.setxattr(self.ofs, self.table.get(inode), name, value, self.invalidate)
+        node = self.table.get(inode)
+        async with self._staged(node):
+            xattrs.setxattr(self.ofs, node, name, value, self.invalidate)
 
     @fuse_errors
     async def removexattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> None:
-        xattrs.removexattr(self.ofs, self.table.get(inode), name, self.invalidate)
+        node = self.table.get(inode)
+        async with self._staged(node):
+            xattrs.removexattr(self.ofs, node, name, self.invalidate)
 
     # -- the kernel's attribute cache (not in exact mode) -------------------------------------
 
@@ -339,6 +370,11 @@ class OverlayOperations(pyfuse3.Operations):
             return
         for each in self.table.same_object(node)[1:]:
             _invalidate_attrs(each)
+
+
+def _writes_all(flags: int) -> bool:
+    """An open with these flags copies the whole file up (for writing, without O_TRUNC)."""
+    return flags & os.O_ACCMODE != os.O_RDONLY and not flags & os.O_TRUNC
 
 
 def _invalidate_attrs(node: Node) -> None:

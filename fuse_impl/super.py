@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from . import layers, syscalls
 from .errors import MountError
 from .layers import Layer, LowerRef
+from .loop import Event
 from .options import Config
 from .xino import XinoMap
 
@@ -143,6 +144,9 @@ class OverlayFs:
         self.work_fd = work_fd
         self.work = b"/proc/self/fd/%d/work" % work_fd if work_fd is not None else b""
         self.prefix = cfg.xattr_prefix
+        # copy-up data copied off the loop (copy_up.stage_data), by FUSE node id
+        self.staged: dict[int, tuple[bytes, tuple[int, int, int, int]]] = {}
+        self.staging: dict[int, Event] = {}
         self.timeout = 0.0 if cfg.exact else cfg.timeout
         self.root_stack = [LowerRef(layer, b"") for layer in lowers]  # the root's lower dirs
         self.fs_uuids = {layer.index: syscalls.fs_uuid(layer.fd) for layer in lowers}
