@@ -8,3 +8,7 @@ setup, super.c), ``layers`` (logged calls into the real layers), ``lookup`` (nam
 """
 
 __version__ = "0.1.0"
+
+from ._pyfuse3_import import import_pyfuse3
+
+import_pyfuse3()
