@@ -43,13 +43,19 @@ def _apply_meta(p: bytes, e: Entry, *, chmod: bool = True) -> None:
 
 def _make(layer: bytes, e: Entry) -> None:
     rel = e.path.strip(b"/")
-    p = layer + b"/" + rel if rel not in _ROOT_PATHS else layer
-    kind = e.kind
-    if p == layer:
-        if kind != "dir":
+    if rel in _ROOT_PATHS:
+        if e.kind != "dir":
             raise ValueError(f"layer root must be a dir, got {e!r}")
-        _apply_meta(p, e)
-    elif kind == "dir":
+        _apply_meta(layer, e)
+        return
+    with realfs.beside(layer, rel) as p:
+        _make_at(layer, p, e)
+
+
+def _make_at(layer: bytes, p: bytes, e: Entry) -> None:
+    """Create entry *e* at *p* (a path of ``layer/e.path`` usable as it is)."""
+    kind = e.kind
+    if kind == "dir":
         os.mkdir(p, 0o700)
         _apply_meta(p, e)
     elif kind == "reg":
@@ -76,7 +82,12 @@ def _make(layer: bytes, e: Entry) -> None:
         _apply_meta(p, e, chmod=False)
     elif kind == "hardlink":
         # Shares the target's inode: its mode, owner and xattrs are the target's.
-        os.link(layer + b"/" + e.target.strip(b"/"), p, follow_symlinks=False)
+        parent, _, name = e.target.strip(b"/").rpartition(b"/")
+        fd = realfs.open_dir(layer, parent)
+        try:
+            os.link(name, p, src_dir_fd=fd, follow_symlinks=False)
+        finally:
+            os.close(fd)
         return
     else:
         raise ValueError(f"unknown entry kind {kind!r} in {e!r}")
@@ -98,12 +109,13 @@ def populate(layer: bytes, entries: Iterable[Entry]) -> None:
     try:
         for e in entries:
             _make(layer, e)
-            made.append(layer + b"/" + e.path if e.path else layer)
+            made.append(e.path.strip(b"/"))
     finally:
         os.umask(old)
     times = (INITIAL_MTIME_NS, INITIAL_MTIME_NS)
-    for p in reversed([layer, *made]):
-        os.utime(p, ns=times, follow_symlinks=False)
+    for rel in reversed([b"", *made]):
+        with realfs.beside(layer, rel) as p:
+            os.utime(p, ns=times, follow_symlinks=False)
 
 
 def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False) -> LayerDirs:

@@ -29,7 +29,7 @@ from difftest import ops
 from difftest.example import Example
 from difftest.outcome import Outcome
 from difftest.session import Session
-from difftest.strategies import FRESH_NAMES, layers_spec, spec_paths
+from difftest.strategies import CHAIN_DIR, CHAIN_FRESH, FRESH_NAMES, layers_spec, spec_paths
 from difftest.swarm import SwarmRules
 
 OPEN_FLAGS = [
@@ -81,7 +81,10 @@ class OverlayMachine(RuleBasedStateMachine):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")
         self.example = Example(s, spec)
         fresh = {b"/" + n for n in FRESH_NAMES} | {b"/a/" + n for n in FRESH_NAMES[:4]}
-        self.paths = sorted(spec_paths(spec) | fresh | {b"/"})
+        known = spec_paths(spec)
+        if b"/" + CHAIN_DIR in known:
+            fresh.update(CHAIN_FRESH)
+        self.paths = sorted(known | fresh | {b"/"})
 
     def teardown(self) -> None:
         if self.example is not None:

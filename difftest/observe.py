@@ -10,6 +10,7 @@ mtime changes relative to the previous observation.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import stat as stat_mod
 import time
 from collections import defaultdict
@@ -38,6 +39,15 @@ class MergedEntry:
     rdev: int
     content: str
     xattrs: tuple[tuple[bytes, bytes], ...]
+
+
+def unresolvable(err: int) -> MergedEntry:
+    """A name the listing shows and lookup does not resolve (or no call can name)."""
+    return MergedEntry(f"unresolvable:{err}", 0, 0, 0, 0, 0, 0, "", ())
+
+
+# A path too long for any call to give (model.namei.too_long): its object is not looked at.
+UNRESOLVABLE_TOO_LONG = unresolvable(errno.ENAMETOOLONG)
 
 
 @dataclass
@@ -132,7 +142,7 @@ def walk(sys: Syscalls) -> Observation:
         except (OSError, OvlError) as exc:
             # Listed by readdir but not found by lookup: e.g. a whiteout inside a pure-upper
             # opaque directory, which readdir reads straight from the upper dir (§5 xwhiteout).
-            merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
+            merged[path] = unresolvable(exc.errno or 0)
             continue
         kind = KIND_NAMES[stat_mod.S_IFMT(st.mode)]
         content = ""

@@ -8,6 +8,7 @@ as ``OSError`` with the kernel's errno, exactly as ``os`` does.  The syscalls go
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno as _errno
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 
 from model.content import LARGE, content_digest, windows
 from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
-from model.types import DirEntry, Stat, StatFs, UpperEntry
+from model.types import PATH_MAX, DirEntry, Stat, StatFs, UpperEntry
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
@@ -503,23 +504,24 @@ class TreeDumper:
         todo = [b""]
         while todo:
             rel = todo.pop()
-            real = root + rel
-            st = os.lstat(real)
-            key = stat_key(st)
             k = rel or b"/"
-            hit = old_entries.get(k)
-            if hit is not None and hit[0] == key:
-                ue = hit[1]
-                same += 1
-            else:
-                ue = upper_entry(real, st)
-            entries[k] = (key, ue)
-            out[k] = ue
-            if _stat.S_ISDIR(st.st_mode):
-                seen = old_names.get(k)
-                children = seen[1] if seen is not None and seen[0] == key else os.listdir(real)
-                names[k] = (key, children)
-                todo.extend([rel + b"/" + n for n in children])
+            with beside(root, rel[1:]) as real:  # a path of any length
+                st = os.lstat(real)
+                key = stat_key(st)
+                hit = old_entries.get(k)
+                if hit is not None and hit[0] == key:
+                    ue = hit[1]
+                    same += 1
+                else:
+                    ue = upper_entry(real, st)
+                entries[k] = (key, ue)
+                out[k] = ue
+                if _stat.S_ISDIR(st.st_mode):
+                    seen = old_names.get(k)
+                    children = (seen[1] if seen is not None and seen[0] == key
+                                else os.listdir(real))  # fmt: skip
+                    names[k] = (key, children)
+                    todo.extend([rel + b"/" + n for n in children])
         if not (self.cache and same == len(entries) == len(old_entries)):
             self.generation += 1
         if self.cache:
@@ -535,14 +537,30 @@ def dump_tree(root: bytes) -> dict[bytes, UpperEntry]:
 
 def remove_tree(path: bytes) -> None:
     """Remove the directory tree at ``path`` (faster than shutil.rmtree for the small trees
-    of an example; the caller makes sure nothing is mounted beneath)."""
-    with os.scandir(path) as it:
-        for e in it:
-            if e.is_dir(follow_symlinks=False):
-                remove_tree(e.path)
-            else:
-                os.unlink(e.path)
+    of an example, and by descriptor, so that paths of any depth go too; the caller makes
+    sure nothing is mounted beneath)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        _remove_contents(fd)
+    finally:
+        os.close(fd)
     os.rmdir(path)
+
+
+def _remove_contents(fd: int) -> None:
+    with os.scandir(fd) as it:
+        entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+    for name, is_dir in entries:
+        if not is_dir:
+            os.unlink(name, dir_fd=fd)
+            continue
+        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                      dir_fd=fd)  # fmt: skip
+        try:
+            _remove_contents(sub)
+        finally:
+            os.close(sub)
+        os.rmdir(name, dir_fd=fd)
 
 
 # --- process-wide umask 0 ------------------------------------------------------------------
@@ -567,3 +585,69 @@ def umask_zero_release() -> None:
     _umask_users -= 1
     if _umask_users == 0:
         os.umask(_umask_saved)
+
+
+# --- paths longer than a directory's own path leaves room for ---------------------------------
+#
+# A path may be PATH_MAX - 1 bytes long relative to the directory a call starts from.  The
+# tester's directories (a mountpoint, a layer) have paths of their own, so a path below them
+# that is close to the limit must be given relative to them: the block of :func:`inside` runs
+# with the directory as the working directory.  :func:`beside` reaches an object whose path
+# is too long even for that through its parent, opened a few components at a time.
+
+_CHUNK = 3072  # the longest relative string handed to one openat while walking
+
+
+def fits(base: bytes, rel: bytes) -> bool:
+    """Whether ``base/rel`` can be given to a syscall as it is."""
+    return len(base) + 1 + len(rel) < PATH_MAX
+
+
+@contextlib.contextmanager
+def inside(directory: bytes | int) -> Iterator[None]:
+    """Run the block with *directory* (a path or a directory fd) as the working directory;
+    the previous one is restored after it."""
+    back = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if isinstance(directory, int):
+            os.fchdir(directory)
+        else:
+            os.chdir(directory)
+        yield
+    finally:
+        os.fchdir(back)
+        os.close(back)
+
+
+def open_dir(base: bytes, rel: bytes) -> int:
+    """An ``O_PATH`` descriptor of the directory ``base/rel``, whatever the length of *rel*,
+    opened from *base* a few components at a time without following symlinks."""
+    fd = os.open(base, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    parts = [c for c in rel.split(b"/") if c]
+    while parts:
+        chunk = [parts.pop(0)]
+        while parts and sum(map(len, chunk)) + len(chunk) + len(parts[0]) < _CHUNK:
+            chunk.append(parts.pop(0))
+        try:
+            new = os.open(b"/".join(chunk), os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW
+                          | os.O_CLOEXEC, dir_fd=fd)  # fmt: skip
+        finally:
+            os.close(fd)
+        fd = new
+    return fd
+
+
+@contextlib.contextmanager
+def beside(base: bytes, rel: bytes) -> Iterator[bytes]:
+    """A path for ``base/rel`` usable in any syscall during the block: the path itself when
+    it fits, else its last component with the working directory set to its parent."""
+    if fits(base, rel):
+        yield base + b"/" + rel if rel else base
+        return
+    parent, _, name = rel.rpartition(b"/")
+    fd = open_dir(base, parent)
+    try:
+        with inside(fd):
+            yield name
+    finally:
+        os.close(fd)

@@ -169,6 +169,12 @@ def removexattr(p: bytes, name: bytes) -> None:
     os.removexattr(p, name)
 
 
+def inside(directory: bytes, name: str, *args: Any) -> Any:
+    """``OPS[name](*args)`` with *directory* as the working directory (paths relative to it)."""
+    with realfs.inside(directory):
+        return OPS[name](*args)
+
+
 OPS: dict[str, Callable[..., Any]] = {
     "lstat": lstat,
     "stat": stat,
@@ -200,4 +206,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "getxattr": getxattr,
     "listxattr": listxattr,
     "removexattr": removexattr,
+    "statfs": realfs.statfs,
+    "file_digest": realfs.file_digest,
+    "inside": inside,
 }

@@ -69,9 +69,11 @@ def _q(b: bytes) -> str:
 
 
 def _layer_sh(root: str, entries: tuple[Entry, ...]) -> list[str]:
-    out = []
+    """Commands that build a layer, from inside it (relative paths: one below a layer may
+    be up to PATH_MAX - 1 bytes long on its own)."""
+    out = [f'cd "{root}"']
     for e in entries:
-        p = f'"{root}"/{_q(e.path)}'
+        p = _q(e.path) if e.path.strip(b"/") else "."
         if e.kind == "dir":
             out.append(f"mkdir {p}")
         elif e.kind == "reg":
@@ -83,7 +85,7 @@ def _layer_sh(root: str, entries: tuple[Entry, ...]) -> list[str]:
         elif e.kind == "whiteout":
             out.append(f"mknod {p} c 0 0")
         elif e.kind == "hardlink":
-            out.append(f'ln "{root}"/{_q(e.target)} {p}')
+            out.append(f"ln {_q(e.target)} {p}")
         elif e.kind in ("chr", "blk"):
             out.append(f"mknod {p} {'c' if e.kind == 'chr' else 'b'} {e.rdev >> 8} {e.rdev & 0xFF}")
         elif e.kind == "fifo":
@@ -93,7 +95,7 @@ def _layer_sh(root: str, entries: tuple[Entry, ...]) -> list[str]:
             out.append(f"chmod {e.mode:o} {p}")
         for k, v in e.xattrs:
             out.append(f"setfattr -h -n {_q(k)} -v 0x{v.hex() or '00'} {p}")
-    return out
+    return [*out, "cd /"]
 
 
 def _printf_escape(data: bytes) -> bytes:
@@ -103,7 +105,9 @@ def _printf_escape(data: bytes) -> bytes:
 
 
 def _op_sh(op: ops.Op) -> str:
-    m = lambda p: f'"$M"{_q(p)}'  # noqa: E731
+    """The step as a shell command; a path is given relative to the mount, from inside it
+    (as difftest calls it: model.namei)."""
+    m = lambda p: _q(p[1:]) if p[1:] else "."  # noqa: E731
     su = (
         f"setpriv --reuid={op.cred.uid} --regid={op.cred.gid} --clear-groups "
         if op.cred.uid
@@ -130,12 +134,7 @@ def _op_sh(op: ops.Op) -> str:
         ops.Statfs: lambda o: f"stat -f -c 'type=%T namelen=%l' {m(o.path)}",
         ops.Remount: lambda o: 'umount "$M" && mount -t overlay overlay -o "$OPTS" "$M"',
     }
-    if isinstance(op, ops.Rename) and op.flags == 0:
-        return f"{su}mv -T {m(op.old)} {m(op.new)}"
-    if isinstance(op, ops.Rename):
-        flag = {1: "--no-clobber", 2: "--exchange"}.get(op.flags)
-        if flag and op.flags == ops.RENAME_NOREPLACE:
-            return f"{su}mv -T --no-clobber {m(op.old)} {m(op.new)}  # RENAME_NOREPLACE"
+    if isinstance(op, ops.Rename):  # renameat2 itself: mv would copy where it gives EXDEV
         return (
             f"{su}python3 -c 'import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); "
             f"r=l.syscall(316,-100,sys.argv[1].encode(),-100,sys.argv[2].encode(),{op.flags}); "
@@ -179,7 +178,13 @@ def render_repro_sh(record: ExampleRecord, rc: RunConfig) -> str:
         lines.append(
             "echo " + shlex.quote(f"--- step {i}: {s.op!r}  (model: {exp}; recorded: {got})")
         )
-        lines.append(f'{_op_sh(s.op)} || echo "failed: $?"')
+        cmd = _op_sh(s.op)
+        if cmd.startswith("#"):  # nothing the shell can run
+            lines.append(cmd)
+            continue
+        if not isinstance(s.op, ops.Remount):
+            cmd = f'(cd "$M" && {cmd})'
+        lines.append(f'{cmd} || echo "failed: $?"')
     lines += [
         "",
         "echo '--- upper layer'",

@@ -31,33 +31,45 @@ def umount(target):
 
 
 def build(root, entries):
-    root = os.fsencode(root)
-    for (path, kind, mode, uid, gid, data, size, target, rdev, xattrs) in entries:
-        p = os.path.join(root, path)
-        if kind == "dir":
+    # paths relative to the layer, from inside it: a path below a layer may be up to
+    # PATH_MAX - 1 bytes long on its own
+    back = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    os.chdir(root)
+    try:
+        for entry in entries:
+            make(*entry)
+    finally:
+        os.fchdir(back)
+        os.close(back)
+
+
+def make(p, kind, mode, uid, gid, data, size, target, rdev, xattrs):
+    p = p or b"."
+    if kind == "dir":
+        if p != b".":
             os.mkdir(p)
-        elif kind == "reg":
-            with open(p, "wb") as f:
-                f.write(data)
-                if size is not None:
-                    f.truncate(size)
-        elif kind == "lnk":
-            os.symlink(target, p)
-        elif kind == "whiteout":
-            os.mknod(p, stat.S_IFCHR | 0, 0)
-        elif kind == "hardlink":
-            os.link(os.path.join(root, target), p)
-        elif kind in ("chr", "blk"):
-            os.mknod(p, (stat.S_IFCHR if kind == "chr" else stat.S_IFBLK) | mode, rdev)
-        elif kind == "fifo":
-            os.mkfifo(p, mode)
-        elif kind == "sock":
-            os.mknod(p, stat.S_IFSOCK | mode)
-        if kind not in ("lnk", "hardlink"):
-            os.lchown(p, uid, gid)
-            os.chmod(p, mode)
-        for k, v in xattrs:
-            os.setxattr(p, k, v, follow_symlinks=False)
+    elif kind == "reg":
+        with open(p, "wb") as f:
+            f.write(data)
+            if size is not None:
+                f.truncate(size)
+    elif kind == "lnk":
+        os.symlink(target, p)
+    elif kind == "whiteout":
+        os.mknod(p, stat.S_IFCHR | 0, 0)
+    elif kind == "hardlink":
+        os.link(target, p, follow_symlinks=False)
+    elif kind in ("chr", "blk"):
+        os.mknod(p, (stat.S_IFCHR if kind == "chr" else stat.S_IFBLK) | mode, rdev)
+    elif kind == "fifo":
+        os.mkfifo(p, mode)
+    elif kind == "sock":
+        os.mknod(p, stat.S_IFSOCK | mode)
+    if kind not in ("lnk", "hardlink"):
+        os.lchown(p, uid, gid)
+        os.chmod(p, mode)
+    for k, v in xattrs:
+        os.setxattr(p, k, v, follow_symlinks=False)
 
 
 def getdents(fd):
@@ -89,7 +101,9 @@ class Runner:
         self.label = 0
 
     def p(self, path):
-        return self.mnt + path
+        # relative to the mount's root, from inside it (as difftest calls it): a path may
+        # then be PATH_MAX - 1 bytes long on its own
+        return path[1:] or b"."
 
     def call(self, name, a):
         p = self.p
@@ -176,8 +190,10 @@ class Runner:
             for fd in self.fds.values():
                 os.close(fd)
             self.fds.clear()
+            os.chdir("/")  # the working directory would keep the mount busy
             umount(self.mnt)
             mount(b"overlay", self.mnt, b"overlay", MOUNT_FLAGS, MOUNT_DATA)
+            os.chdir(self.mnt)
             return None
         raise ValueError(name)
 
@@ -207,17 +223,18 @@ class Runner:
 
 
 def dump_upper(root):
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(root):
         dirnames.sort()
-        for name in [""] + sorted(dirnames + filenames):
-            path = os.path.join(dirpath, name) if name else dirpath
-            if name in dirnames and name:
-                continue
-            st = os.lstat(path)
+        here = [(os.path.relpath(dirpath, root), ".", os.open(".", os.O_RDONLY, dir_fd=dirfd))]
+        for name in sorted(filenames):
+            here.append((os.path.join(os.path.relpath(dirpath, root), name), name, dirfd))
+        for shown, name, fd in here:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             kind = stat.filemode(st.st_mode)[0]
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                 kind = "whiteout"
             xs = {}
+            path = "/proc/self/fd/%d/%s" % (fd, name)
             try:
                 for x in os.listxattr(path, follow_symlinks=False):
                     if x.startswith("trusted.overlay."):
@@ -225,7 +242,8 @@ def dump_upper(root):
                         xs[x] = v if x != "trusted.overlay.origin" else b"<fh>"
             except OSError:
                 pass
-            print("  %-9s %s %s" % (kind, os.path.relpath(path, root), xs or ""))
+            print("  %-9s %s %s" % (kind, shown, xs or ""))
+        os.close(here[0][2])
 
 
 def main():
@@ -260,6 +278,7 @@ def main():
         mount(b"overlay", mnt.encode(), b"overlay", MOUNT_FLAGS, MOUNT_DATA)
         print("mounted overlay:", MOUNT_DATA.decode())
         runner = Runner(os.fsencode(mnt))
+        os.chdir(mnt)
         for i, (name, a, uid, gid, expected, recorded) in enumerate(STEPS, 1):
             try:
                 got = runner.run(name, a, uid, gid)
@@ -275,6 +294,7 @@ def main():
         for fd in runner.fds.values():
             os.close(fd)
     finally:
+        os.chdir("/")
         try:
             umount(mnt.encode())
         except OSError:

@@ -36,7 +36,9 @@ from difftest import ops
 from difftest.divergence import ExampleRecord
 from difftest.observe import Difference, Observation
 from difftest.outcome import Kind, Outcome
+from model.namei import syscall_length
 from model.spec import PRIVATE_PREFIX, LayersSpec
+from model.types import NAME_MAX, PATH_MAX
 
 
 def lower_names(spec: LayersSpec) -> frozenset[bytes]:
@@ -46,7 +48,8 @@ def lower_names(spec: LayersSpec) -> frozenset[bytes]:
 
 def name_class(path: bytes) -> str:
     """What is special about the last component where implementations are known to treat
-    it specially: the aufs ``.wh.`` prefix, a name past NAME_MAX (255 bytes).  Long names
+    it specially: the aufs ``.wh.`` prefix, a name past NAME_MAX (255 bytes), a path within
+    one name of PATH_MAX.  Long names
     within the limit and names that are not UTF-8 are ordinary names to every overlay seen
     so far; telling them apart split one bug into many."""
     name = path.rpartition(b"/")[2]
@@ -54,6 +57,8 @@ def name_class(path: bytes) -> str:
         return "wh"
     if len(name) > 255:
         return "toolong"
+    if syscall_length(path) >= PATH_MAX - NAME_MAX:
+        return "deep"  # within one name of PATH_MAX: where paths of an overlay's own overflow
     return ""
 
 

@@ -4,7 +4,7 @@ Layers draw from a small shared pool of names, so the same path often exists in 
 layers: that is what makes directories merge, whiteouts hide something and copy-ups happen.
 Rarer ingredients (names of 250 bytes, non-UTF-8 names, ``.wh.`` names, hard links across
 directories, symlink loops, sparse files past 4 GiB, setuid modes, other owners, ``user.*``
-xattrs) are mixed in.
+xattrs, a chain of directories whose deepest file is at PATH_MAX) are mixed in.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 
 from model.spec import OPAQUE, Entry, LayersSpec
+from model.types import NAME_MAX, PATH_MAX
 
 TOP_NAMES = [b"a", b"b", b"c", b"d"]
 SUB_NAMES = [b"x", b"y", b"z"]
@@ -28,6 +29,28 @@ DIR_MODES = [0o755, 0o755, 0o700, 0o777, 0o1777, 0o555]
 OWNERS = [(0, 0), (0, 0), (0, 0), (1000, 1000), (1001, 1000)]
 USER_XATTRS = [(b"user.a", b"1"), (b"user.b", b"two")]
 BIG = 5 * 1024**3
+
+# A chain of 16 directories of 250-byte names under ``/p``, ending in a file whose path
+# (given from the root, without the leading slash: model.namei) is PATH_MAX - 1 bytes, the
+# longest any call takes; a FUSE overlay that prefixes paths of its own runs past the limit
+# there.  Fresh names at its end: one more file at the limit and one a byte past it; and a
+# longer name for the chain's first directory, which takes everything below past the limit.
+CHAIN = [b"p"] + [b"%02d" % i + b"k" * 248 for i in range(16)]
+CHAIN_DIR = b"/".join(CHAIN)
+_AT_LIMIT = PATH_MAX - 1 - len(CHAIN_DIR) - 1  # the name length that reaches the limit
+assert 0 < _AT_LIMIT < NAME_MAX
+CHAIN_FILE = CHAIN_DIR + b"/" + b"f" * _AT_LIMIT
+CHAIN_FRESH = [
+    b"/" + CHAIN_DIR + b"/" + b"g" * _AT_LIMIT,
+    b"/" + CHAIN_DIR + b"/" + b"g" * (_AT_LIMIT + 1),
+    b"/" + CHAIN[0] + b"/" + CHAIN[1] + b"xy",
+]
+
+
+def chain_entries() -> list[Entry]:
+    """The chain's directories, parents first, and its file at the limit."""
+    dirs = [Entry(b"/".join(CHAIN[: i + 1]), "dir", 0o755) for i in range(len(CHAIN))]
+    return [*dirs, Entry(CHAIN_FILE, "reg", 0o644, data=b"deep")]
 
 Draw = Callable[..., object]
 
@@ -105,6 +128,8 @@ def decode_layer(genome: bytes, *, can_whiteout: bool, opaque_ok: bool) -> tuple
     tail = genome[2 * len(SLOTS) :]
     if tail[0] % 4 == 3:
         entries.append(_decode_entry(ODD_NAMES[tail[1] % len(ODD_NAMES)], "reg", tail[1], False))
+    if tail[0] >> 4 == 0xF:
+        entries.extend(chain_entries())
     regs = [e.path for e in entries if e.kind == "reg"]
     if regs and tail[2] % 4 == 3:
         # Hard links inside the layer (index=off breaks them on copy-up, catalogue §2.10):

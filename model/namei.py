@@ -64,12 +64,24 @@ def fs_root(fs: OvlFs) -> Dentry:
     return root
 
 
+def syscall_length(path: bytes) -> int:
+    """The length ``getname`` counts for *path*.  A path here names an object from the
+    overlay's root, and a caller gives it relative to a descriptor of that root (``/a/b`` as
+    ``a/b``: how difftest reaches paths whose mountpoint's own path leaves no room), so the
+    leading slash is not part of the string the kernel sees."""
+    return len(path) - 1 if path[:1] == b"/" else len(path)
+
+
+def too_long(path: bytes) -> bool:
+    """A path no call can give: PATH_MAX bytes or more (``getname``)."""
+    return syscall_length(path) >= PATH_MAX
+
+
 def check_path(path: bytes) -> None:
     """``getname``: an empty path is ENOENT, one of PATH_MAX bytes or more ENAMETOOLONG."""
-    n = len(path)
-    if not n or n >= PATH_MAX:
-        if not n:
-            raise fail(errno.ENOENT, "empty path")
+    if not path:
+        raise fail(errno.ENOENT, "empty path")
+    if too_long(path):
         raise fail(errno.ENAMETOOLONG, "path of PATH_MAX bytes or more")
 
 

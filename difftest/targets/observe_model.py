@@ -24,7 +24,13 @@ from __future__ import annotations
 
 import errno
 
-from difftest.observe import MAX_WALK, MergedEntry, Observation
+from difftest.observe import (
+    MAX_WALK,
+    UNRESOLVABLE_TOO_LONG,
+    MergedEntry,
+    Observation,
+    unresolvable,
+)
 from difftest.tolerances import normalise_upper_entry
 from model.dump import UpperFields, upper_fields
 from model.errors import OvlError
@@ -32,9 +38,9 @@ from model.file import readdir_names
 from model.inode import st_dev, st_ino, st_nlink
 from model.layer import DIR, LNK, REG, Node, walk_tree
 from model.lookup import Dentry, lookup_child
-from model.namei import fs_root
+from model.namei import fs_root, too_long
 from model.overlay import Overlay
-from model.types import PATH_MAX, UpperEntry
+from model.types import UpperEntry
 from model.xattrs import XATTR_NAME_MAX
 
 _USER = b"user."
@@ -75,10 +81,6 @@ def _user_xattrs(node: Node) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((n, x[n] if len(n) <= XATTR_NAME_MAX else b"<unreadable>") for n in names)
 
 
-def _unresolvable(err: int) -> MergedEntry:
-    return MergedEntry(f"unresolvable:{err}", 0, 0, 0, 0, 0, 0, "", ())
-
-
 def observe_model(ov: Overlay) -> Observation:
     """``walk(ov)``, computed from the model's dentries (see the module docstring)."""
     fs = ov.fs
@@ -92,14 +94,14 @@ def observe_model(ov: Overlay) -> Observation:
         path, parent, name = todo.pop()
         if parent is None:
             d = fs_root(fs)
-        elif len(path) >= PATH_MAX:  # getname: a path of PATH_MAX bytes or more
-            merged[path] = _unresolvable(errno.ENAMETOOLONG)
+        elif too_long(path):  # getname: a path of PATH_MAX bytes or more
+            merged[path] = UNRESOLVABLE_TOO_LONG
             continue
         else:
             try:
                 d = lookup_child(fs, parent, name)
             except OvlError as exc:
-                merged[path] = _unresolvable(exc.errno)
+                merged[path] = unresolvable(exc.errno)
                 continue
         upper, lowers = d.upper, d.lowers
         if upper is not None:
@@ -107,7 +109,7 @@ def observe_model(ov: Overlay) -> Observation:
         elif lowers:
             node = lowers[0][1]
         else:
-            merged[path] = _unresolvable(errno.ENOENT)
+            merged[path] = unresolvable(errno.ENOENT)
             continue
         kind = node.kind
         nlink = st_nlink(fs, upper, lowers)

@@ -52,10 +52,19 @@ import stat as _stat
 from typing import Any
 
 from difftest import realfs
-from difftest.observe import KIND_NAMES, MAX_WALK, MergedEntry, Observation, _join
+from difftest.observe import (
+    KIND_NAMES,
+    MAX_WALK,
+    UNRESOLVABLE_TOO_LONG,
+    MergedEntry,
+    Observation,
+    _join,
+    unresolvable,
+)
 from difftest.realfs import StatKey
 from difftest.statx import fstatx_cached
 from difftest.tolerances import normalise_upper_entry
+from model.namei import too_long
 from model.types import UpperEntry
 
 Xattrs = tuple[tuple[bytes, bytes], ...]
@@ -131,36 +140,45 @@ class RealObserver:
         todo = [b"/"]
         while todo and len(merged) < MAX_WALK:
             path = todo.pop()
-            full = self.mp + path if path != b"/" else self.mp
-            try:
-                st = os.lstat(full)
-            except OSError as exc:
-                merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
+            if too_long(path):
+                merged[path] = UNRESOLVABLE_TOO_LONG
                 continue
-            kind = KIND_NAMES[_stat.S_IFMT(st.st_mode)]
-            key = realfs.stat_key(st)
-            hit = self.cache.get(path) if self.use_cache else None
-            if hit is not None and hit[0] == key:
-                content, xattrs = hit[1], hit[2]
-            else:
-                content, xattrs = self._details(full, kind, st)
-                if self.use_cache:
-                    self.cache[path] = (key, content, xattrs)
-            seen.add(path)
-            size = 0 if kind == "dir" else st.st_size
-            merged[path] = MergedEntry(
-                kind, _stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, size, st.st_nlink,
-                st.st_rdev, content, xattrs,
-            )  # fmt: skip
-            ino[path] = st.st_ino
-            dev[path] = st.st_dev
-            mtime[path] = st.st_mtime_ns
-            if kind == "dir":
-                names = sorted(os.listdir(full), reverse=True)
-                todo.extend(_join(path, n) for n in names)
+            with realfs.beside(self.mp, path[1:]) as full:
+                try:
+                    st = os.lstat(full)
+                except OSError as exc:
+                    merged[path] = unresolvable(exc.errno or 0)
+                    continue
+                names = self._visit(path, full, st, merged, ino, mtime, dev, seen)
+            todo.extend(_join(path, n) for n in names)
         if self.use_cache:
             self.cache = _pruned(self.cache, seen)
         return merged, ino, mtime, dev
+
+    def _visit(self, path: bytes, full: bytes, st: os.stat_result,
+               merged: dict[bytes, MergedEntry], ino: dict[bytes, int],
+               mtime: dict[bytes, int], dev: dict[bytes, int], seen: set[bytes],
+               ) -> list[bytes]:  # fmt: skip
+        """Record the object at *path* (reached as *full*); its names if it is a directory."""
+        kind = KIND_NAMES[_stat.S_IFMT(st.st_mode)]
+        key = realfs.stat_key(st)
+        hit = self.cache.get(path) if self.use_cache else None
+        if hit is not None and hit[0] == key:
+            content, xattrs = hit[1], hit[2]
+        else:
+            content, xattrs = self._details(full, kind, st)
+            if self.use_cache:
+                self.cache[path] = (key, content, xattrs)
+        seen.add(path)
+        size = 0 if kind == "dir" else st.st_size
+        merged[path] = MergedEntry(
+            kind, _stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, size, st.st_nlink,
+            st.st_rdev, content, xattrs,
+        )  # fmt: skip
+        ino[path] = st.st_ino
+        dev[path] = st.st_dev
+        mtime[path] = st.st_mtime_ns
+        return sorted(os.listdir(full), reverse=True) if kind == "dir" else []
 
     # -- by file descriptor (FUSE targets) ------------------------------------------------------
 
@@ -223,10 +241,13 @@ class _FdWalk:
         return fields, st.st_ino, st.st_mtime_ns, realfs.stat_key(st), st.st_dev
 
     def child(self, path: bytes, name: bytes, dfd: int) -> None:
+        if too_long(path):  # as the path walk and the model: no call can name it
+            self.merged[path] = UNRESOLVABLE_TOO_LONG
+            return
         try:
             pfd = os.open(name, os.O_PATH | os.O_NOFOLLOW, dir_fd=dfd)
         except OSError as exc:
-            self.merged[path] = MergedEntry(f"unresolvable:{exc.errno}", 0, 0, 0, 0, 0, 0, "", ())
+            self.merged[path] = unresolvable(exc.errno or 0)
             return
         try:
             self.visit(path, pfd, self.attributes(pfd))

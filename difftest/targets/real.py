@@ -1,6 +1,8 @@
 """``Syscalls`` on a real mounted directory: the shared half of the kernel and FUSE targets.
 
-Paths in the API are absolute inside the mount (``b"/a"``) and become ``mountpoint + path``.
+Paths in the API are absolute inside the mount (``b"/a"``) and become ``mountpoint + path``,
+or, where that is too long for a syscall, ``a`` given with the mountpoint as the working
+directory (:meth:`RealOverlay._call`).
 Every method is one real syscall; errors are the kernel's ``OSError``.  Root's calls (uid 0,
 gid 0, no supplementary groups) run in-process; any other ``Cred`` runs in that cred's
 helper process (:mod:`difftest.credhelper`).  Handles are small ints private to the target,
@@ -25,6 +27,8 @@ from model.types import ROOT, Cred, DirEntry, Stat, StatFs, UpperEntry
 
 _stat_of = realfs.stat_of
 _getdents = realfs.getdents
+# the positions of paths in the arguments of realops.OPS calls, where not (0,)
+_PATH_ARGS = {"symlink": (1,), "link": (0, 1), "rename": (0, 1)}
 
 
 class RealOverlay(ABC):
@@ -157,142 +161,111 @@ class RealOverlay(ABC):
     # -- Syscalls: paths --------------------------------------------------------------------
     # ``cred.uid or cred.gid or cred.groups`` selects the helper; root stays in-process.
 
-    def lstat(self, path: bytes, *, cred: Cred = ROOT) -> Stat:
+    def _call(self, cred: Cred, name: str, *args: Any) -> Any:
+        """``realops.OPS[name]`` with this mount's paths in place of the paths in *args*
+        (positions :data:`_PATH_ARGS`), as root in-process, else in the cred's helper.  A
+        path that does not fit below the mountpoint's own path is given relative to the
+        mountpoint, with the mountpoint as the working directory (``model.namei``)."""
+        where = _PATH_ARGS.get(name, (0,))
+        real = list(args)
+        mp = self._mp
+        long = not all(realfs.fits(mp, args[i][1:]) for i in where)
+        for i in where:
+            real[i] = (args[i][1:] or b".") if long else mp + args[i]
         if cred.uid or cred.gid or cred.groups:
-            return self._as(cred, "lstat", self._mp + path)
-        return _stat_of(os.lstat(self._mp + path))
+            if long:
+                return self._as(cred, "inside", mp, name, *real)
+            return self._as(cred, name, *real)
+        if long:
+            with realfs.inside(mp):
+                return realops.OPS[name](*real)
+        return realops.OPS[name](*real)
+
+    def lstat(self, path: bytes, *, cred: Cred = ROOT) -> Stat:
+        result: Stat = self._call(cred, "lstat", path)
+        return result
 
     def stat(self, path: bytes, *, cred: Cred = ROOT) -> Stat:
-        if cred.uid or cred.gid or cred.groups:
-            return self._as(cred, "stat", self._mp + path)
-        return _stat_of(os.stat(self._mp + path))
+        result: Stat = self._call(cred, "stat", path)
+        return result
 
     def open(self, path: bytes, flags: int, mode: int = 0o644, *, cred: Cred = ROOT) -> int:
         """open(2), except that it never blocks (see :func:`difftest.realops.open_`)."""
-        helper: CredHelper | None = None
-        if cred.uid or cred.gid or cred.groups:
-            helper = self._helpers.get(cred)
-            fd: int = helper.call("open", self._mp + path, flags, mode)
-        else:
-            fd = realops.open_(self._mp + path, flags, mode)
+        helper = self._helpers.get(cred) if cred.uid or cred.gid or cred.groups else None
+        fd: int = self._call(cred, "open", path, flags, mode)
         h = self._next_handle
         self._next_handle = h + 1
         self._handles[h] = (helper, fd)
         return h
 
     def readdir(self, path: bytes, *, cred: Cred = ROOT) -> list[DirEntry]:
-        if cred.uid or cred.gid or cred.groups:
-            return self._as(cred, "readdir", self._mp + path)
-        fd = os.open(self._mp + path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            return _getdents(fd)
-        finally:
-            os.close(fd)
+        result: list[DirEntry] = self._call(cred, "readdir", path)
+        return result
 
     def truncate(self, path: bytes, length: int, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "truncate", self._mp + path, length)
-        else:
-            os.truncate(self._mp + path, length)
+        self._call(cred, "truncate", path, length)
 
     def mkdir(self, path: bytes, mode: int, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "mkdir", self._mp + path, mode)
-        else:
-            os.mkdir(self._mp + path, mode)
+        self._call(cred, "mkdir", path, mode)
 
     def mknod(self, path: bytes, mode: int, rdev: int = 0, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "mknod", self._mp + path, mode, rdev)
-        else:
-            os.mknod(self._mp + path, mode, rdev)
+        self._call(cred, "mknod", path, mode, rdev)
 
     def symlink(self, target: bytes, path: bytes, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "symlink", target, self._mp + path)
-        else:
-            os.symlink(target, self._mp + path)
+        self._call(cred, "symlink", target, path)
 
     def readlink(self, path: bytes, *, cred: Cred = ROOT) -> bytes:
-        if cred.uid or cred.gid or cred.groups:
-            return self._as(cred, "readlink", self._mp + path)
-        return os.readlink(self._mp + path)
+        result: bytes = self._call(cred, "readlink", path)
+        return result
 
     def link(self, old: bytes, new: bytes, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "link", self._mp + old, self._mp + new)
-        else:
-            realops.link(self._mp + old, self._mp + new)
+        self._call(cred, "link", old, new)
 
     def unlink(self, path: bytes, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "unlink", self._mp + path)
-        else:
-            os.unlink(self._mp + path)
+        self._call(cred, "unlink", path)
 
     def rmdir(self, path: bytes, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "rmdir", self._mp + path)
-        else:
-            os.rmdir(self._mp + path)
+        self._call(cred, "rmdir", path)
 
     def rename(self, old: bytes, new: bytes, flags: int = 0, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "rename", self._mp + old, self._mp + new, flags)
-        else:
-            realops.rename(self._mp + old, self._mp + new, flags)
+        self._call(cred, "rename", old, new, flags)
 
     def chmod(self, path: bytes, mode: int, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "chmod", self._mp + path, mode)
-        else:
-            os.chmod(self._mp + path, mode)
+        self._call(cred, "chmod", path, mode)
 
     def chown(self, path: bytes, uid: int, gid: int, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "chown", self._mp + path, uid, gid)
-        else:
-            os.chown(self._mp + path, uid, gid)
+        self._call(cred, "chown", path, uid, gid)
 
     def utimens(
         self, path: bytes, atime_ns: int | None, mtime_ns: int | None, *, cred: Cred = ROOT
     ) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "utimens", self._mp + path, atime_ns, mtime_ns)
-        else:
-            realfs.utimensat(self._mp + path, atime_ns, mtime_ns)
+        self._call(cred, "utimens", path, atime_ns, mtime_ns)
 
     def setxattr(
         self, path: bytes, name: bytes, value: bytes, flags: int = 0, *, cred: Cred = ROOT
     ) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "setxattr", self._mp + path, name, value, flags)
-        else:
-            os.setxattr(self._mp + path, name, value, flags)
+        self._call(cred, "setxattr", path, name, value, flags)
 
     def getxattr(self, path: bytes, name: bytes, *, cred: Cred = ROOT) -> bytes:
-        if cred.uid or cred.gid or cred.groups:
-            return self._as(cred, "getxattr", self._mp + path, name)
-        return os.getxattr(self._mp + path, name)
+        result: bytes = self._call(cred, "getxattr", path, name)
+        return result
 
     def listxattr(self, path: bytes, *, cred: Cred = ROOT) -> list[bytes]:
-        if cred.uid or cred.gid or cred.groups:
-            return self._as(cred, "listxattr", self._mp + path)
-        return realops.listxattr(self._mp + path)
+        result: list[bytes] = self._call(cred, "listxattr", path)
+        return result
 
     def removexattr(self, path: bytes, name: bytes, *, cred: Cred = ROOT) -> None:
-        if cred.uid or cred.gid or cred.groups:
-            self._as(cred, "removexattr", self._mp + path, name)
-        else:
-            os.removexattr(self._mp + path, name)
+        self._call(cred, "removexattr", path, name)
 
     def statfs(self, path: bytes) -> StatFs:
-        return realfs.statfs(self._mp + path)
+        result: StatFs = self._call(ROOT, "statfs", path)
+        return result
 
     def content_digest(self, path: bytes) -> str:
         """Digest of the file's content, read through the mount with O_RDONLY|O_NOFOLLOW
         (which never copies up)."""
-        return realfs.file_digest(self._mp + path)
+        result: str = self._call(ROOT, "file_digest", path)
+        return result
 
     # -- Syscalls: handles ------------------------------------------------------------------
 

@@ -20,6 +20,12 @@ def test_path_of_4096_bytes_is_enametoolong() -> None:
     assert errno_of(o.lstat, b"/" + b"a/" * 2048) == errno.ENAMETOOLONG
 
 
+def test_path_limit_counts_the_string_given_from_the_root_without_its_slash() -> None:
+    o = mount([])
+    assert errno_of(o.lstat, b"/" + b"a/" * 2047 + b"b") == errno.ENOENT  # a/.../b: 4095
+    assert errno_of(o.lstat, b"/" + b"a/" * 2047 + b"bc") == errno.ENAMETOOLONG  # 4096
+
+
 def test_trailing_slash_on_a_file_is_enotdir_and_fine_on_a_dir() -> None:
     o = mount([F(b"f"), D(b"d")])
     assert errno_of(o.lstat, b"/f/") == errno.ENOTDIR
