@@ -5,17 +5,29 @@ A :class:`Layer` is opened once, before mounting, and addressed afterwards throu
 (a container engine may mount over its lowerdir) because the walk starts at the layer's
 own directory, never at the mountpoint.
 
+Paths of any length the kernel allows: a merged path may be up to PATH_MAX - 1 bytes long,
+and so may the same path inside a layer, which the ``/proc/self/fd/N/`` prefix would take
+past the limit.  Such a path is reached by directory file descriptors instead: the parent is
+opened a few components at a time (each ``openat`` gets a string well under the limit), and
+the call gets ``/proc/self/fd/<parent fd>/<name>``.  Those descriptors live until the end of
+the request that opened them (:func:`request_scope`).  A path :meth:`Layer.real` returns
+always has room for one more component: a directory's path with ``/name`` appended (a
+listing's entries) is still short enough.
+
 Every wrapper logs ``name(args) = result`` at DEBUG level (``ovlfuse -d``), as the kernel's
 ``ovl_do_*`` helpers do, and lets ``OSError`` through unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import errno
 import functools
 import logging
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from . import syscalls
@@ -38,8 +50,13 @@ class Layer:
         self.prefix = b"/proc/self/fd/%d" % fd
 
     def real(self, rel: bytes) -> bytes:
-        """The path of *rel* (``b""`` = the layer root) inside this layer."""
-        return self.prefix + b"/" + rel if rel else self.prefix + b"/."
+        """The path of *rel* (``b""`` = the layer root) inside this layer, short enough for
+        any syscall however long *rel* is (see the module docstring)."""
+        if not rel:
+            return self.prefix + b"/."
+        if len(self.prefix) + 1 + len(rel) < PATH_MAX - ROOM:
+            return self.prefix + b"/" + rel
+        return _by_parent_fd(self.fd, rel)
 
     def __repr__(self) -> str:
         return f"Layer({self.name}={os.fsdecode(self.path)!r})"
@@ -59,6 +76,81 @@ class LowerRef:
 
     def __repr__(self) -> str:
         return f"LowerRef({self.layer.name}, {self.rel!r})"
+
+
+PATH_MAX = 4096  # including the terminating NUL, as the kernel counts
+ROOM = 1 + 255  # a path from Layer.real has room for one more component ("/" + NAME_MAX)
+_CHUNK = 3072  # the longest relative string handed to one openat while walking
+
+
+_request_fds: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "ovlfuse_request_fds", default=None)
+_loose_fds: list[int] = []  # opened outside any request scope: closed when the next one ends
+
+
+@contextlib.contextmanager
+def request_scope() -> Iterator[None]:
+    """The directory descriptors opened for long paths during the block are closed at its
+    end (each request handler runs in one)."""
+    fds: list[int] = []
+    token = _request_fds.set(fds)
+    try:
+        yield
+    finally:
+        _request_fds.reset(token)
+        fds.extend(_loose_fds)
+        _loose_fds.clear()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _keep(fd: int) -> int:
+    held = _request_fds.get()
+    (_loose_fds if held is None else held).append(fd)
+    return fd
+
+
+def _by_parent_fd(top: int, rel: bytes) -> bytes:
+    """``/proc/self/fd/<fd of rel's parent>/<name>``, the parent opened from *top* by
+    components without following symlinks.  When the walk stops at a missing component or a
+    non-directory, the path returned names that component with *name* below it, so the call
+    that uses it fails as it would have on the whole path (ENOENT, ENOTDIR)."""
+    parts = rel.split(b"/")
+    name = parts.pop()
+    fd = top
+    while parts:
+        chunk = [parts.pop(0)]
+        while parts and sum(map(len, chunk)) + len(chunk) + len(parts[0]) < _CHUNK:
+            chunk.append(parts.pop(0))
+        try:
+            new = _open_dir(b"/".join(chunk), fd)
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                raise
+            return _stopped_at(fd, chunk, name)
+        finally:
+            if fd != top:
+                os.close(fd)
+        fd = new
+    return b"/proc/self/fd/%d/%s" % (_keep(fd) if fd != top else fd, name)
+
+
+def _open_dir(rel: bytes, dir_fd: int) -> int:
+    return os.open(rel, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                   dir_fd=dir_fd)  # fmt: skip
+
+
+def _stopped_at(fd: int, chunk: list[bytes], name: bytes) -> bytes:
+    """Walk *chunk* from *fd* one component at a time to the one that fails; a short path
+    naming it with *name* below (see :func:`_by_parent_fd`)."""
+    here = _keep(os.dup(fd))
+    for part in chunk:
+        try:
+            here = _keep(_open_dir(part, here))
+        except OSError:
+            return b"/proc/self/fd/%d/%s/%s" % (here, part, name)
+    return b"/proc/self/fd/%d/%s" % (here, name)  # it changed meanwhile: as it is now
 
 
 def join(rel: bytes, name: bytes) -> bytes:

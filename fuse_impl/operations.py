@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pyfuse3
 
-from . import copy_up, file, namespace, pyfuse3_compat, readdir, rename, xattrs
+from . import copy_up, file, layers, namespace, pyfuse3_compat, readdir, rename, xattrs
 from .errors import fail
 from .inode import Node, NodeTable, entry_attributes, real_path, setattr_node, stat_node
 from .namespace import NewObject
@@ -43,7 +43,8 @@ def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return await fn(*args, **kwargs)
+            with layers.request_scope():
+                return await fn(*args, **kwargs)
         except pyfuse3.FUSEError:
             raise
         except OSError as e:

@@ -185,7 +185,10 @@ def _unresolvable(ofs: OverlayFs, dh: DirHandle, name: bytes) -> pyfuse3.EntryAt
     """A raw listing's entry that lookup does not resolve (a whiteout): listed, no node."""
     if dh.real_dir is None:
         return None
-    st = layers.lstat(dh.real_dir + b"/" + name)
+    path = real_dir(ofs, dh.node)  # again: a long path's descriptors last one request
+    if path is None:
+        return None
+    st = layers.lstat(path + b"/" + name)
     return None if st is None else listed_only(ofs, st)
 
 
