@@ -85,7 +85,13 @@ FAULTS = [
         '    if layers.getxattr(path, ofs.private(b"opaque")) == b"y":',
         '    if layers.getxattr(path, ofs.private(b"opaque")) == b"no such value":',
     ),
-    # The two bugs of reports/ovlfuse-20261204, found by difftest before they were fixed.
+    # The bugs of reports/ovlfuse-20261204, found by difftest before they were fixed.
+    Fault(
+        "paths near PATH_MAX are given whole behind /proc/self/fd/N (ENAMETOOLONG)",
+        "layers.py",
+        "        return _by_parent_fd(self.fd, rel)",
+        '        return self.prefix + b"/" + rel',
+    ),
     Fault(
         "caching mode: a change through one name leaves the other names' attributes cached",
         "operations.py",
