@@ -1,0 +1,32 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: default (defaults; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' '' > "$T/l1"/b
+chown -h 0:0 "$T/l1"/b
+chmod 644 "$T/l1"/b
+printf '%b' '' > "$T/l1"/d
+chown -h 0:0 "$T/l1"/d
+chmod 644 "$T/l1"/d
+ln "$T/l1"/b "$T/l1"/hl
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Open(path=b'"'"'/'"'"')  (model: '"'"'handle'"'"'; recorded: {'"'"'kernel'"'"': "'"'"'handle'"'"'", '"'"'fuse-overlayfs'"'"': "'"'"'handle'"'"'"})'
+# Open(path=b'/'): needs an open handle or a syscall the shell lacks; see repro.py || echo "failed: $?"
+echo '--- step 2: Write(h=0, data=b'"'"''"'"')  (model: EBADF; recorded: {'"'"'kernel'"'"': '"'"'EBADF'"'"', '"'"'fuse-overlayfs'"'"': '"'"'EBADF'"'"'})'
+# Write(h=0, data=b''): needs an open handle or a syscall the shell lacks; see repro.py || echo "failed: $?"
+echo '--- step 3: Unlink(path=b'"'"'/a/b'"'"', uid=1000, gid=1000)  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+setpriv --reuid=1000 --regid=1000 --clear-groups unlink "$M"/a/b || echo "failed: $?"
+echo '--- step 4: Setxattr(path=b'"'"'/b'"'"', name=b'"'"'trusted.overlay.x'"'"', value=b'"'"''"'"')  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'EPERM'"'"'})'
+setfattr -n trusted.overlay.x -v 0x00 "$M"/b || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

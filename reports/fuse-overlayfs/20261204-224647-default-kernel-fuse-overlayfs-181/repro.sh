@@ -1,0 +1,22 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: default (defaults; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' '' > "$T/l1"/.wh.a
+chown -h 0:0 "$T/l1"/.wh.a
+chmod 644 "$T/l1"/.wh.a
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Setxattr(path=b'"'"'/.wh.a'"'"', name=b'"'"'trusted.t'"'"', value=b'"'"'v'"'"', flags=1, uid=1000, gid=1000)  (model: EPERM; recorded: {'"'"'kernel'"'"': '"'"'EPERM'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+setpriv --reuid=1000 --regid=1000 --clear-groups setfattr -n trusted.t -v 0x76 "$M"/.wh.a || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

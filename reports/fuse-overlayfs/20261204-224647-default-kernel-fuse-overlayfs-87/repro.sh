@@ -1,0 +1,30 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: default (defaults; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+mkdir "$T/l0"/b
+chown -h 0:0 "$T/l0"/b
+chmod 755 "$T/l0"/b
+printf '%b' $'lower\x5c0040data' > "$T/l0"/b/z
+chown -h 0:0 "$T/l0"/b/z
+chmod 444 "$T/l0"/b/z
+setfattr -h -n user.b -v 0x74776f "$T/l0"/b/z
+printf '%b' $'\x5c0000\x5c0001' > "$T/l0"/c
+truncate -s 5368709120 "$T/l0"/c
+chown -h 0:0 "$T/l0"/c
+chmod 600 "$T/l0"/c
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Setxattr(path=b'"'"'/c'"'"', name=b'"'"'user.a'"'"', value=b'"'"'v'"'"')  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+setfattr -n user.a -v 0x76 "$M"/c || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

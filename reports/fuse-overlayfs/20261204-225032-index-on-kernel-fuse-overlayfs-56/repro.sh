@@ -1,0 +1,27 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: index=on (index=on; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+mkdir "$T/l0"/b
+chown -h 0:0 "$T/l0"/b
+chmod 755 "$T/l0"/b
+mkdir "$T/l0"/b/z
+chown -h 0:0 "$T/l0"/b/z
+chmod 755 "$T/l0"/b/z
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w,index=on"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Rmdir(path=b'"'"'/b'"'"')  (model: ENOTEMPTY; recorded: {'"'"'kernel'"'"': '"'"'ENOTEMPTY'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOTEMPTY'"'"'})'
+rmdir "$M"/b || echo "failed: $?"
+echo '--- step 2: Setxattr(path=b'"'"'/'"'"', name=b'"'"'trusted.overlay.x'"'"', value=b'"'"'v'"'"', flags=1)  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'EPERM'"'"'})'
+setfattr -n trusted.overlay.x -v 0x76 "$M"/ || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

@@ -1,0 +1,73 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: index=on (index=on; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+mkdir "$T/l0"/c
+chown -h 0:0 "$T/l0"/c
+chmod 777 "$T/l0"/c
+setfattr -h -n user.a -v 0x31 "$T/l0"/c
+mkdir "$T/l0"/c/y
+chown -h 1001:1000 "$T/l0"/c/y
+chmod 700 "$T/l0"/c/y
+setfattr -h -n user.a -v 0x31 "$T/l0"/c/y
+setfattr -h -n trusted.overlay.opaque -v 0x79 "$T/l0"/c/y
+mkdir "$T/l0"/c/y/x
+chown -h 1001:1000 "$T/l0"/c/y/x
+chmod 777 "$T/l0"/c/y/x
+setfattr -h -n trusted.overlay.opaque -v 0x79 "$T/l0"/c/y/x
+printf '%b' $'hello\x5c0012' > "$T/l0"/c/y/y
+chown -h 1000:1000 "$T/l0"/c/y/y
+chmod 644 "$T/l0"/c/y/y
+mknod "$T/l0"/c/z c 0 0
+chown -h 0:0 "$T/l0"/c/z
+chmod 0 "$T/l0"/c/z
+mkdir "$T/l1"/d
+chown -h 0:0 "$T/l1"/d
+chmod 755 "$T/l1"/d
+setfattr -h -n user.a -v 0x31 "$T/l1"/d
+mkdir "$T/l1"/d/x
+chown -h 0:0 "$T/l1"/d/x
+chmod 777 "$T/l1"/d/x
+printf '%b' $'hello\x5c0012' > "$T/l1"/d/x/x
+chown -h 1001:1000 "$T/l1"/d/x/x
+chmod 640 "$T/l1"/d/x/x
+setfattr -h -n user.b -v 0x74776f "$T/l1"/d/x/x
+mkfifo "$T/l1"/d/y
+chown -h 0:0 "$T/l1"/d/y
+chmod 644 "$T/l1"/d/y
+mkfifo "$T/l1"/d/z
+chown -h 0:0 "$T/l1"/d/z
+chmod 644 "$T/l1"/d/z
+ln "$T/l1"/d/x/x "$T/l1"/d/x/hl
+ln "$T/l1"/d/x/x "$T/l1"/hl2
+mkdir "$T/u"/a
+chown -h 0:0 "$T/u"/a
+chmod 777 "$T/u"/a
+setfattr -h -n user.a -v 0x31 "$T/u"/a
+mkdir "$T/u"/a/y
+chown -h 1001:1000 "$T/u"/a/y
+chmod 555 "$T/u"/a/y
+printf '%b' $'hello\x5c0012' > "$T/u"/a/y/y
+chown -h 0:0 "$T/u"/a/y/y
+chmod 4755 "$T/u"/a/y/y
+printf '%b' $'\x5c0000\x5c0001' > "$T/u"/c
+truncate -s 5368709120 "$T/u"/c
+chown -h 1000:1000 "$T/u"/c
+chmod 444 "$T/u"/c
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w,index=on"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Remount()  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+umount "$M" && mount -t overlay overlay -o "$OPTS" "$M" || echo "failed: $?"
+echo '--- step 2: Chmod(path=b'"'"'/d/y'"'"', mode=511)  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'EIO'"'"'})'
+chmod 777 "$M"/d/y || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

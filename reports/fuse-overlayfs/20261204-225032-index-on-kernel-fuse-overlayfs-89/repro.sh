@@ -1,0 +1,24 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: index=on (index=on; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' '' > "$T/l0"/b
+chown -h 0:0 "$T/l0"/b
+chmod 644 "$T/l0"/b
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w,index=on"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Lstat(path=b'"'"'/b'"'"')  (model: ('"'"'-rw-r--r--'"'"', 0, 0, 0, 1, 0); recorded: {'"'"'kernel'"'"': "('"'"'-rw-r--r--'"'"', 0, 0, 0, 1, 0)", '"'"'fuse-overlayfs'"'"': "('"'"'-rw-r--r--'"'"', 0, 0, 0, 1, 0)"})'
+stat -c '%A %u:%g size=%s nlink=%h ino=%i' "$M"/b || echo "failed: $?"
+echo '--- step 2: Rename(old=b'"'"'/b'"'"', new=b'"'"'/.wh.x'"'"')  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+mv -T "$M"/b "$M"/.wh.x || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

@@ -1,0 +1,36 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: lowers=3 (defaults; 3 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 $T/l2 "$T/u" "$T/w"
+mkdir "$T/l2"/c
+chown -h 0:0 "$T/l2"/c
+chmod 755 "$T/l2"/c
+printf '%b' '' > "$T/l2"/c/z
+chown -h 0:0 "$T/l2"/c/z
+chmod 644 "$T/l2"/c/z
+mkdir "$T/u"/c
+chown -h 0:0 "$T/u"/c
+chmod 700 "$T/u"/c
+setfattr -h -n trusted.overlay.opaque -v 0x79 "$T/u"/c
+printf '%b' '' > "$T/u"/c/z
+chown -h 0:0 "$T/u"/c/z
+chmod 644 "$T/u"/c/z
+OPTS="lowerdir=$T/l0:$T/l1:$T/l2,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Unlink(path=b'"'"'/c/z'"'"')  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+unlink "$M"/c/z || echo "failed: $?"
+echo '--- step 2: Rmdir(path=b'"'"'/c'"'"')  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+rmdir "$M"/c || echo "failed: $?"
+echo '--- step 3: Mkdir(path=b'"'"'/c'"'"', mode=448)  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+mkdir -m 700 "$M"/c || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

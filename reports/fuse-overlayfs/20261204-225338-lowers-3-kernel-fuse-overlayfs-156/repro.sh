@@ -1,0 +1,30 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: lowers=3 (defaults; 3 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 $T/l2 "$T/u" "$T/w"
+printf '%b' '' > "$T/l2"/c
+chown -h 0:0 "$T/l2"/c
+chmod 644 "$T/l2"/c
+mkdir "$T/l2"/d
+chown -h 0:0 "$T/l2"/d
+chmod 700 "$T/l2"/d
+ln "$T/l2"/c "$T/l2"/d/hl
+OPTS="lowerdir=$T/l0:$T/l1:$T/l2,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Lstat(path=b'"'"'/a/x'"'"')  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+stat -c '%A %u:%g size=%s nlink=%h ino=%i' "$M"/a/x || echo "failed: $?"
+echo '--- step 2: Mkdir(path=b'"'"'/a/x'"'"')  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+mkdir -m 755 "$M"/a/x || echo "failed: $?"
+echo '--- step 3: Removexattr(path=b'"'"'/d/hl'"'"', name=b'"'"'user.a'"'"')  (model: ENODATA; recorded: {'"'"'kernel'"'"': '"'"'ENODATA'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENODATA'"'"'})'
+setfattr -x user.a "$M"/d/hl || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: split-fs (defaults; 2 lower(s), upper, each layer on its own filesystem)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' $'\x5c0000\x5c0001' > "$T/l1"/$'e\x20f'
+chown -h 0:0 "$T/l1"/$'e\x20f'
+chmod 644 "$T/l1"/$'e\x20f'
+ln "$T/l1"/$'e\x20f' "$T/l1"/hl
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Remount()  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+umount "$M" && mount -t overlay overlay -o "$OPTS" "$M" || echo "failed: $?"
+echo '--- step 2: Truncate(path=b'"'"'/a'"'"', length=3)  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+truncate -s 3 "$M"/a || echo "failed: $?"
+echo '--- step 3: Remount()  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+umount "$M" && mount -t overlay overlay -o "$OPTS" "$M" || echo "failed: $?"
+echo '--- step 4: Truncate(path=b'"'"'/a'"'"', length=100)  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+truncate -s 100 "$M"/a || echo "failed: $?"
+echo '--- step 5: Remount()  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+umount "$M" && mount -t overlay overlay -o "$OPTS" "$M" || echo "failed: $?"
+echo '--- step 6: Chmod(path=b'"'"'/e f'"'"', mode=0)  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+chmod 0 "$M"$'/e\x20f' || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

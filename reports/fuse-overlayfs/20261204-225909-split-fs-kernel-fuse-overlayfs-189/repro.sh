@@ -1,0 +1,42 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: split-fs (defaults; 2 lower(s), upper, each layer on its own filesystem)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' '' > "$T/u"/c
+chown -h 0:0 "$T/u"/c
+chmod 644 "$T/u"/c
+mkdir "$T/u"/d
+chown -h 0:0 "$T/u"/d
+chmod 755 "$T/u"/d
+mkdir "$T/u"/d/x
+chown -h 0:0 "$T/u"/d/x
+chmod 755 "$T/u"/d/x
+printf '%b' '' > "$T/u"/d/x/x
+chown -h 0:0 "$T/u"/d/x/x
+chmod 644 "$T/u"/d/x/x
+mkfifo "$T/u"/d/x/y
+chown -h 0:0 "$T/u"/d/x/y
+chmod 644 "$T/u"/d/x/y
+printf '%b' '' > "$T/u"/d/z
+chown -h 0:0 "$T/u"/d/z
+chmod 644 "$T/u"/d/z
+printf '%b' '' > "$T/u"/.wh.a
+chown -h 0:0 "$T/u"/.wh.a
+chmod 644 "$T/u"/.wh.a
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Link(old=b'"'"'/'"'"', new=b'"'"'/d/x/y'"'"')  (model: EEXIST; recorded: {'"'"'kernel'"'"': '"'"'EEXIST'"'"', '"'"'fuse-overlayfs'"'"': '"'"'EEXIST'"'"'})'
+ln "$M"/ "$M"/d/x/y || echo "failed: $?"
+echo '--- step 2: Readlink(path=b'"'"'/.wh.a'"'"')  (model: EINVAL; recorded: {'"'"'kernel'"'"': '"'"'EINVAL'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+readlink "$M"/.wh.a || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: split-fs (defaults; 2 lower(s), upper, each layer on its own filesystem)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+printf '%b' '' > "$T/u"/b
+chown -h 0:0 "$T/u"/b
+chmod 644 "$T/u"/b
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Rename(old=b'"'"'/b'"'"', new=b'"'"'/.wh.x'"'"')  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+mv -T "$M"/b "$M"/.wh.x || echo "failed: $?"
+echo '--- step 2: Truncate(path=b'"'"'/new'"'"', length=3)  (model: ENOENT; recorded: {'"'"'kernel'"'"': '"'"'ENOENT'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ENOENT'"'"'})'
+truncate -s 3 "$M"/new || echo "failed: $?"
+echo '--- step 3: Remount()  (model: ok; recorded: {'"'"'kernel'"'"': '"'"'ok'"'"', '"'"'fuse-overlayfs'"'"': '"'"'ok'"'"'})'
+umount "$M" && mount -t overlay overlay -o "$OPTS" "$M" || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null
