@@ -347,16 +347,27 @@ def failure_key(op: ops.Op | None, exc: BaseException) -> str:
     return f"failed|{op_name(op)}|{type(exc).__name__}|{err}"
 
 
+SPECIAL_NAMES = ("wh", "toolong", "deep")  # name classes implementations treat specially
+
+
+def _special(classes: str) -> str:
+    """`` on .wh. names`` etc. when an object class of a key has a special name class."""
+    found = sorted({c.rsplit(".", 1)[-1] for c in classes.split("/") if "." in c}
+                   & set(SPECIAL_NAMES))  # fmt: skip
+    return f" on {', '.join('.' + f for f in found)} names" if found else ""
+
+
 def group_of(key: str) -> str:
-    """The probable cause a key belongs to, for the survey summary: the observable that
-    differs (area and field, or the errno pair), without the operation or path class."""
+    """The probable cause a key belongs to, for the survey summary: what differs (the
+    observable and its field, or the errno pair) and whether the object had a name that
+    implementations treat specially, without the operation or the rest of the path class:
+    one missing check shows through many operations and kinds of object."""
     parts = key.split("|")
     if parts[0] == "state" and len(parts) >= 5:
-        return f"state: {parts[2]} {parts[4].split('[')[0].split(':')[0].split('^')[0]}"
+        how = parts[4].split("[")[0].split("^")[0]
+        return f"state: {parts[2]} {how}{_special(parts[3])}"
     if parts[0] == "result" and len(parts) >= 6:
-        if parts[4] == "value":
-            return f"{parts[1]} returns a different value"
-        return f"errno {parts[4]} -> {parts[5]}"
+        return f"result: {parts[4]} -> {parts[5]}{_special(parts[3])}"
     return parts[0] + (f": {parts[2]}" if len(parts) > 2 else "")
 
 

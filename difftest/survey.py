@@ -8,7 +8,8 @@ known key are set aside, so the run goes on to find new ones.  Only ``--survey``
 this: the gate stops after the first Hypothesis run that found anything.
 
 The summary lists every divergence with the time it was first found and its shrunk length,
-and groups them by probable cause (the observable that differs), without merging any.
+and groups them by probable cause (what differs, and whether the object had a name that
+implementations treat specially: :func:`difftest.signature.group_of`), without merging any.
 """
 
 from __future__ import annotations
