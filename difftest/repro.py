@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from difftest import ops
 from difftest.repro_template import REPRO_PY_BODY
 from model.spec import Entry
+from model.types import PATH_MAX
 
 if TYPE_CHECKING:
     from difftest.divergence import ExampleRecord
@@ -105,9 +106,9 @@ def _printf_escape(data: bytes) -> bytes:
 
 
 def _op_sh(op: ops.Op) -> str:
-    """The step as a shell command; a path is given relative to the mount, from inside it
-    (as difftest calls it: model.namei)."""
-    m = lambda p: _q(p[1:]) if p[1:] else "."  # noqa: E731
+    """The step as a shell command, run from inside the mount: a path too long to follow
+    the mountpoint's own path is given relative to it (as difftest calls it: model.namei)."""
+    m = lambda p: _q(p[1:]) if len(p) > PATH_MAX - 256 else f'"$M"{_q(p)}'  # noqa: E731
     su = (
         f"setpriv --reuid={op.cred.uid} --regid={op.cred.gid} --clear-groups "
         if op.cred.uid

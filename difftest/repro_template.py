@@ -101,9 +101,12 @@ class Runner:
         self.label = 0
 
     def p(self, path):
-        # relative to the mount's root, from inside it (as difftest calls it): a path may
-        # then be PATH_MAX - 1 bytes long on its own
-        return path[1:] or b"."
+        # a path too long to follow the mountpoint's own path is given relative to the
+        # mount's root, from inside it (as difftest calls it); "/" stays mnt/, whose parent
+        # is outside the mount
+        if len(self.mnt) + len(path) < 4096:
+            return self.mnt + path
+        return path[1:]
 
     def call(self, name, a):
         p = self.p

@@ -78,11 +78,21 @@ def too_long(path: bytes) -> bool:
 
 
 def check_path(path: bytes) -> None:
-    """``getname``: an empty path is ENOENT, one of PATH_MAX bytes or more ENAMETOOLONG."""
+    """``getname`` of a path: an empty path is ENOENT, one of PATH_MAX bytes or more (as
+    :func:`syscall_length` counts) ENAMETOOLONG."""
     if not path:
         raise fail(errno.ENOENT, "empty path")
     if too_long(path):
         raise fail(errno.ENAMETOOLONG, "path of PATH_MAX bytes or more")
+
+
+def check_string(s: bytes) -> None:
+    """``getname`` of a string given as it is (a symlink's target): empty is ENOENT,
+    PATH_MAX bytes or more ENAMETOOLONG."""
+    if not s:
+        raise fail(errno.ENOENT, "empty string")
+    if len(s) >= PATH_MAX:
+        raise fail(errno.ENAMETOOLONG, "string of PATH_MAX bytes or more")
 
 
 def walk_parent(nd: Nameidata, path: bytes, start: Dentry | None = None) -> Parent:

@@ -26,6 +26,7 @@ from model.namei import (
     Nameidata,
     Parent,
     check_path,
+    check_string,
     last_component,
     walk_parent,
 )
@@ -201,7 +202,7 @@ def do_mknod(fs: OvlFs, cred: Cred, path: bytes, mode: int, rdev: int) -> None:
 
 def do_symlink(fs: OvlFs, cred: Cred, target: bytes, path: bytes) -> None:
     """symlink(2): an empty target is ENOENT, a target of PATH_MAX bytes ENAMETOOLONG."""
-    check_path(target)
+    check_string(target)
     nd = Nameidata(fs, cred)
     p, d = filename_create(nd, path)
     may_create(nd, p.dir)

@@ -44,9 +44,11 @@ RENAME_WHITEOUT = 4
 def do_rename(fs: OvlFs, cred: Cred, old: bytes, new: bytes, flags: int) -> None:
     """renameat2(2) as the VFS runs it, then :func:`ovl_rename`."""
     _check_flags(cred, flags)
+    # do_renameat2: the old name's getname error or parent lookup comes before anything
+    # of the new name's (filename_parentat of one, then of the other)
     check_path(old)
-    check_path(new)
     po = walk_parent(Nameidata(fs, cred), old)
+    check_path(new)
     pn = walk_parent(Nameidata(fs, cred), new)
     if po.type == LAST_ROOT or pn.type == LAST_ROOT:
         # "/" is the mountpoint itself, whose parent is outside the mount: renaming it

@@ -165,13 +165,17 @@ class RealOverlay(ABC):
         """``realops.OPS[name]`` with this mount's paths in place of the paths in *args*
         (positions :data:`_PATH_ARGS`), as root in-process, else in the cred's helper.  A
         path that does not fit below the mountpoint's own path is given relative to the
-        mountpoint, with the mountpoint as the working directory (``model.namei``)."""
+        mountpoint, with the mountpoint as the working directory (``model.namei``); the
+        other paths of the call stay absolute."""
         where = _PATH_ARGS.get(name, (0,))
         real = list(args)
         mp = self._mp
-        long = not all(realfs.fits(mp, args[i][1:]) for i in where)
-        for i in where:
-            real[i] = (args[i][1:] or b".") if long else mp + args[i]
+        long = False
+        for i in where:  # each path on its own: "/" stays mp/, whose parent is outside
+            if realfs.fits(mp, args[i][1:]):
+                real[i] = mp + args[i]
+            else:
+                real[i], long = args[i][1:], True
         if cred.uid or cred.gid or cred.groups:
             if long:
                 return self._as(cred, "inside", mp, name, *real)
