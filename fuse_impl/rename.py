@@ -12,8 +12,10 @@ move into its own subtree, same object → no-op), then the overlay's:
 5. a moved lower/merged directory gets ``overlay.redirect`` (its old name in the same
    directory, else the absolute old path; an existing absolute one is kept); a pure-upper
    directory that is not opaque moving into a merged parent gets ``opaque=y``;
-6. the old name becomes a whiteout if it has a lower entry; objects with an origin mark
-   the new upper parent impure.
+6. the old name becomes a whiteout if it has a lower entry.
+
+Between 4 and 5, an object with an origin moving to another directory marks its new upper
+parent impure (so a redirect too long for ``redirect_max``, EXDEV, leaves the mark made).
 """
 
 from __future__ import annotations
@@ -106,6 +108,14 @@ def _set_redirect(ofs: OverlayFs, node: Node, samedir: bool) -> None:
     layers.setxattr(path, ofs.private(b"redirect"), value)
 
 
+def _mark_impure(ofs: OverlayFs, node: Node, dest_parent: Node) -> None:
+    """An object with an origin moving into another directory marks that directory impure
+    (its listing must then look entries up for d_ino), before the redirect is set: a
+    redirect too long gives EXDEV with the mark already made, as in ovl_rename."""
+    if layers.getxattr(upper_path(ofs, node), ofs.private(b"origin")) is not None:
+        set_impure(ofs, dest_parent.path())
+
+
 def _mark_moved(ofs: OverlayFs, node: Node, samedir: bool, dest_parent: Node) -> None:
     """Redirect for a moved lower/merged dir; opaque for a pure-upper dir entering a merge."""
     if not node.is_dir:
@@ -183,6 +193,10 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
     if exchange and tgt is not None:
         copy_up(ofs, tgt, invalidate=invalidate)
     samedir = old_parent is new_parent
+    if not samedir:
+        _mark_impure(ofs, src, new_parent)
+        if exchange and tgt is not None:
+            _mark_impure(ofs, tgt, old_parent)
     _mark_moved(ofs, src, samedir, new_parent)
     if exchange and tgt is not None:
         _mark_moved(ofs, tgt, samedir, old_parent)
@@ -219,11 +233,6 @@ def _do_rename(ofs: OverlayFs, table: NodeTable, old: tuple[Node, bytes, Node],
         if overwritten is not None:
             table.unpin(overwritten)
         raise
-    origin = ofs.private(b"origin")
-    if layers.getxattr(new_path, origin) is not None:
-        set_impure(ofs, new_rel)
-    if exchange and tgt is not None and layers.getxattr(old_path, origin) is not None:
-        set_impure(ofs, old_rel)
     _update_table(table, old, new, exchange)
 
 

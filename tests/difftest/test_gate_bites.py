@@ -85,6 +85,12 @@ FAULTS = [
         '    if layers.getxattr(path, ofs.private(b"opaque")) == b"y":',
         '    if layers.getxattr(path, ofs.private(b"opaque")) == b"no such value":',
     ),
+    Fault(  # found by the gate (redirect_dir=on, a deep lower dir moved: EXDEV)
+        "a move into another directory does not mark it impure",
+        "rename.py",
+        "        _mark_impure(ofs, src, new_parent)\n",
+        "        pass\n",
+    ),
     # The bugs of reports/ovlfuse-20261204, found by difftest before they were fixed.
     Fault(
         "paths near PATH_MAX are given whole behind /proc/self/fd/N (ENAMETOOLONG)",
