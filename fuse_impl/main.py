@@ -3,6 +3,8 @@
 Options follow the kernel overlay's syntax (see :mod:`fuse_impl.options`); ``-o`` may be
 repeated.  ``-f`` stays in the foreground, ``-d`` logs every FUSE request and layer call
 (implies ``-f``), ``--serve`` runs the JSON-lines mount server (:mod:`fuse_impl.server`).
+``ovlfuse-containers`` is the same command with ``-o aufs_whiteouts``: the program to name
+as containers-storage's ``mount_program``.
 
 Without ``-f`` the process forks; the parent exits 0 once the mount is live, or 1 with the
 child's message if mounting failed.  Exit status 2 means bad usage (unknown option,
@@ -59,7 +61,7 @@ def config_from_args(argv: list[str]) -> tuple[Config | None, argparse.Namespace
     for text in args.options:
         parse_options(text, cfg)
     cfg.mountpoint = os.fsencode(args.mountpoint)
-    cfg.debug = args.debug
+    cfg.debug = cfg.debug or args.debug
     cfg.foreground = args.foreground or args.debug
     return finish(cfg), args
 
@@ -146,6 +148,12 @@ def run(argv: list[str]) -> int:
 def main() -> int:
     """Console-script entry point."""
     return run(sys.argv[1:])
+
+
+def containers_main() -> int:
+    """``ovlfuse-containers``: ovlfuse in the mount_program role of containers-storage, i.e.
+    ``ovlfuse -o aufs_whiteouts`` (storage.conf names a program, it cannot give options)."""
+    return run(["-o", "aufs_whiteouts", *sys.argv[1:]])
 
 
 if __name__ == "__main__":
