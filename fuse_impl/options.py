@@ -237,8 +237,9 @@ def _lowerdirs(value: str) -> list[bytes]:
 
 
 def _mapping(name: str, value: str) -> tuple[IdRange, ...]:
-    """``STORED:SHOWN:COUNT[:STORED2:SHOWN2:COUNT2...]`` → ranges, in the order given."""
-    fields = value.split(":")
+    """``STORED:SHOWN:COUNT[:STORED2:SHOWN2:COUNT2...]`` → ranges, in the order given; empty
+    fields are skipped (containers-storage writes ``uidmapping=:0:100000:65536``)."""
+    fields = [f for f in value.split(":") if f]
     if len(fields) % 3 or not all(f.isdigit() for f in fields):
         raise UsageError(f"option '{name}' needs STORED:SHOWN:COUNT triples, not '{value}'")
     numbers = [int(f) for f in fields]

@@ -18,6 +18,10 @@ What a real object shows is computed from its lstat in three steps:
 3. squash: ``squash_to_uid`` / ``squash_to_gid`` show every object with that uid / gid;
    ``squash_to_root`` shows 0 for whichever of the two is not given.
 
+A lower layer reached through an idmapped mount (containers-storage of podman 4.3 idmaps the
+lower layers with the container's mapping and passes the same mapping as ``uidmapping``) shows
+its IDs already mapped: with a mapping given, ovlfuse maps them back to find what is stored.
+
 IDs that callers hand in (the owner of a new object, chown) are stored the other way round:
 a shown ID in [SHOWN, SHOWN+COUNT) is stored as STORED + (id - SHOWN), one no range holds as
 the overflow ID; squashing changes nothing that is stored.  With a stat override on the upper
@@ -81,6 +85,21 @@ def override_value(uid: int, gid: int, mode: int) -> bytes:
     return b"%d:%d:%o" % (uid, gid, stat.S_IMODE(mode))
 
 
+def on_idmapped_mount(fd: int) -> bool:
+    """Whether the open directory *fd* lies on an idmapped mount (mountinfo says "idmapped")."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            mnt_id = next(line.split()[1] for line in f if line.startswith("mnt_id:"))
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if fields[0] == mnt_id:
+                    return "idmapped" in fields[5].split(",")
+    except (OSError, StopIteration, IndexError):
+        pass
+    return False
+
+
 def layer_override(layer: Layer) -> bytes | None:
     """The override xattr a lower layer's objects use: the first one its root carries."""
     root = layer.real(b"")
@@ -104,8 +123,12 @@ class Owners:
                              or self.squash_uid is not None or self.squash_gid is not None)
 
     def setup(self, cfg: Config, upper: Layer | None, lowers: list[Layer]) -> None:
-        """Find each layer's override xattr; give a writable upper root a value if it has none
-        (the first lower root's, else 0:0:555)."""
+        """Find the idmapped lower layers (with a mapping given) and each layer's override
+        xattr; give a writable upper root a value if it has none (the first lower root's,
+        else 0:0:555)."""
+        if self.uid_map or self.gid_map:
+            for layer in lowers:
+                layer.idmapped = on_idmapped_mount(layer.fd)
         if not self.overrides:
             return
         for layer in lowers:
@@ -123,12 +146,15 @@ class Owners:
     # -- reading --------------------------------------------------------------------------------
 
     def stored(self, layer: Layer | None, path: bytes, st: os.stat_result) -> tuple[int, int, int]:
-        """(mode, uid, gid) as the layer stores them: its override, else the real ones."""
+        """(mode, uid, gid) as the layer stores them: its override, else the real ones (mapped
+        back on an idmapped lower)."""
         name = layer.override if layer is not None else None
         value = layers.getxattr(path, name) if name is not None else None
-        if value is None:
-            return st.st_mode, st.st_uid, st.st_gid
-        return parse_override(value, st.st_mode)
+        if value is not None:
+            return parse_override(value, st.st_mode)
+        if layer is not None and layer.idmapped:
+            return (st.st_mode, *self.store_ids(st.st_uid, st.st_gid))
+        return st.st_mode, st.st_uid, st.st_gid
 
     def shown(self, layer: Layer | None, path: bytes, st: os.stat_result) -> tuple[int, int, int]:
         """(mode, uid, gid) as the overlay shows the real object at *path* of *layer*."""
