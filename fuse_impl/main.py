@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", dest="options", action="append", default=[], metavar="OPTIONS",
                    help="mount options, e.g. lowerdir=L1:L2,upperdir=U,workdir=W")
     p.add_argument("-f", dest="foreground", action="store_true", help="stay in the foreground")
-    p.add_argument("-d", dest="debug", action="store_true", help="debug output (implies -f)")
+    p.add_argument("-d", "--debug", dest="debug", action="store_true",
+                   help="debug output (implies -f)")
     p.add_argument("--serve", action="store_true",
                    help="run the JSON-lines mount server on stdin/stdout")
     p.add_argument("-V", "--version", action="version", version=f"{PROG} {VERSION}")
