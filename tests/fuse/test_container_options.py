@@ -4,11 +4,13 @@ message and exit status 2 — never handed to libfuse to fail there."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,50 @@ def test_uidmapping_stores_callers_ids_back(public_tmpfs: Path) -> None:
         assert owner(m / "d" / "new") == (100003, 100004)
     assert owner(layers.upper / "f") == (7, 8)
     assert owner(layers.upper / "d" / "new") == (3, 4)
+
+
+def idmapped_bind(src: Path, dst: Path, shift: int) -> None:
+    """Mount *src* at *dst* through an idmapped mount: IDs 0..65535 appear shifted by *shift*
+    (open_tree, mount_setattr with MOUNT_ATTR_IDMAP, move_mount)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    holder = subprocess.Popen(["unshare", "--user", "sleep", "60"])
+    try:
+        for _ in range(200):  # until unshare has made the namespace
+            if os.readlink(f"/proc/{holder.pid}/ns/user") != os.readlink("/proc/self/ns/user"):
+                break
+            time.sleep(0.01)
+        for kind in ("uid", "gid"):
+            Path(f"/proc/{holder.pid}/{kind}_map").write_text(f"0 {shift} 65536\n")
+        userns = os.open(f"/proc/{holder.pid}/ns/user", os.O_RDONLY)
+        tree = libc.syscall(428, -100, os.fsencode(src), 1 | os.O_CLOEXEC)  # OPEN_TREE_CLONE
+        assert tree >= 0, os.strerror(ctypes.get_errno())
+        attr = (ctypes.c_uint64 * 4)(0x100000, 0, 0, userns)  # MOUNT_ATTR_IDMAP
+        assert libc.syscall(442, tree, b"", 0x1000, attr, 32) == 0, os.strerror(
+            ctypes.get_errno())
+        assert libc.syscall(429, tree, b"", -100, os.fsencode(dst), 4) == 0, os.strerror(
+            ctypes.get_errno())
+        os.close(tree)
+        os.close(userns)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_idmapped_lower_with_the_same_mapping_is_not_shifted_twice(tmpfs: Path) -> None:
+    """podman 4.3 idmaps the lower layers and passes the same mapping as uidmapping."""
+    layers = make_layers(tmpfs, {"f": "x", "g": "y"})
+    chowned(layers.lowers[0], {"f": (0, 0), "g": (5, 6)})
+    mapped = tmpfs / "mapped"
+    mapped.mkdir()
+    idmapped_bind(layers.lowers[0], mapped, 100000)
+    assert owner(mapped / "g") == (100005, 100006)
+    layers.lowers[0] = mapped
+    assert layers.upper is not None
+    with ovlfuse(layers, "exact," + MAP) as m:
+        assert owner(m / "f") == (100000, 100000)
+        assert owner(m / "g") == (100005, 100006)
+        os.chmod(m / "g", 0o600)  # copy-up stores the layer's own IDs
+    assert owner(layers.upper / "g") == (5, 6)
 
 
 def test_squash_to_uid_and_gid_show_one_owner(tmpfs: Path) -> None:
