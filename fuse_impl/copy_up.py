@@ -260,15 +260,16 @@ def _copy_plain(src_fd: int, dst_fd: int, offset: int, count: int) -> int:
 def _copy_metadata(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
     """Owner, xattrs, origin, mode and times, in an order where none undoes another.
 
-    chown comes first because it clears suid bits and security.capability.
+    chown comes first because it clears suid bits and security.capability.  Owner and mode
+    are the ones the lower layer stores (its stat override, if it has one: owners.py).
     """
     st = ctx.st
-    layers.chown(ctx.tmp, st.st_uid, st.st_gid)
+    mode, uid, gid = ofs.owners.stored(ctx.lower.layer, ctx.lower.real(), st)
+    ofs.owners.chown_new(ctx.tmp, uid, gid)
     copy_xattrs(ofs, ctx.lower.real(), ctx.tmp)
     if ctx.origin:
         set_origin(ofs, ctx.tmp, ctx.lower)
-    if not stat.S_ISLNK(st.st_mode):
-        layers.chmod(ctx.tmp, stat.S_IMODE(st.st_mode))
+    ofs.owners.set_new(ctx.tmp, uid, gid, mode)
     layers.utimens(ctx.tmp, st.st_atime_ns, st.st_mtime_ns)
 
 

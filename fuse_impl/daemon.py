@@ -49,6 +49,14 @@ def fuse_options(cfg: Config) -> set[str]:
     return opts
 
 
+def log_accepted_without_effect(cfg: Config) -> None:
+    """One debug line per option that was accepted but changes nothing here."""
+    for option in cfg.ignored:
+        log.debug("option %s accepted without effect (see fuse_impl/options.py)", option)
+    if cfg.context is not None:
+        log.debug("option context=%s ignored: SELinux is not enabled", cfg.context)
+
+
 TERMINATION = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _early_signals: list[int] = []
 
@@ -111,6 +119,7 @@ def raise_read_ahead(dev: str | None, kb: int = READ_AHEAD_KB) -> None:
 def serve(cfg: Config, ready: Ready | None = None) -> int:
     """Mount, report readiness, serve until unmounted; returns the exit status."""
     faulthandler.enable()
+    log_accepted_without_effect(cfg)
     os.umask(0)  # modes arrive with the caller's umask applied
     for signum in TERMINATION:
         signal.signal(signum, _remember_signal)

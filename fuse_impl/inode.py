@@ -40,7 +40,7 @@ import pyfuse3
 
 from . import layers
 from .errors import fail
-from .layers import LowerRef
+from .layers import Layer, LowerRef
 from .lookup import Resolved, lookup
 from .super import OverlayFs
 
@@ -130,6 +130,20 @@ def real_path(ofs: OverlayFs, node: Node) -> bytes:
     if not node.lowers:
         fail(errno.ENOENT, node.name)
     return node.lowers[0].real()
+
+
+def provider(ofs: OverlayFs, node: Node) -> Layer | None:
+    """The layer holding the node's providing object."""
+    if node.upper:
+        return ofs.upper
+    return node.lowers[0].layer if node.lowers else None
+
+
+def shown_attrs(ofs: OverlayFs, node: Node, st: os.stat_result) -> tuple[int, int, int]:
+    """(mode, uid, gid) the node shows, from its providing object's lstat *st* (owners.py)."""
+    if ofs.owners.identity:
+        return st.st_mode, st.st_uid, st.st_gid
+    return ofs.owners.shown(provider(ofs, node), real_path(ofs, node), st)
 
 
 def upper_path(ofs: OverlayFs, node: Node) -> bytes:
@@ -362,10 +376,8 @@ def entry_attributes(ofs: OverlayFs, node: Node,
     entry.generation = 0
     entry.entry_timeout = ofs.timeout
     entry.attr_timeout = ofs.timeout
-    entry.st_mode = st.st_mode
-    entry.st_nlink = 1 if node.merged else st.st_nlink
-    entry.st_uid = st.st_uid
-    entry.st_gid = st.st_gid
+    entry.st_mode, entry.st_uid, entry.st_gid = shown_attrs(ofs, node, st)
+    entry.st_nlink = 1 if node.merged or (node.is_dir and ofs.cfg.static_nlink) else st.st_nlink
     entry.st_rdev = st.st_rdev
     entry.st_size = st.st_size
     entry.st_blksize = st.st_blksize
@@ -395,10 +407,10 @@ def setattr_node(ofs: OverlayFs, node: Node, attr: pyfuse3.EntryAttributes,
             invalidate=invalidate)
     path = upper_path(ofs, node)
     if fields.update_uid or fields.update_gid:
-        layers.chown(path, attr.st_uid if fields.update_uid else -1,
-                     attr.st_gid if fields.update_gid else -1)
+        ofs.owners.chown(path, *ofs.owners.store_ids(attr.st_uid if fields.update_uid else -1,
+                                                     attr.st_gid if fields.update_gid else -1))
     if fields.update_mode and node.kind != stat.S_IFLNK:
-        layers.chmod(path, stat.S_IMODE(attr.st_mode))
+        ofs.owners.chmod(path, attr.st_mode)
     if fields.update_size:
         if fd is not None:
             os.ftruncate(fd, attr.st_size)

@@ -48,6 +48,8 @@ class Layer:
         self.fd = fd
         self.is_upper = is_upper
         self.prefix = b"/proc/self/fd/%d" % fd
+        self.override: bytes | None = None  # the xattr holding owner and mode (owners.py)
+        self.idmapped = False  # reached through an idmapped mount (owners.py)
 
     def real(self, rel: bytes) -> bytes:
         """The path of *rel* (``b""`` = the layer root) inside this layer, short enough for

@@ -4,9 +4,12 @@ For a name in a directory whose stack is ``[upper?, L0, L1, ...]`` the layers ar
 top to bottom:
 
 1. missing in this layer: go on;
-2. a whiteout (chr 0:0, or an xwhiteout): stop; negative unless something was found above;
+2. a whiteout (chr 0:0, or an xwhiteout; with ``aufs_whiteouts`` also a ``.wh.NAME`` entry
+   beside a missing NAME, see :mod:`fuse_impl.aufs`): stop; negative unless something was
+   found above;
 3. first hit, not a directory: that is the object; everything below is hidden;
-4. first hit, a directory: keep it; opaque (``overlay.opaque`` == ``y``) stops the scan;
+4. first hit, a directory: keep it; opaque (``overlay.opaque`` == ``y``; with
+   ``aufs_whiteouts`` also ``.wh..wh..opq`` inside or ``.wh.NAME`` beside it) stops the scan;
 5. a later non-directory (file, symlink, whiteout) ends the merge and stays hidden;
 6. a later directory joins the merge; an opaque one ends the stack after itself.
 
@@ -27,7 +30,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from . import fh, layers
+from . import aufs, fh, layers
 from .errors import fail
 from .layers import Layer, LowerRef, join
 from .super import OverlayFs
@@ -52,6 +55,7 @@ class LookupData:
     stop: bool = False
     last: bool = False
     redirect: bytes | None = None
+    aufs_whiteout: bool = False  # stopped by a .wh.NAME entry (aufs.py)
 
 
 @dataclass(slots=True)
@@ -63,7 +67,8 @@ class Resolved:
     is_dir: bool = False
     opaque: bool = False  # the upper is an opaque dir, or a whiteout
     redirect: bytes | None = None  # the upper dir's redirect
-    upper_whiteout: bool = False
+    upper_whiteout: bool = False  # the upper holds a whiteout at the name itself
+    aufs_whiteout: bool = False  # the upper hides the name with a .wh.NAME entry (aufs.py)
     origin: os.stat_result | None = None  # decoded origin of an upper non-dir
 
     @property
@@ -102,12 +107,22 @@ def _check_redirect(ofs: OverlayFs, path: bytes, d: LookupData) -> None:
     d.redirect = d.name
 
 
+def _is_opaque(ofs: OverlayFs, layer: Layer, rel: bytes, path: bytes) -> bool:
+    """``overlay.opaque`` is ``y``; with AUFS whiteouts also ``.wh..wh..opq`` inside, or a
+    ``.wh.NAME`` beside it in the same layer."""
+    if layers.getxattr(path, ofs.private(b"opaque")) == b"y":
+        return True
+    return aufs.active(ofs) and (aufs.marked_opaque(path) or aufs.hidden_below(layer, rel))
+
+
 def _lookup_single(ofs: OverlayFs, layer: Layer, rel: bytes, d: LookupData,
                    last: bool) -> Hit | None:
     """Look at one path component in one layer (ovl_lookup_single)."""
     path = layer.real(rel)
     st = layers.lstat(path)
     if st is None:
+        if aufs.active(ofs) and aufs.hidden_below(layer, rel):
+            d.stop = d.opaque = d.aufs_whiteout = True
         return None
     if _is_whiteout(ofs, path, st):
         d.stop = d.opaque = True
@@ -124,7 +139,7 @@ def _lookup_single(ofs: OverlayFs, layer: Layer, rel: bytes, d: LookupData,
         d.is_dir = True
     if d.last:
         return Hit(layer, rel, st)
-    if layers.getxattr(path, ofs.private(b"opaque")) == b"y":
+    if _is_opaque(ofs, layer, rel, path):
         d.stop = True
         if last:
             d.opaque = True
@@ -192,7 +207,8 @@ def _scan_upper(ofs: OverlayFs, parent_rel: bytes, has_lowers: bool, d: LookupDa
     res.upper = hit
     res.redirect = d.redirect
     res.opaque = d.opaque
-    res.upper_whiteout = hit is None and d.opaque
+    res.upper_whiteout = hit is None and d.opaque and not d.aufs_whiteout
+    res.aufs_whiteout = hit is None and d.aufs_whiteout
     if hit is not None and not d.is_dir:
         res.origin = decode_origin(ofs, ofs.upper.real(hit.rel))
 
@@ -202,6 +218,8 @@ def lookup(ofs: OverlayFs, parent_rel: bytes, parent_upper: bool,
     """Resolve *name* in the directory at overlay path *parent_rel* (see module doc)."""
     if len(name) > ofs.namelen:
         fail(errno.ENAMETOOLONG, name)
+    if aufs.active(ofs) and aufs.is_special(name):
+        return Resolved()  # never found in the role
     d = LookupData(name)
     res = Resolved()
     stack = parent_lowers
@@ -234,12 +252,16 @@ def lookup(ofs: OverlayFs, parent_rel: bytes, parent_upper: bool,
 def lower_positive(ofs: OverlayFs, parent_lowers: list[LowerRef], name: bytes) -> bool:
     """Whether *name* has a visible lower entry under the parent (ovl_lower_positive).
 
-    The first lower layer holding the name decides: a whiteout there means no.
+    The first lower layer holding the name decides: a whiteout there means no (with AUFS
+    whiteouts a ``.wh.NAME`` entry in a layer counts as a whiteout there).
     """
     for ref in parent_lowers:
-        path = ref.layer.real(join(ref.rel, name))
+        rel = join(ref.rel, name)
+        path = ref.layer.real(rel)
         st = layers.lstat(path)
         if st is None:
+            if aufs.active(ofs) and aufs.hidden_below(ref.layer, rel):
+                return False
             continue
         return not _is_whiteout(ofs, path, st)
     return False

@@ -6,6 +6,8 @@ SOURCE is what mount.fuse3 passes first (``mount -t fuse.ovlfuse SOURCE MNT`` wi
 Options follow the kernel overlay's syntax (see :mod:`fuse_impl.options`); ``-o`` may be
 repeated.  ``-f`` stays in the foreground, ``-d`` logs every FUSE request and layer call
 (implies ``-f``), ``--serve`` runs the JSON-lines mount server (:mod:`fuse_impl.server`).
+``ovlfuse-containers`` is the same command with ``-o aufs_whiteouts``: the program to name
+as containers-storage's ``mount_program``.
 
 Without ``-f`` the process forks; the parent exits 0 once the mount is live, or 1 with the
 child's message if mounting failed.  Exit status 2 means bad usage (unknown option,
@@ -43,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", dest="options", action="append", default=[], metavar="OPTIONS",
                    help="mount options, e.g. lowerdir=L1:L2,upperdir=U,workdir=W")
     p.add_argument("-f", dest="foreground", action="store_true", help="stay in the foreground")
-    p.add_argument("-d", dest="debug", action="store_true", help="debug output (implies -f)")
+    p.add_argument("-d", "--debug", dest="debug", action="store_true",
+                   help="debug output (implies -f)")
     p.add_argument("--serve", action="store_true",
                    help="run the JSON-lines mount server on stdin/stdout")
     p.add_argument("-V", "--version", action="version", version=f"{PROG} {VERSION}")
@@ -68,8 +71,8 @@ def config_from_args(argv: list[str]) -> tuple[Config | None, argparse.Namespace
     for text in args.options:
         parse_options(text, cfg)
     cfg.mountpoint = os.fsencode(args.paths[-1])
-    cfg.debug = args.debug
-    cfg.foreground = args.foreground or args.debug
+    cfg.debug = cfg.debug or args.debug
+    cfg.foreground = args.foreground or cfg.debug
     return finish(cfg), args
 
 
@@ -155,6 +158,12 @@ def run(argv: list[str]) -> int:
 def main() -> int:
     """Console-script entry point."""
     return run(sys.argv[1:])
+
+
+def containers_main() -> int:
+    """``ovlfuse-containers``: ovlfuse in the mount_program role of containers-storage, i.e.
+    ``ovlfuse -o aufs_whiteouts`` (storage.conf names a program, it cannot give options)."""
+    return run(["-o", "aufs_whiteouts", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

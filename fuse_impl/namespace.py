@@ -22,7 +22,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import layers, syscalls
+from . import aufs, layers, owners, syscalls
 from .copy_up import copy_up
 from .errors import fail
 from .inode import Node, NodeTable, upper_path
@@ -52,7 +52,9 @@ def _upper(ofs: OverlayFs, rel: bytes) -> bytes:
 
 
 def _check_new(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes) -> Resolved:
-    """The name must be free (EEXIST wins over EROFS, catalogue §7)."""
+    """The name must be free (EEXIST wins over EROFS, catalogue §7) and, with AUFS whiteouts,
+    not one of theirs."""
+    aufs.check_new_name(ofs, name)
     res, _node = table.lookup(parent, name)
     if res.positive:
         fail(errno.EEXIST, name)
@@ -61,21 +63,26 @@ def _check_new(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes) -> R
     return res
 
 
-def _owner(ofs: OverlayFs, parent_rel: bytes, obj: NewObject) -> tuple[int, int]:
-    """gid and mode after setgid-directory inheritance (inode_init_owner)."""
-    pst = os.lstat(_upper(ofs, parent_rel))
+def _owner(ofs: OverlayFs, parent_rel: bytes, obj: NewObject) -> tuple[int, int, int]:
+    """Stored uid, gid and mode after setgid-directory inheritance (inode_init_owner)."""
+    path = _upper(ofs, parent_rel)
+    pmode, _puid, pgid = ofs.owners.stored(ofs.upper, path, os.lstat(path))
+    uid, gid = ofs.owners.store_ids(obj.uid, obj.gid)
     mode = obj.mode
-    if pst.st_mode & stat.S_ISGID:
+    if pmode & stat.S_ISGID:
         if stat.S_ISDIR(mode):
             mode |= stat.S_ISGID
-        return pst.st_gid, mode
-    return obj.gid, mode
+        return uid, pgid, mode
+    return uid, gid, mode
 
 
-def _make(path: bytes, obj: NewObject, mode: int, open_flags: int | None) -> int | None:
+def _make(ofs: OverlayFs, path: bytes, obj: NewObject, mode: int,
+          open_flags: int | None) -> int | None:
     """Create the real object; returns an fd when *open_flags* asks to open the new file."""
     kind = stat.S_IFMT(mode)
     perm = stat.S_IMODE(mode)
+    if ofs.owners.upper_override is not None:
+        perm |= owners.BACKING_BITS
     if open_flags is not None:
         flags = (open_flags & ~(os.O_TRUNC | os.O_APPEND)) | os.O_CREAT | os.O_EXCL
         return layers.open_file(path, flags & ~os.O_ACCMODE | os.O_RDWR, perm)
@@ -88,10 +95,18 @@ def _make(path: bytes, obj: NewObject, mode: int, open_flags: int | None) -> int
     return None
 
 
-def _set_owner(path: bytes, obj: NewObject, gid: int, mode: int) -> None:
-    layers.chown(path, obj.uid, gid)
-    if not stat.S_ISLNK(mode):
-        layers.chmod(path, stat.S_IMODE(mode))  # after chown, which clears suid/sgid
+@dataclass
+class Owner:
+    """Who owns a new object as stored, and its mode."""
+
+    uid: int
+    gid: int
+    mode: int
+
+
+def _set_owner(ofs: OverlayFs, path: bytes, owner: Owner) -> None:
+    ofs.owners.chown_new(path, owner.uid, owner.gid)
+    ofs.owners.set_new(path, owner.uid, owner.gid, owner.mode)  # after chown: it clears suid
 
 
 def _replace_whiteout(tmp: bytes, dest: bytes, is_dir: bool) -> None:
@@ -109,34 +124,33 @@ def create(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, obj: New
     res = _check_new(ofs, table, parent, name)
     copy_up(ofs, parent, invalidate=invalidate)
     parent_rel = parent.path()
-    gid, mode = _owner(ofs, parent_rel, obj)
+    owner = Owner(*_owner(ofs, parent_rel, obj))
     dest = _upper(ofs, join(parent_rel, name))
-    is_dir = stat.S_ISDIR(mode)
-    opaque = is_dir and (
-        res.upper_whiteout or (bool(parent.lowers) and not ofs.cfg.offline_changes_allowed)
-    )
+    is_dir = stat.S_ISDIR(owner.mode)
+    opaque = is_dir and (res.upper_whiteout or res.aufs_whiteout or (
+        bool(parent.lowers) and not ofs.cfg.offline_changes_allowed))
     if res.upper_whiteout or opaque:
-        fd = _create_in_work(ofs, dest, obj, gid, mode, open_flags, opaque, res.upper_whiteout)
+        fd = _create_in_work(ofs, dest, obj, owner, open_flags, opaque, res.upper_whiteout)
     else:
-        fd = _make(dest, obj, mode, open_flags)
-        _set_owner(dest, obj, gid, mode)
+        fd = _make(ofs, dest, obj, owner.mode, open_flags)
+        _set_owner(ofs, dest, owner)
     _res, node = table.lookup(parent, name)
     if node is None:
         fail(errno.ENOENT, name)
     return node, fd
 
 
-def _create_in_work(ofs: OverlayFs, dest: bytes, obj: NewObject, gid: int, mode: int,
+def _create_in_work(ofs: OverlayFs, dest: bytes, obj: NewObject, owner: Owner,
                     open_flags: int | None, opaque: bool, over_whiteout: bool) -> int | None:
     """Build the object in work/ (with its opaque xattr) and move it into place."""
     tmp = ofs.work_tmp()
-    fd = _make(tmp, obj, mode, open_flags)
+    fd = _make(ofs, tmp, obj, owner.mode, open_flags)
     try:
-        _set_owner(tmp, obj, gid, mode)
+        _set_owner(ofs, tmp, owner)
         if opaque:
             layers.setxattr(tmp, ofs.private(b"opaque"), b"y")
         if over_whiteout:
-            _replace_whiteout(tmp, dest, stat.S_ISDIR(mode))
+            _replace_whiteout(tmp, dest, stat.S_ISDIR(owner.mode))
         else:
             layers.rename(tmp, dest, syscalls.RENAME_NOREPLACE)
     except BaseException:

@@ -23,7 +23,15 @@ import pyfuse3
 
 from . import copy_up, file, layers, namespace, pyfuse3_compat, readdir, rename, xattrs
 from .errors import fail
-from .inode import Node, NodeTable, entry_attributes, real_path, setattr_node, stat_node
+from .inode import (
+    Node,
+    NodeTable,
+    entry_attributes,
+    real_path,
+    setattr_node,
+    shown_attrs,
+    stat_node,
+)
 from .namespace import NewObject
 from .readdir import DirHandle
 from .super import OverlayFs
@@ -173,11 +181,12 @@ class OverlayOperations(pyfuse3.Operations):
 
     @fuse_errors
     async def access(self, inode: int, mode: int, ctx: pyfuse3.RequestContext) -> bool:
-        st = stat_node(self.ofs, self.table.get(inode))
+        node = self.table.get(inode)
+        st_mode, uid, gid = shown_attrs(self.ofs, node, stat_node(self.ofs, node))
         if ctx.uid == 0:
-            return not mode & os.X_OK or stat.S_ISDIR(st.st_mode) or bool(st.st_mode & 0o111)
-        shift = 6 if ctx.uid == st.st_uid else 3 if ctx.gid == st.st_gid else 0
-        return (st.st_mode >> shift) & mode == mode
+            return not mode & os.X_OK or stat.S_ISDIR(st_mode) or bool(st_mode & 0o111)
+        shift = 6 if ctx.uid == uid else 3 if ctx.gid == gid else 0
+        return (st_mode >> shift) & mode == mode
 
     # -- namespace ---------------------------------------------------------------------------
 
@@ -335,7 +344,7 @@ class OverlayOperations(pyfuse3.Operations):
     async def getxattr(self, inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> bytes:
         node = self.table.get(inode)
         if pyfuse3_compat.setxattr_in_progress() == name:
-            xattrs.before_flag_check(self.ofs, node, self.invalidate)
+            xattrs.before_flag_check(self.ofs, node, name, self.invalidate)
         return xattrs.getxattr(self.ofs, node, name)
 
     @fuse_errors

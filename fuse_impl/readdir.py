@@ -1,7 +1,8 @@
 """Directory listings (readdir.c, catalogue §2.2).
 
 A directory that is not merged and has no origin (the kernel's ovl_dir_is_real) lists its
-one real directory as it is: a whiteout there is listed, though looking it up gives ENOENT.
+one real directory as it is: a whiteout there is listed, though looking it up gives ENOENT
+(not with ``aufs_whiteouts``, where no whiteout of either form is ever listed: aufs.py).
 Any other lists the union of its layers: the first layer holding a name decides (a whiteout
 there hides it and is not listed), ``.`` and ``..`` come once.  The order imitates the
 kernel's: names of the lowest layer first, in its order, then the others in the order first
@@ -22,7 +23,7 @@ import stat
 
 import pyfuse3
 
-from . import layers
+from . import aufs, layers
 from .errors import fail
 from .inode import Node, NodeTable, entry_attributes, listed_only, reported_ino
 from .lookup import lookup
@@ -63,12 +64,14 @@ def _hidden(ofs: OverlayFs, path: bytes, name: bytes, dtype: int, xwhiteouts: bo
 
 
 def _read_layer(ofs: OverlayFs, path: bytes, is_upper: bool) -> list[tuple[bytes, bool]]:
-    """(name, is whiteout) for every entry of one real directory, in its own order."""
+    """(name, is whiteout) for every entry of one real directory, in its own order (with AUFS
+    whiteouts: the names their entries hide, aufs.layer_entries)."""
     xwhiteouts = not is_upper and layers.getxattr(path, ofs.private(b"opaque")) == b"x"
-    return [
+    entries = [
         (name, _hidden(ofs, path, name, dtype, xwhiteouts))
         for name, dtype, _ino in layers.listdir(path)
     ]
+    return aufs.layer_entries(entries) if aufs.active(ofs) else entries
 
 
 def merged_listing(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
@@ -93,7 +96,10 @@ def merged_listing(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
 
 
 def real_dir(ofs: OverlayFs, node: Node) -> bytes | None:
-    """The one real directory listed as is, or None for a merged (or origin-marked) dir."""
+    """The one real directory listed as is, or None for a merged (or origin-marked) dir.
+    With AUFS whiteouts no directory is listed as is: whiteouts are never listed there."""
+    if aufs.active(ofs):
+        return None
     dirs = _layer_dirs(ofs, node)
     if len(dirs) != 1:
         return None
@@ -119,7 +125,7 @@ def check_empty(ofs: OverlayFs, node: Node, covers_lower: bool = False) -> bool:
     """
     raw = real_dir(ofs, node)
     if raw is not None and not node.lowers and not covers_lower and layers.listdir(raw):
-        fail(errno.ENOTEMPTY, node.name)
+        fail(errno.ENOTEMPTY, node.name)  # never with AUFS whiteouts: real_dir is None
     listing = merged_listing(ofs, node)
     if any(not hidden for _name, hidden in listing):
         fail(errno.ENOTEMPTY, node.name)
@@ -134,8 +140,7 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
     """Send entries from position *offset* of the snapshot until the reply buffer is full."""
     if dh.entries is None or offset == 0:
         dh.real_dir = real_dir(ofs, dh.node)
-        if dh.real_dir is not None:
-            _drop_needless_impure(ofs, dh.node, dh.real_dir)
+        _drop_needless_impure(ofs, dh.node)
         names = ([entry[0] for entry in layers.listdir(dh.real_dir)] if dh.real_dir is not None
                  else visible_names(ofs, dh.node))
         dh.entries = [b".", b"..", *names]
@@ -162,14 +167,20 @@ def fill(ofs: OverlayFs, table: NodeTable, dh: DirHandle, offset: int,
             child.lookups += 1
 
 
-def _drop_needless_impure(ofs: OverlayFs, node: Node, path: bytes) -> None:
-    """Listing an upper dir marked impure, the kernel looks every entry up to report its
-    d_ino (ovl_cache_get_impure); when no entry's st_ino differs from its real one it
-    removes the needless mark (not on a read-only mount).  It does so only with
-    ovl_same_dev: on several filesystems without xino it lists the real dir as it is."""
+def _drop_needless_impure(ofs: OverlayFs, node: Node) -> None:
+    """Listing an upper dir marked impure that it lists as is (not merged, no origin), the
+    kernel looks every entry up to report its d_ino (ovl_cache_get_impure); when no entry's
+    st_ino differs from its real one it removes the needless mark (not on a read-only
+    mount).  It does so only with ovl_same_dev: on several filesystems without xino it lists
+    the real dir as it is."""
     impure = ofs.private(b"impure")
     if (not ofs.writable or not ofs.same_dev or not node.upper or node.orphan_fd is not None
-            or layers.getxattr(path, impure) != b"y"):
+            or node.lowers):
+        return
+    assert ofs.upper is not None
+    path = ofs.upper.real(node.path())
+    if layers.getxattr(path, impure) != b"y" or layers.getxattr(
+            path, ofs.private(b"origin")) is not None:
         return
     for name, _dtype, _ino in layers.listdir(path):
         try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import os
 
-from . import layers, syscalls
+from . import aufs, layers, syscalls
 from .copy_up import copy_up
 from .errors import fail
 from .inode import Node, NodeTable, upper_path
@@ -175,6 +175,7 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
         fail(errno.EROFS)
     if flags & ~ALLOWED_FLAGS or flags == ALLOWED_FLAGS:
         fail(errno.EINVAL)
+    aufs.check_new_name(ofs, new_name)
     _res_s, src = table.lookup(old_parent, old_name)
     if src is None:
         fail(errno.ENOENT, old_name)

@@ -25,6 +25,7 @@ from .errors import MountError
 from .layers import Layer, LowerRef
 from .loop import Event
 from .options import Config
+from .owners import Owners
 from .xino import XinoMap
 
 log = logging.getLogger("ovlfuse.super")
@@ -153,6 +154,7 @@ class OverlayFs:
         self.xino = XinoMap(None if upper is None else os.fstat(upper.fd).st_dev,
                             [os.fstat(layer.fd).st_dev for layer in lowers])
         self.namelen = max(os.statvfs(layer.real(b"")).f_namemax for layer in self.all_layers())
+        self.owners = Owners(cfg)
         self._tmp_counter = itertools.count(int.from_bytes(os.urandom(3), "little") << 8)
 
     @classmethod
@@ -172,6 +174,7 @@ class OverlayFs:
         if upper is not None and not cfg.readonly:
             ofs._prepare_workdir()
             ofs._init_uuid()
+        ofs.owners.setup(cfg, upper, lowers)
         for layer in ofs.all_layers():
             log.debug("layer %s = %s (fd %d)", layer.name, _shown(layer.path), layer.fd)
         return ofs

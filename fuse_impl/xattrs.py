@@ -10,6 +10,8 @@
 * ``trusted.*`` names are listed to privileged callers only.
 * POSIX ACL xattrs are not listed: the mount runs without FUSE ACL support, so the kernel
   answers their get/set with EOPNOTSUPP itself (they are still copied up with the file).
+* Stat-override xattrs in force (``xattr_permissions``, owners.py) are hidden: not listed,
+  get gives ENODATA, set and remove EPERM.  ``noxattrs=1`` makes every xattr call ENOSYS.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def escape(ofs: OverlayFs, name: bytes) -> bytes:
 
 def _shown_name(ofs: OverlayFs, name: bytes, privileged: bool) -> bytes | None:
     """How a real xattr name appears through the overlay, or None if hidden."""
-    if ofs.is_private_xattr(name) or name in ACL_NAMES:
+    if ofs.is_private_xattr(name) or name in ACL_NAMES or ofs.owners.is_override_name(name):
         return None
     if name.startswith(b"trusted.") and not privileged:
         return None
@@ -51,7 +53,23 @@ def _shown_name(ofs: OverlayFs, name: bytes, privileged: bool) -> bytes | None:
     return name
 
 
+def _check_supported(ofs: OverlayFs) -> None:
+    """With ``noxattrs=1`` no xattr call is supported (the kernel then answers EOPNOTSUPP)."""
+    if ofs.cfg.noxattrs:
+        fail(errno.ENOSYS)
+
+
+def _check_settable(ofs: OverlayFs, name: bytes) -> None:
+    """Stat-override xattrs in force cannot be set or removed through the overlay."""
+    _check_supported(ofs)
+    if ofs.owners.is_override_name(name):
+        fail(errno.EPERM, name)
+
+
 def getxattr(ofs: OverlayFs, node: Node, name: bytes) -> bytes:
+    _check_supported(ofs)
+    if ofs.owners.is_override_name(name):
+        fail(ENOATTR, name)
     value = layers.getxattr(real_path(ofs, node), escape(ofs, name))
     if value is None:
         fail(ENOATTR, name)
@@ -59,12 +77,14 @@ def getxattr(ofs: OverlayFs, node: Node, name: bytes) -> bytes:
 
 
 def listxattr(ofs: OverlayFs, node: Node, privileged: bool) -> list[bytes]:
+    _check_supported(ofs)
     shown = (_shown_name(ofs, n, privileged) for n in layers.listxattr(real_path(ofs, node)))
     return [n for n in shown if n is not None]
 
 
 def setxattr(ofs: OverlayFs, node: Node, name: bytes, value: bytes,
              invalidate: Invalidate = None) -> None:
+    _check_settable(ofs, name)
     if not ofs.writable:
         fail(errno.EROFS)
     real_name = escape(ofs, name)
@@ -72,13 +92,16 @@ def setxattr(ofs: OverlayFs, node: Node, name: bytes, value: bytes,
     layers.setxattr(upper_path(ofs, node), real_name, value)
 
 
-def before_flag_check(ofs: OverlayFs, node: Node, invalidate: Invalidate = None) -> None:
+def before_flag_check(ofs: OverlayFs, node: Node, name: bytes,
+                      invalidate: Invalidate = None) -> None:
     """setxattr with XATTR_CREATE/REPLACE copies up before the flag is checked (ovl_xattr_set)."""
+    _check_settable(ofs, name)
     if ofs.writable:
         copy_up(ofs, node, invalidate=invalidate)
 
 
 def removexattr(ofs: OverlayFs, node: Node, name: bytes, invalidate: Invalidate = None) -> None:
+    _check_settable(ofs, name)
     if not ofs.writable:
         fail(errno.EROFS)
     real_name = escape(ofs, name)

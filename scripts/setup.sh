@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in fuse3 libfuse3-dev pkg-config attr fuse-overlayfs; do
+# podman, buildah, busybox-static: tests/fuse/test_podman.py; runc: crun (podman's default
+# runtime on Debian) refuses machines with cgroup v1+v2 controllers, runc runs there.
+for pkg in fuse3 libfuse3-dev pkg-config attr fuse-overlayfs podman buildah busybox-static runc; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
