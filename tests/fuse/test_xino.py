@@ -145,3 +145,35 @@ def test_listing_an_impure_upper_dir_keeps_the_mark_on_several_filesystems_witho
         assert os.getxattr(layers.upper / "n", IMPURE) == b"y"
         os.listdir(m / "n")  # same_dev: no entry shows another number, so the mark goes
     assert _xattr(layers.upper / "n", IMPURE) == kept
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("mode", ["exact", "timeout=60"])
+def test_find_and_du_see_every_file_of_layers_on_two_filesystems(
+        tmpfs: Path, mode: str) -> None:
+    """find and du skip what shares (st_dev, st_ino) with something seen already ("File
+    system loop detected" for a directory): every file of every layer must be counted."""
+    import subprocess
+
+    # tmpfs numbers its inodes from 1 on each mount: the top lower's "a" is 4 (after its
+    # root and two files), the other lower's "a/b" is 4 too, so with the real numbers find
+    # sees a directory that is its own ancestor and skips it ("File system loop detected")
+    layers = make_layers(
+        tmpfs,
+        {"f1": "1", "f2": "22", "a": {}},
+        {"a": {"q": "333", "b": {"c": "4444"}}},
+        upper={"u": {"h": "55555"}},
+        own_fs=(0, 1),
+    )
+    want = {"./f1", "./f2", "./a", "./a/q", "./a/b", "./a/b/c", "./u", "./u/h"}
+    with ovlfuse(layers, mode) as m:
+        found = subprocess.run(["find", ".", "-mindepth", "1"], cwd=m, capture_output=True,
+                               text=True, check=False)  # fmt: skip
+        du = subprocess.run(["du", "-ab", "."], cwd=m, capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert found.returncode == 0 and found.stderr == "", found.stderr
+    assert set(found.stdout.split()) == want
+    assert du.returncode == 0 and du.stderr == "", du.stderr
+    sizes = {line.split("\t")[1]: int(line.split("\t")[0]) for line in du.stdout.splitlines()}
+    assert want <= set(sizes)
+    assert [sizes[p] for p in ("./f1", "./f2", "./a/q", "./a/b/c", "./u/h")] == [1, 2, 3, 4, 5]
