@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 FIGURES = ("W1-cold", "W1-warm", "W2", "W3", "W4-append", "W4-copyup",
-           "W5-create", "W5-rm", "W6")
+           "W5-create", "W5-rm", "W6", "W7-stat", "W7-copyup")
 
 
 def _mounts_under(base: str) -> list[str]:
