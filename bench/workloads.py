@@ -147,9 +147,8 @@ def build_w7(root: str, sizes: Sizes) -> None:
 def run_w7(root: str, sizes: Sizes, ctx: dict[str, str]) -> dict[str, float]:
     """The slowest of up to ``W7_FILES`` lstats of other files, made one after the other
     while a thread copies the big file up (open O_APPEND + 1 byte), as long as it does (the
-    first one in any case); each
-    file is new to the mount, so every lstat reaches the filesystem.  Also the copy-up's own
-    time, for scale."""
+    first one in any case); each file is new to the mount, so every lstat reaches the
+    filesystem.  Also the copy-up's own time, for scale."""
     done = threading.Event()
     took: list[float] = []
 
