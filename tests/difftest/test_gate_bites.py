@@ -64,7 +64,8 @@ FAULTS = [
     Fault(
         "merged directories report their real nlink",
         "inode.py",
-        "    entry.st_nlink = 1 if node.merged else st.st_nlink",
+        "    entry.st_nlink = 1 if node.merged or (node.is_dir and ofs.cfg.static_nlink) else"
+        " st.st_nlink",
         "    entry.st_nlink = st.st_nlink",
     ),
     Fault(
