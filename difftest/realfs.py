@@ -606,8 +606,12 @@ def fits(base: bytes, rel: bytes) -> bool:
 @contextlib.contextmanager
 def inside(directory: bytes | int) -> Iterator[None]:
     """Run the block with *directory* (a path or a directory fd) as the working directory;
-    the previous one is restored after it."""
-    back = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    the previous one is restored after it, or ``/`` where the caller may not search it (a
+    credential helper started in a directory private to root)."""
+    try:
+        back: int | None = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except PermissionError:
+        back = None
     try:
         if isinstance(directory, int):
             os.fchdir(directory)
@@ -615,8 +619,11 @@ def inside(directory: bytes | int) -> Iterator[None]:
             os.chdir(directory)
         yield
     finally:
-        os.fchdir(back)
-        os.close(back)
+        if back is None:
+            os.chdir("/")
+        else:
+            os.fchdir(back)
+            os.close(back)
 
 
 def open_dir(base: bytes, rel: bytes) -> int:
