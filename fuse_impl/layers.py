@@ -10,9 +10,9 @@ and so may the same path inside a layer, which the ``/proc/self/fd/N/`` prefix w
 past the limit.  Such a path is reached by directory file descriptors instead: the parent is
 opened a few components at a time (each ``openat`` gets a string well under the limit), and
 the call gets ``/proc/self/fd/<parent fd>/<name>``.  Those descriptors live until the end of
-the request that opened them (:func:`request_scope`).  A path :meth:`Layer.real` returns
-always has room for one more component: a directory's path with ``/name`` appended (a
-listing's entries) is still short enough.
+the request that opened them (:func:`request_begin`, :func:`request_end`).  A path
+:meth:`Layer.real` returns always has room for one more component: a directory's path with
+``/name`` appended (a listing's entries) is still short enough.
 
 Every wrapper logs ``name(args) = result`` at DEBUG level (``ovlfuse -d``), as the kernel's
 ``ovl_do_*`` helpers do, and lets ``OSError`` through unchanged.
@@ -27,7 +27,7 @@ import functools
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import syscalls
@@ -87,24 +87,23 @@ _CHUNK = 3072  # the longest relative string handed to one openat while walking
 
 _request_fds: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "ovlfuse_request_fds", default=None)
-_loose_fds: list[int] = []  # opened outside any request scope: closed when the next one ends
+_loose_fds: list[int] = []  # opened outside any request: closed when the next one ends
 
 
-@contextlib.contextmanager
-def request_scope() -> Iterator[None]:
-    """The directory descriptors opened for long paths during the block are closed at its
-    end (each request handler runs in one)."""
-    fds: list[int] = []
-    token = _request_fds.set(fds)
-    try:
-        yield
-    finally:
-        _request_fds.reset(token)
-        fds.extend(_loose_fds)
-        _loose_fds.clear()
-        for fd in fds:
+def request_begin() -> contextvars.Token[list[int] | None]:
+    """Start a request: the directory descriptors opened for long paths until the matching
+    :func:`request_end` are closed there (fuse_errors wraps every handler in the pair)."""
+    return _request_fds.set([])
+
+
+def request_end(token: contextvars.Token[list[int] | None]) -> None:
+    fds = _request_fds.get() or []
+    _request_fds.reset(token)
+    if fds or _loose_fds:
+        for fd in [*fds, *_loose_fds]:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        _loose_fds.clear()
 
 
 def _keep(fd: int) -> int:

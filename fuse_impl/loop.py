@@ -6,13 +6,18 @@ and drives ``pyfuse3.main`` itself.  A full trio cost about a third of the daemo
 request (a lock, a task switch and an epoll registration each, ``docs/profiling.md``); the
 stand-in does only what ovlfuse needs:
 
-* tasks are coroutines stepped one after the other; a task gives way only at a *trap*:
+* tasks are coroutines stepped one after the other, each in a context of its own (context
+  variables are per task, as in trio); a task gives way only at a *trap*:
   waiting for the FUSE device to become readable, for a lock, for its nursery's other tasks,
   or for work handed to a thread with :func:`off_loop`;
 * when no task can run, one ``poll()`` waits on the FUSE device (if a task waits for it) and
-  on a wake-up pipe that threads and ``notify_closing`` write to;
+  on a wake-up pipe that threads and ``notify_closing`` write to; in the common case (one
+  worker waiting for the next request, nothing else at work) the worker polls itself,
+  without a trap;
 * pyfuse3 starts another worker task whenever all of its workers are busy (up to
-  ``MAX_WORKERS``), so while one request waits for a thread, the next requests are served.
+  ``MAX_WORKERS``); such a worker waits as a spare until a request waits for a thread: one
+  worker serves everything without a switch until then, and the spare serves the next
+  requests while the first one waits.
 
 Handlers run on the loop's thread and never suspend, except around :func:`off_loop`: that is
 where a long request (a copy-up's data) lets the others through.  Everything a handler does
@@ -28,6 +33,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
+import contextvars
 import os
 import select
 import signal
@@ -82,18 +88,59 @@ class _Scheduler:
         self.poll.register(self.wake_r, select.POLLIN)
         self.polled: set[int] = set()
         self.nursery_of: dict[Task, _Nursery] = {}
+        self.contexts: dict[Task, contextvars.Context] = {}  # each task's own, as in trio
+        self.spares: collections.deque[Task] = collections.deque()  # workers not yet needed
+        self.inline_poll = select.poll()  # wait_inline's: the wake-up pipe and the FUSE fd
+        self.inline_poll.register(self.wake_r, select.POLLIN)
+        self.inline_fd = -1
 
     # -- what tasks ask for ---------------------------------------------------------------------
 
     def spawn(self, coro: Task, nursery: _Nursery | None = None) -> None:
+        """A new task; pyfuse3's extra workers wait as spares (see :meth:`release_spare`)."""
+        self.contexts[coro] = contextvars.copy_context()
+        spare = False
         if nursery is not None:
+            spare = nursery.running > 0
             nursery.running += 1
             self.nursery_of[coro] = nursery
-        self.ready.append((coro, None, None))
+        if spare:
+            self.spares.append(coro)
+        else:
+            self.ready.append((coro, None, None))
+
+    def release_spare(self) -> None:
+        """pyfuse3 starts another worker whenever its workers are all busy, i.e. for every
+        request while one worker serves them in turn.  Such a worker only runs once a task
+        waits for work off the loop (or at the end, to finish): until then one worker
+        serves every request with no switch at all."""
+        if self.spares:
+            self.ready.append((self.spares.popleft(), None, None))
 
     def wake(self) -> None:
         with contextlib.suppress(BlockingIOError):
             os.write(self.wake_w, b"x")
+
+    def _counted_read(self) -> None:
+        self.reads += 1
+        if self.reads == 2 and self.after_init is not None:  # INIT has been answered
+            self.after_init()
+            self.after_init = None
+
+    def wait_inline(self, fd: int) -> bool:
+        """The common case: no other task can run and no thread is at work, so the calling
+        task may block in ``poll()`` itself (no trap, no switch).  True once *fd* is
+        readable; False if the task must trap instead (a wake-up came, or others wait)."""
+        if self.ready or self.fd_waiters or self.threads or self.done or fd in self.closing:
+            return False
+        if self.inline_fd != fd:
+            self.inline_poll.register(fd, select.POLLIN)
+            self.inline_fd = fd
+        for got, _events in self.inline_poll.poll():
+            if got == self.wake_r:
+                return False  # the trap path drains it and looks at what came
+        self._counted_read()
+        return True
 
     def _trap(self, task: Task, trap: _Trap) -> None:
         if trap.kind == "readable":
@@ -101,18 +148,18 @@ class _Scheduler:
             if fd in self.closing:
                 self.ready.append((task, None, ClosedResourceError()))
                 return
-            self.reads += 1
-            if self.reads == 2 and self.after_init is not None:  # INIT has been answered
-                self.after_init()
-                self.after_init = None
+            self._counted_read()
             self.fd_waiters[fd] = task
         elif trap.kind in ("lock", "event"):
             trap.arg.waiters.append(task)
+            if trap.kind == "event":
+                self.release_spare()
         elif trap.kind == "join":
             trap.arg.joiner = task
         elif trap.kind == "thread":
             fn, args = trap.arg
             self._submit(task, fn, args)
+            self.release_spare()
         else:
             raise RuntimeError(f"unknown trap {trap.kind}")
 
@@ -139,7 +186,10 @@ class _Scheduler:
                     if self._step(task, value, exc) and task is main:
                         return
                 if not self.fd_waiters and not self.threads:
-                    raise RuntimeError("every task waits for another: the loop is stuck")
+                    if not self.spares:
+                        raise RuntimeError("every task waits for another: the loop is stuck")
+                    self.release_spare()  # the others are done: it ends at once
+                    continue
                 self._wait()
         finally:
             if self.pool is not None:
@@ -147,8 +197,9 @@ class _Scheduler:
 
     def _step(self, task: Task, value: Any, exc: BaseException | None) -> bool:
         """Run *task* to its next trap; True when it has ended."""
+        ctx = self.contexts[task]
         try:
-            trap = task.throw(exc) if exc is not None else task.send(value)
+            trap = ctx.run(task.throw, exc) if exc is not None else ctx.run(task.send, value)
         except StopIteration:
             self._ended(task)
             return True
@@ -159,6 +210,7 @@ class _Scheduler:
         return False
 
     def _ended(self, task: Task) -> None:
+        del self.contexts[task]
         nursery = self.nursery_of.pop(task, None)
         if nursery is None:
             return
@@ -188,6 +240,8 @@ class _Scheduler:
 
     def notify_closing(self, fd: int) -> None:
         self.closing.add(fd)
+        while self.spares:  # they see the session end and finish
+            self.release_spare()
         self.wake()
 
     def close(self) -> None:
@@ -272,7 +326,9 @@ class _Task:
 
 
 async def _wait_readable(fd: int) -> None:
-    await _Trap("readable", fd)
+    assert _current is not None
+    if not _current.wait_inline(fd):
+        await _Trap("readable", fd)
 
 
 def _stand_in(sched: _Scheduler) -> types.ModuleType:

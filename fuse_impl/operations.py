@@ -50,9 +50,9 @@ def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        token = layers.request_begin()
         try:
-            with layers.request_scope():
-                return await fn(*args, **kwargs)
+            return await fn(*args, **kwargs)
         except pyfuse3.FUSEError:
             raise
         except OSError as e:
@@ -62,6 +62,7 @@ def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
             log.exception("%s%r failed", fn.__name__, args[1:])
             raise pyfuse3.FUSEError(errno.EIO) from None
         finally:
+            layers.request_end(token)
             table = getattr(args[0], "table", None)
             if table is not None:
                 table.sweep()
