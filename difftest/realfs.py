@@ -496,7 +496,7 @@ class TreeDumper:
 
     def dump(self) -> dict[bytes, UpperEntry]:
         root = self.root
-        old_entries, old_names = self._entries, self._names
+        old_entries = self._entries
         entries: dict[bytes, tuple[StatKey, UpperEntry]] = {}
         names: dict[bytes, tuple[StatKey, list[bytes]]] = {}
         out: dict[bytes, UpperEntry] = {}
@@ -505,28 +505,35 @@ class TreeDumper:
         while todo:
             rel = todo.pop()
             k = rel or b"/"
-            with beside(root, rel[1:]) as real:  # a path of any length
-                st = os.lstat(real)
-                key = stat_key(st)
-                hit = old_entries.get(k)
-                if hit is not None and hit[0] == key:
-                    ue = hit[1]
-                    same += 1
-                else:
-                    ue = upper_entry(real, st)
-                entries[k] = (key, ue)
-                out[k] = ue
-                if _stat.S_ISDIR(st.st_mode):
-                    seen = old_names.get(k)
-                    children = (seen[1] if seen is not None and seen[0] == key
-                                else os.listdir(real))  # fmt: skip
-                    names[k] = (key, children)
-                    todo.extend([rel + b"/" + n for n in children])
+            if len(root) + len(rel) < PATH_MAX:
+                hit, children = self._dump_one(k, root + rel, entries, names)
+            else:
+                with beside(root, rel[1:]) as real:  # a path of any length
+                    hit, children = self._dump_one(k, real, entries, names)
+            out[k] = entries[k][1]
+            same += hit
+            todo.extend([rel + b"/" + n for n in children])
         if not (self.cache and same == len(entries) == len(old_entries)):
             self.generation += 1
         if self.cache:
             self._entries, self._names = entries, names
         return out
+
+    def _dump_one(self, k: bytes, real: bytes, entries: dict[bytes, tuple[StatKey, UpperEntry]],
+                  names: dict[bytes, tuple[StatKey, list[bytes]]]) -> tuple[bool, list[bytes]]:
+        """Record the object at *k* (reached as *real*): whether its key is the previous
+        dump's, and its children's names if it is a directory."""
+        st = os.lstat(real)
+        key = stat_key(st)
+        hit = self._entries.get(k)
+        same = hit is not None and hit[0] == key
+        entries[k] = (key, hit[1] if same and hit is not None else upper_entry(real, st))
+        if not _stat.S_ISDIR(st.st_mode):
+            return same, []
+        seen = self._names.get(k)
+        children = seen[1] if seen is not None and seen[0] == key else os.listdir(real)
+        names[k] = (key, children)
+        return same, children
 
 
 def dump_tree(root: bytes) -> dict[bytes, UpperEntry]:

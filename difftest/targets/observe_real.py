@@ -65,7 +65,7 @@ from difftest.realfs import StatKey
 from difftest.statx import fstatx_cached
 from difftest.tolerances import normalise_upper_entry
 from model.namei import too_long
-from model.types import UpperEntry
+from model.types import PATH_MAX, UpperEntry
 
 Xattrs = tuple[tuple[bytes, bytes], ...]
 Details = tuple[StatKey, str, Xattrs]  # key, digest (or link target), user xattrs
@@ -143,23 +143,28 @@ class RealObserver:
             if too_long(path):
                 merged[path] = UNRESOLVABLE_TOO_LONG
                 continue
-            with realfs.beside(self.mp, path[1:]) as full:
-                try:
-                    st = os.lstat(full)
-                except OSError as exc:
-                    merged[path] = unresolvable(exc.errno or 0)
-                    continue
-                names = self._visit(path, full, st, merged, ino, mtime, dev, seen)
+            maps = (merged, ino, mtime, dev, seen)
+            if len(self.mp) + len(path) < PATH_MAX:
+                names = self._visit(path, self.mp + path if path != b"/" else self.mp, maps)
+            else:
+                with realfs.beside(self.mp, path[1:]) as full:
+                    names = self._visit(path, full, maps)
             todo.extend(_join(path, n) for n in names)
         if self.use_cache:
             self.cache = _pruned(self.cache, seen)
         return merged, ino, mtime, dev
 
-    def _visit(self, path: bytes, full: bytes, st: os.stat_result,
-               merged: dict[bytes, MergedEntry], ino: dict[bytes, int],
-               mtime: dict[bytes, int], dev: dict[bytes, int], seen: set[bytes],
+    def _visit(self, path: bytes, full: bytes, maps: tuple[dict[bytes, MergedEntry],
+               dict[bytes, int], dict[bytes, int], dict[bytes, int], set[bytes]],
                ) -> list[bytes]:  # fmt: skip
-        """Record the object at *path* (reached as *full*); its names if it is a directory."""
+        """Record the object at *path* (reached as *full*) in *maps* (merged, ino, mtime,
+        dev, seen); its names if it is a directory."""
+        merged, ino, mtime, dev, seen = maps
+        try:
+            st = os.lstat(full)
+        except OSError as exc:
+            merged[path] = unresolvable(exc.errno or 0)
+            return []
         kind = KIND_NAMES[_stat.S_IFMT(st.st_mode)]
         key = realfs.stat_key(st)
         hit = self.cache.get(path) if self.use_cache else None
