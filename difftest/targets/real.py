@@ -186,6 +186,9 @@ class RealOverlay(ABC):
         return realops.OPS[name](*real)
 
     def lstat(self, path: bytes, *, cred: Cred = ROOT) -> Stat:
+        mp = self._mp
+        if not (cred.uid or cred.gid or cred.groups) and len(mp) + len(path) < realfs.PATH_MAX:
+            return _stat_of(os.lstat(mp + path))  # the probes' call: no detour through _call
         result: Stat = self._call(cred, "lstat", path)
         return result
 
