@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import pyfuse3
@@ -111,18 +111,10 @@ class OverlayOperations(pyfuse3.Operations):
         self.handles = Handles()
         self.invalidate = None if ofs.cfg.exact else self._invalidate
 
-    @contextlib.asynccontextmanager
-    async def _staged(self, *nodes: Node | None) -> AsyncIterator[None]:
+    def _staged(self, *nodes: Node | None) -> _Staged:
         """The block may copy *nodes* up in full: their data is copied off the loop before
         it (large files only), and a copy the block did not take is removed after it."""
-        todo = [n for n in nodes if n is not None]
-        try:
-            for node in todo:
-                await copy_up.stage_data(self.ofs, node)
-            yield
-        finally:
-            for node in todo:
-                copy_up.drop_staged(self.ofs, node)
+        return _Staged(self.ofs, nodes)
 
     def _entry(self, node: Node, st: os.stat_result | None = None) -> pyfuse3.EntryAttributes:
         """Attributes for a reply that hands the kernel a new reference to *node* (*st*: its
@@ -381,6 +373,30 @@ class OverlayOperations(pyfuse3.Operations):
             return
         for each in self.table.same_object(node)[1:]:
             _invalidate_attrs(each)
+
+
+class _Staged:
+    """See :meth:`OverlayOperations._staged`; a plain class, as it wraps many requests and
+    most of them (on upper objects, directories) have nothing to stage."""
+
+    __slots__ = ("nodes", "ofs")
+
+    def __init__(self, ofs: OverlayFs, nodes: Sequence[Node | None]) -> None:
+        self.ofs = ofs
+        self.nodes = [n for n in nodes
+                      if n is not None and not n.upper and n.lowers and n.kind == stat.S_IFREG]
+
+    async def __aenter__(self) -> None:
+        try:
+            for node in self.nodes:
+                await copy_up.stage_data(self.ofs, node)
+        except BaseException:
+            await self.__aexit__()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        for node in self.nodes:
+            copy_up.drop_staged(self.ofs, node)
 
 
 def _writes_all(flags: int) -> bool:
