@@ -27,6 +27,7 @@ name can reach every other (:meth:`NodeTable.same_object`).
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import errno
 import os
@@ -213,7 +214,7 @@ class NodeTable:
         self.dentries: dict[tuple[int, bytes], Node] = {}
         self.objects: dict[RealKey, tuple[Node, ...]] = {}
         self._next = ROOT_ID + 1
-        self._fresh: list[Node] = []  # made during the current request
+        self._fresh: list[Node] = []  # made outside any request (see fresh_begin)
         self.root = self._make_root()
 
     def _make_root(self) -> Node:
@@ -319,14 +320,18 @@ class NodeTable:
         self.nodes[node.nodeid] = node
         self.dentries[(parent.nodeid, name)] = node
         self.track(node)
-        self._fresh.append(node)
+        fresh = _fresh.get()
+        (self._fresh if fresh is None else fresh).append(node)
         return node
 
-    def sweep(self) -> None:
-        """Drop the nodes made during a request that the kernel was never handed."""
-        for node in self._fresh:
+    def sweep(self, fresh: list[Node] | None = None) -> None:
+        """Drop the nodes made during a request (*fresh*: that request's own list, see
+        :func:`fresh_begin`) that the kernel was never handed."""
+        nodes = self._fresh if fresh is None else fresh
+        for node in nodes:
             self.drop_if_unused(node)
-        self._fresh.clear()
+        nodes.clear()
+
 
     def lookup(self, parent: Node, name: bytes) -> tuple[Resolved, Node | None]:
         """Resolve *name* in the directory *parent*: the result and its node (None if negative)."""
@@ -451,3 +456,19 @@ def listed_only(ofs: OverlayFs, st: os.stat_result) -> pyfuse3.EntryAttributes:
     entry.st_mode = st.st_mode
     entry.st_rdev = st.st_rdev
     return entry
+
+
+# The nodes made during the request running in this context (each request task has its own:
+# fuse_impl/loop.py), so that a request's sweep never drops what another, waiting for a
+# copy-up's data, has made and not yet handed to the kernel.
+_fresh: contextvars.ContextVar[list[Node] | None] = contextvars.ContextVar(
+    "ovlfuse_fresh_nodes", default=None)
+
+
+def fresh_begin() -> tuple[contextvars.Token[list[Node] | None], list[Node]]:
+    fresh: list[Node] = []
+    return _fresh.set(fresh), fresh
+
+
+def fresh_end(token: contextvars.Token[list[Node] | None]) -> None:
+    _fresh.reset(token)

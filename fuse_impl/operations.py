@@ -27,6 +27,8 @@ from .inode import (
     Node,
     NodeTable,
     entry_attributes,
+    fresh_begin,
+    fresh_end,
     real_path,
     setattr_node,
     shown_attrs,
@@ -51,6 +53,7 @@ def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         token = layers.request_begin()
+        fresh_token, fresh = fresh_begin()
         try:
             return await fn(*args, **kwargs)
         except pyfuse3.FUSEError:
@@ -63,9 +66,10 @@ def fuse_errors(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutin
             raise pyfuse3.FUSEError(errno.EIO) from None
         finally:
             layers.request_end(token)
+            fresh_end(fresh_token)
             table = getattr(args[0], "table", None)
             if table is not None:
-                table.sweep()
+                table.sweep(fresh)
 
     return wrapper
 

@@ -7,22 +7,25 @@ or ENODATA still leaves a copied-up file.  :func:`install` wraps pyfuse3's setxa
 coroutine (looked up by name at call time) so that the ``getxattr`` handler can tell it is
 running as that check (:func:`setxattr_in_progress`) and copy up first.
 
-Handlers never await, so one request runs at a time and a module variable is enough.
+The name is a context variable: a request that waits for a copy-up's data (the only place a
+handler awaits) lets others run, and each runs in a context of its own (fuse_impl/loop.py).
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pyfuse3
 
-_in_progress: bytes | None = None
+_in_progress: contextvars.ContextVar[bytes | None] = contextvars.ContextVar(
+    "ovlfuse_setxattr_in_progress", default=None)
 
 
 def setxattr_in_progress() -> bytes | None:
     """The xattr name of the setxattr request being handled, if any."""
-    return _in_progress
+    return _in_progress.get()
 
 
 def install() -> None:
@@ -34,12 +37,11 @@ def install() -> None:
         return
 
     async def wrapped(container: Any, name: bytes, value: bytes) -> None:
-        global _in_progress
-        _in_progress = name
+        token = _in_progress.set(name)
         try:
             await original(container, name, value)
         finally:
-            _in_progress = None
+            _in_progress.reset(token)
 
     wrapped._ovlfuse_wrapped = True  # type: ignore[attr-defined]
     setattr(pyfuse3, "fuse_setxattr_async", wrapped)  # noqa: B010 (not in the stubs)
