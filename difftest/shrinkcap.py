@@ -7,10 +7,11 @@ of a minute would end minutes late, and a gate that met ten distinct divergences
 ten times as long.  A :class:`ShrinkBudget` gives each shrink (one per distinct bug) a
 deadline of its own: at most ``per_shrink`` seconds, never past the run's deadline, and never
 past ``total`` seconds after the first shrink of the batch (the replay pass of
-:mod:`difftest.minimise` draws on the same budget).  A shrink that reaches its cap keeps the
-smallest example found so far and the next bug is shrunk; once the budget is spent, the
-remaining bugs are reported as they were found.  Hypothesis shrinks the smallest bugs
-first, so those get the time.
+:mod:`difftest.minimise` draws on the same budget).  What is left of the batch is shared
+evenly by the bugs still waiting for their shrink: Hypothesis shrinks the smallest first,
+and without the share a batch of ten would spend its time on the first few (quick to
+shrink anyway) and report the long, deep ones as they were found.  A shrink that reaches
+its cap keeps the smallest example found so far and the next bug is shrunk.
 
 :func:`shrink_caps` reaches into Hypothesis's engine (``ConjectureRunner.shrink``,
 ``finish_shrinking_deadline``, ``shrinks``); where those are missing (another Hypothesis
@@ -37,17 +38,29 @@ class ShrinkBudget:
     capped: int = 0
     started: float | None = None
 
-    def seconds_left(self) -> float:
-        """How long the next shrink (or replay pass) may take; starts the batch's clock."""
+    def seconds_left(self, pending: int = 1) -> float:
+        """How long the next shrink (or replay pass) may take, when *pending* bugs (this one
+        included) still wait for theirs; starts the batch's clock."""
         now = time.monotonic()
         if self.started is None:
             self.started = now
-        limits = [self.per_shrink]
+        ends = []
         if self.deadline is not None:
-            limits.append(self.deadline - now)
+            ends.append(self.deadline)
         if self.total is not None:
-            limits.append(self.started + self.total - now)
-        return max(0.0, min(limits))
+            ends.append(self.started + self.total)
+        if not ends:
+            return self.per_shrink
+        return max(0.0, min(self.per_shrink, (min(ends) - now) / max(1, pending)))
+
+
+def _pending(runner: Any) -> int:
+    """How many distinct bugs the engine has found and not yet shrunk (this one included)."""
+    found = getattr(runner, "interesting_test_cases", None)
+    done = getattr(runner, "shrunk_test_cases", None)
+    if found is None or done is None:
+        return 1
+    return max(1, len(found) - len(done))
 
 
 @contextlib.contextmanager
@@ -68,7 +81,7 @@ def shrink_caps(budget: ShrinkBudget) -> Iterator[ShrinkBudget]:
     stop_reasons = {reasons.very_slow_shrinking, reasons.max_shrinks}
 
     def shrink(self: Any, initial: Any, *args: Any, **kwargs: Any) -> Any:
-        self.finish_shrinking_deadline = time.perf_counter() + budget.seconds_left()
+        self.finish_shrinking_deadline = time.perf_counter() + budget.seconds_left(_pending(self))
         self.shrinks = 0
         try:
             return original(self, initial, *args, **kwargs)

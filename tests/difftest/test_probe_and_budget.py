@@ -132,3 +132,23 @@ def test_a_batch_stops_shrinking_when_its_total_is_spent() -> None:
         slow()
     assert budget.seconds_left() == 0.0
     assert time.monotonic() - start < 30
+
+
+def test_a_batch_shares_what_is_left_evenly_among_the_bugs_still_to_shrink() -> None:
+    budget = ShrinkBudget(20.0, total=80.0)
+    assert 9.5 < budget.seconds_left(pending=8) <= 10.0  # not the first four taking it all
+    assert 19.5 < budget.seconds_left(pending=2) <= 20.0  # never more than a shrink's cap
+    late = ShrinkBudget(20.0, deadline=time.monotonic() + 30.0)
+    assert 9.5 < late.seconds_left(pending=3) <= 10.0  # the run's deadline is shared too
+    assert ShrinkBudget(20.0).seconds_left(pending=50) == 20.0  # no batch, no deadline
+
+
+def test_the_engine_tells_how_many_bugs_wait_for_their_shrink() -> None:
+    from types import SimpleNamespace
+
+    from difftest.shrinkcap import _pending
+
+    runner = SimpleNamespace(interesting_test_cases={"a": 1, "b": 2, "c": 3},
+                             shrunk_test_cases={"a"})  # fmt: skip
+    assert _pending(runner) == 2
+    assert _pending(SimpleNamespace()) == 1  # another Hypothesis: one at a time
