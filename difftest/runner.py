@@ -33,7 +33,7 @@ from difftest.minimise import minimise
 from difftest.profiles import CHUNK, PROFILES, SHRINK_S, Profile, hypothesis_profile
 from difftest.session import Session
 from difftest.shrinkcap import ShrinkBudget, shrink_caps
-from difftest.store import Keyspace, Store
+from difftest.store import FewSecondary, Keyspace, Store
 
 __all__ = ["PROFILES", "SHRINK_S", "Profile", "RunResult", "replay_saved", "run"]
 # Without a time budget, all the shrinking of one batch of examples (Hypothesis's and the
@@ -198,11 +198,13 @@ REPLAY_MAX = 10_000  # enough for Hypothesis to replay every saved example of a 
 
 def replay_saved(session: Session, store: Store, ks: Keyspace) -> RunResult:
     """Replay every saved failing example of ``ks`` and generate nothing (Hypothesis's reuse
-    phase alone, with the keyspace's step cap, unshrunk): each that still diverges is a
-    failure of the result.  Hypothesis drops from the database a saved example that no
-    longer fails, so a fixed divergence leaves the campaign's gate."""
+    phase alone, with the keyspace's step cap, unshrunk; of the examples met on the way to a
+    smaller one, only a few: :class:`~difftest.store.FewSecondary`): each that still
+    diverges is a failure of the result.  Hypothesis drops from the database a saved example
+    that no longer fails, so a fixed divergence leaves the campaign's gate."""
     start = time.monotonic()
-    settings_ = _settings("dev", REPLAY_MAX, ks.steps, store.examples(ks), [Phase.reuse])
+    database = FewSecondary(store.examples(ks))
+    settings_ = _settings("dev", REPLAY_MAX, ks.steps, database, [Phase.reuse])
     error: BaseException | None = None
     flaky = False
     session.collecting = True

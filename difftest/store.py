@@ -23,6 +23,7 @@ import json
 import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -198,6 +199,34 @@ class RedisStore(Store):
         for name in dict.fromkeys(lists):
             out += [r for r in map(_parse_record, c.lrange(name, 0, -1)) if r is not None]
         return out
+
+
+class FewSecondary(ExampleDatabase):
+    """``inner`` as a replay should see it: the saved failing examples (Hypothesis's primary
+    corpus of each key) all, and of the secondary corpus (examples that once failed on the
+    way to a smaller one) only the ``limit`` smallest.  Hypothesis falls back on the
+    secondary corpus when no primary example fails any more, and a long shrink leaves
+    hundreds there; a few show whether the bug is really gone."""
+
+    def __init__(self, inner: ExampleDatabase, limit: int = 10) -> None:
+        super().__init__()
+        self.inner = inner
+        self.limit = limit
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        values = self.inner.fetch(key)
+        if key.endswith(b".secondary"):
+            values = sorted(values, key=lambda v: (len(v), v))[: self.limit]
+        yield from values
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.inner.save(key, value)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self.inner.delete(key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self.inner.move(src, dest, value)
 
 
 def shown(url: str) -> str:
