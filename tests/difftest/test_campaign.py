@@ -130,7 +130,8 @@ def _run_two_workers(url: str, model: Path, tmp_path: Path) -> None:
                                *_worker_args(url, seed, tmp_path / f"reports-w{seed}")],
                               cwd=tmp_path, env=dict(os.environ, PYTHONPATH=path), text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for seed, jobs in ((1, ["--jobs", "2"]), (2, []))]  # fmt: skip
+             for seed, jobs in ((1, ["--jobs", "2", "--html", str(tmp_path / "html-w1")]),
+                                (2, []))]  # fmt: skip
     for p in procs:
         out, _ = p.communicate(timeout=300)
         assert p.returncode == 1, out
@@ -144,6 +145,7 @@ def test_a_find_of_two_workers_is_replayed_and_reported_by_a_run_that_generates_
     _run_two_workers(redis_url, model, tmp_path)
     found = {(f["target"], f["key"]) for f in _records(redis_url, "find")}
     assert found, "the workers recorded no find"
+    assert "Divergences found" in (tmp_path / "html-w1" / "index.html").read_text()
     saved = _saved_examples(redis_url)
     assert saved >= 1
 
