@@ -179,6 +179,9 @@ def test_a_find_of_two_workers_is_replayed_and_reported_by_a_run_that_generates_
 def test_a_directory_database_is_replayed_the_same_way(tmp_path: Path) -> None:
     model = broken_copy(FAULT, tmp_path / "broken")
     db = str(tmp_path / "db")
+    clean = difftest(["--target", "kernel", "--config", "lowers=3", "--examples", "3", "-q",
+                      "--db", db], tmp_path)  # a keyspace with nothing saved  # fmt: skip
+    assert clean.returncode == 0, clean.stdout + clean.stderr
     run = difftest(_worker_args(db, 2, tmp_path / "reports"), tmp_path, model)
     assert run.returncode == 1, run.stdout + run.stderr
     gate = difftest(["replay", "--db", db, "--report-dir", str(tmp_path / "gate")], tmp_path,
