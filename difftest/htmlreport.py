@@ -52,13 +52,14 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = No
 
 
 def _report_link(path: str | None, out_dir: Path) -> str:
-    """A link to a report directory that exists here (relative to the page), else its path."""
+    """A link (relative to the page) to a report directory where it was written, or to one
+    of the same name beside the page (reports copied along with it), else its path."""
     if not path:
         return '<span class="muted">none written</span>'
-    target = Path(path) / "report.md"
-    if target.exists():
-        href = quote(os.path.relpath(target, out_dir.resolve()))
-        return f'<a href="{escape(href)}">{escape(Path(path).name)}</a>'
+    for where in (Path(path), out_dir / Path(path).name):
+        if (where / "report.md").exists():
+            href = quote(os.path.relpath(where.resolve() / "report.md", out_dir.resolve()))
+            return f'<a href="{escape(href)}">{escape(Path(path).name)}</a>'
     return f'<code>{escape(path)}</code> <span class="muted">(not on this machine)</span>'
 
 

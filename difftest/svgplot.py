@@ -43,7 +43,7 @@ class _Frame:
     def __init__(self, width: int, height: int, xmax: float, ymax: float) -> None:
         self.left, self.right, self.top, self.bottom = MARGIN
         self.w, self.h = width, height
-        self.xticks, self.yticks = nice_ticks(xmax), nice_ticks(ymax, 4)
+        self.xticks, self.yticks = nice_ticks(xmax, 8), nice_ticks(ymax, 4)
         self.xmax, self.ymax = self.xticks[-1], self.yticks[-1]
 
     def x(self, v: float) -> float:

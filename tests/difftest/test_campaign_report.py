@@ -80,6 +80,11 @@ def test_the_page_is_self_contained_links_reports_and_its_svgs_parse(tmp_path: P
     page = render(records, "redis://127.0.0.1:1/0", out)
     assert "state|x&lt;y&gt;|merged" in page
     assert 'href="../reports/20261205-default-kernel/report.md"' in page
+    out.mkdir()
+    report.rename(out / report.name)  # the reports moved along with the page
+    assert 'href="20261205-default-kernel/report.md"' in render(records, "r", out)
+    shutil.rmtree(out / report.name)
+    assert "(not on this machine)" in render(records, "r", out)
     svgs = SVG.findall(page)
     assert len(svgs) >= 2 + 13  # progress plots, one per coverage event
     for svg in svgs:
