@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--no-db", action="store_true",
                     help="do not use Hypothesis's example database")
     p.add_argument("--html", type=Path, metavar="DIR",
-                   help="at the end, write the campaign report of the database to DIR/index.html")
+                   help="at the end, write the campaign report to DIR/index.html: of the "
+                        "database --db names, else of the runs that wrote to DIR")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     return p
@@ -309,11 +310,12 @@ def _run_all(
 
 def _recorder(args: argparse.Namespace, configs: list[RunConfig], targets: list[str],
               examples: int | None, seconds: float | None, steps: int) -> Recorder | None:
-    """Where this run's statistics go: its database, or with --no-db and --html, a JSONL
-    file next to the report; nowhere without either."""
+    """Where this run's statistics go: the database --db names (a campaign's), else with
+    --html a JSONL file beside the page; nowhere without either (a plain run leaves no
+    records behind in the default database)."""
     from difftest.store import DirStore
 
-    store: Store | None = args.store
+    store: Store | None = args.store if args.db is not None else None
     if store is None and args.html is not None:
         store = DirStore(args.html)
     if store is None:
