@@ -20,18 +20,20 @@ from typing import Any
 from rich.console import Console
 
 from difftest import placement, stop
+from difftest.campaign import Recorder, new_run_id
 from difftest.parallel import run_parallel
 from difftest.progress import ProgressView
 from difftest.report import print_failure, run_id, write_report
-from difftest.runconfig import PRESETS, SUPPORTED, RunConfig
-from difftest.runner import PROFILES, SHRINK_S, RunResult, run
+from difftest.runconfig import PRESETS, SUPPORTED, RunConfig, with_lowers
+from difftest.runner import PROFILES, RunResult, run
 from difftest.scratch import ScratchError, Terminated
 from difftest.session import Session
 from difftest.signature import Known
+from difftest.store import DEFAULT_DIR, Store, StoreError, open_store, shown
 from difftest.survey import Survey
 
 EXIT_AGREE, EXIT_DIVERGENCE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMANDS = ("replay", "docs", "promote")
+SUBCOMMANDS = ("replay", "docs", "promote", "report")
 
 DESCRIPTION = """\
 Generate starting layers and operation sequences with Hypothesis, run them on the executable
@@ -43,6 +45,9 @@ Without options: --target kernel over every supported config, about a minute in 
 
 Other commands:
   difftest replay REPORT_DIR     rerun a saved case (exit 1 if it still diverges)
+  difftest replay --db URL       replay every saved failing example of a database (the
+                                 gate of a campaign: exit 1 while any still diverges)
+  difftest report --db URL --html DIR   write a campaign's report (DIR/index.html)
   difftest docs [--check]        render the semantics pages in reports/semantics/
   difftest promote REPORT_DIR    turn a saved case into a documentation example
 """
@@ -112,9 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="fixed seed (reproducible generation)")
     p.add_argument(
         "--profile",
-        choices=sorted(PROFILES),
+        choices=list(PROFILES),
         default="dev",
-        help="settings profile: dev (60 s), ci (300 examples/config), nightly (1 h)",
+        help="settings profile of a role: "
+        + ", ".join(f"{p.name} ({p.budget_text()}, {p.steps} steps)" for p in PROFILES.values()),
     )
     p.add_argument(
         "--report-dir",
@@ -125,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML summary")
     p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary")
     p.add_argument("--no-shrink", action="store_true", help="report divergences unshrunk")
-    p.add_argument("--shrink-time", type=float, default=SHRINK_S, metavar="SECONDS",
-                   help=f"time cap of each divergence's shrink (default {SHRINK_S:.0f} s; with "
-                        "--time, shrinking also stops near the end of the budget)")
+    p.add_argument("--shrink-time", type=float, metavar="SECONDS",
+                   help="time cap of each divergence's shrink (default: the profile's, 60 s "
+                        "for dev and ci; with --time, shrinking also stops near the end of "
+                        "the budget)")
     p.add_argument("--survey", action="store_true",
                    help="keep going after a divergence to collect every distinct one "
                         "(for third-party targets); writes a summary with the reports")
@@ -139,7 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "difftest's own environment, never merely the first on PATH)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin each tester process (with its FUSE daemons) to one CPU")
-    p.add_argument("--no-db", action="store_true", help="do not use Hypothesis's example database")
+    db = p.add_mutually_exclusive_group()
+    db.add_argument("--db", metavar="URL",
+                    help="example database and campaign statistics: redis://HOST:PORT/N "
+                         "(shared by the workers of a campaign) or a directory (default "
+                         f"{DEFAULT_DIR})")
+    db.add_argument("--no-db", action="store_true",
+                    help="do not use Hypothesis's example database")
+    p.add_argument("--html", type=Path, metavar="DIR",
+                   help="at the end, write the campaign report to DIR/index.html: of the "
+                        "database --db names, else of the runs that wrote to DIR")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     return p
@@ -154,9 +170,7 @@ def resolve_configs(names: Sequence[str] | None, lowers: int | None) -> list[Run
     for name in names or SUPPORTED:
         if name not in PRESETS:
             raise UsageError(f"unknown config {name!r}; choose from: {', '.join(PRESETS)}")
-        rc = PRESETS[name]
-        if lowers is not None:
-            rc = RunConfig(f"{rc.name},lowers={lowers}", rc.config, lowers, rc.has_upper)
+        rc = PRESETS[name] if lowers is None else with_lowers(PRESETS[name], lowers)
         if not rc.has_upper and rc.lowers < 2:
             raise UsageError(f"{rc.name}: an overlay without upper needs at least 2 lowers")
         out.append(rc)
@@ -213,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.main(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     console = Console(stderr=False, highlight=False)
+    try:
+        args.store = None if args.no_db else open_store(args.db or str(DEFAULT_DIR))
+    except StoreError as exc:  # before anything is mounted
+        print(f"difftest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.ovlfuse:
         os.environ["DIFFTEST_OVLFUSE"] = args.ovlfuse  # the mount server and workers inherit it
     try:
@@ -225,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         console.print(f"difftest: {exc}", style="red")
         return EXIT_USAGE
+    if args.shrink_time is None:
+        args.shrink_time = PROFILES[args.profile].shrink_seconds
     from difftest.targets import programs
 
     if not args.quiet:
@@ -267,6 +288,7 @@ def _run_all(
     from difftest.scratch import Scratch
 
     examples, total, steps = _budget(args)
+    args.recorder = _recorder(args, configs, targets, examples, total, steps)
     results: list[tuple[RunResult, list[Path]]] = []
     run_start = time.monotonic()
     with placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
@@ -281,43 +303,79 @@ def _run_all(
             if result.error is not None:
                 raise result.error  # a KeyboardInterrupt after the reports are written
     _summaries(args, results, targets, console)
+    if args.html is not None:
+        _campaign_report(args.recorder.store, args.html, console)
     return EXIT_DIVERGENCE if any(not r.agreed for r, _ in results) else EXIT_AGREE
+
+
+def _recorder(args: argparse.Namespace, configs: list[RunConfig], targets: list[str],
+              examples: int | None, seconds: float | None, steps: int) -> Recorder | None:
+    """Where this run's statistics go: the database --db names (a campaign's), else with
+    --html a JSONL file beside the page; nowhere without either (a plain run leaves no
+    records behind in the default database)."""
+    from difftest.store import DirStore
+
+    store: Store | None = args.store if args.db is not None else None
+    if store is None and args.html is not None:
+        store = DirStore(args.html)
+    if store is None:
+        return None
+    recorder = Recorder(store, new_run_id())
+    recorder.start(argv=sys.argv, profile=args.profile, seed=args.seed, jobs=args.jobs,
+                   targets=targets, configs=[rc.name for rc in configs], examples=examples,
+                   seconds=seconds, steps=steps)  # fmt: skip
+    return recorder
+
+
+def _campaign_report(store: Store, out: Path, console: Console) -> None:
+    from difftest.htmlreport import write_html
+
+    try:
+        page = write_html(store.records(), shown(store.url), out)
+    except Exception as exc:  # the run's own results stand; only the page is missing
+        console.print(f"difftest: no campaign report: {exc}", style="red")
+        return
+    console.print(f"difftest: campaign report: {page}")
+
+
+def _on_progress(view: ProgressView, recorder: Recorder | None) -> Any:
+    if recorder is None:
+        return view.update
+
+    def both(session: Session) -> None:
+        view.update(session)
+        recorder.progress(session)
+
+    return both
 
 
 def _run_config(args: argparse.Namespace, rc: RunConfig, targets: list[str], scratch: Any,
                 view: ProgressView, examples: int | None, seconds: float | None, steps: int
                 ) -> tuple[RunResult, list[Path]]:  # fmt: skip
     """One config: run it, then write its reports (or, in survey mode, its summary)."""
-    session = Session(rc, targets, scratch, on_progress=view.update)
+    recorder: Recorder | None = args.recorder
+    session = Session(rc, targets, scratch, on_progress=_on_progress(view, recorder))
     view.start(session, examples, seconds)
-    db = None if args.no_db else Path(".hypothesis/difftest") / rc.name.replace("=", "-")
     survey = Survey(rc, targets, args.report_dir, view.console) if args.survey else None
     if survey is not None:
         session.known = Known()
+    common = dict(examples=examples, seconds=seconds, steps=steps, seed=args.seed,
+                  store=args.store, shrink=not args.no_shrink, profile=args.profile,
+                  shrink_seconds=args.shrink_time)  # fmt: skip
     if args.jobs > 1:
-        result = run_parallel(session, args.jobs, base=scratch.path,
-                              examples=examples, seconds=seconds,
-                              steps=steps, seed=args.seed, db_dir=db,
-                              shrink=not args.no_shrink,
-                              pin=not args.no_pin,
-                              shrink_seconds=args.shrink_time)  # fmt: skip
+        result = run_parallel(session, args.jobs, base=scratch.path, pin=not args.no_pin,
+                              recorder=recorder, **common)  # fmt: skip
     else:
-        result = run(
-            session,
-            examples=examples,
-            seconds=seconds,
-            steps=steps,
-            seed=args.seed,
-            db_dir=db,
-            shrink=not args.no_shrink,
-            on_found=survey.add if survey is not None else None,
-            shrink_seconds=args.shrink_time,
-        )
+        result = run(session, on_found=survey.add if survey is not None else None, **common)
+        if recorder is not None:
+            recorder.snapshot(session, final=True)
     view.finish(session, result)
     where: list[Path] = []
+    found: list[tuple[Any, Path | None]] = []
     if survey is not None:
         summary = survey.finish(Session(rc, targets, scratch))
         where = [summary] if summary is not None else []
+        found = [(rec, report) for rec, report, _ in survey.found]
     else:
         for n, failure in enumerate(result.failures, 1):
             rid = run_id(rc, targets) + (f"-{n}" if len(result.failures) > 1 else "")
@@ -325,6 +383,10 @@ def _run_config(args: argparse.Namespace, rc: RunConfig, targets: list[str], scr
             view.console.print()
             print_failure(view.console, failure, targets, path)
             where.append(path)
+            found.append((failure, path))
+    for rec, report in found:
+        if recorder is not None:
+            recorder.found(session, rec, report)
     return result, where
 
 

@@ -1,4 +1,4 @@
-"""The ``difftest`` subcommands other than a run: replay, docs, promote."""
+"""The ``difftest`` subcommands other than a run: replay, docs, promote, report."""
 
 from __future__ import annotations
 
@@ -51,9 +51,16 @@ def config_from_options(options: list[str]) -> Config:
 
 def replay(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
-        prog="difftest replay", description="Rerun a saved case on the model and its targets."
+        prog="difftest replay",
+        description="Rerun a saved case on the model and its targets, or (--db) every "
+        "failing example a database holds: exit 1 while any still diverges.",
     )
-    p.add_argument("report", type=Path, help="a report directory (or its report.json)")
+    p.add_argument("report", type=Path, nargs="?", help="a report directory (or its report.json)")
+    p.add_argument("--db", metavar="URL",
+                   help="replay every saved failing example of this database "
+                        "(redis://HOST:PORT/N or a directory) and generate nothing")
+    p.add_argument("--report-dir", type=Path, default=Path("reports"),
+                   help="with --db: where the reports of divergences go (default: reports/)")
     p.add_argument(
         "--target",
         "-t",
@@ -63,6 +70,12 @@ def replay(argv: list[str]) -> int:
     )
     args = p.parse_args(argv)
     console = Console(highlight=False)
+    if (args.report is None) == (args.db is None):
+        p.error("give a report directory or --db URL (one of them)")
+    if args.db is not None:
+        from difftest.replaydb import replay_store
+
+        return replay_store(args.db, args.targets, args.report_dir, console)
     try:
         rc, targets, spec, program = load_case(args.report)
     except (OSError, ValueError, KeyError) as exc:
@@ -90,6 +103,10 @@ def main(cmd: str, argv: list[str]) -> int:
         from difftest.docs.cli import docs_main
 
         return docs_main(argv)
+    if cmd == "report":
+        from difftest.replaydb import report_main
+
+        return report_main(argv)
     if cmd == "promote":
         from difftest.docs.cli import promote_main
 

@@ -26,7 +26,7 @@ def run_gate(config: str, targets: list[str], examples: int = GATE_EXAMPLES, see
         with Scratch() as scratch:
             session = Session(PRESETS[config], targets, scratch)
             result = run(session, examples=examples, seconds=None, steps=steps, seed=seed,
-                         db_dir=None)
+                         store=None)
     finally:
         os.umask(old_umask)
     if result.failures:

@@ -22,15 +22,16 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from difftest import placement, realfs, stop
+from difftest.campaign import Recorder
 from difftest.divergence import ExampleRecord
 from difftest.runconfig import RunConfig
 from difftest.runner import SHRINK_S, RunResult, run
 from difftest.scratch import Scratch
 from difftest.session import Session
+from difftest.store import Store
 
 SEED_STRIDE = 1_000_003
 PROGRESS_EVERY = 0.5  # seconds between a worker's progress messages
@@ -74,6 +75,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
     if kw.pop("pin"):
         placement.pin(index)  # before the scratch: its ovlfuse server inherits the CPU
     _quiet_stdout()  # Hypothesis's own notes on an interrupted run; results go through out
+    recorder: Recorder | None = kw.pop("recorder")
+    recorder = recorder.for_worker(index) if recorder is not None else None
     last = [0.0]
 
     def send(msg: tuple[str, int, Any]) -> None:
@@ -81,6 +84,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
             out.send(msg)
 
     def progress(s: Session) -> None:
+        if recorder is not None:
+            recorder.progress(s)
         if time.monotonic() - last[0] >= PROGRESS_EVERY:
             last[0] = time.monotonic()
             send(("progress", index, _counts(s)))
@@ -100,6 +105,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
         res = WorkerResult([], False, f"worker {index}: {exc!r}", False)
     if session is not None:
         send(("progress", index, _counts(session)))
+        if recorder is not None:
+            recorder.snapshot(session, final=True)
     send(("done", index, res))
 
 
@@ -130,12 +137,14 @@ class _Aggregate:
 
 
 def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None,
-                 seconds: float | None, steps: int, seed: int | None, db_dir: Path | None,
-                 shrink: bool = True, pin: bool = True, shrink_seconds: float = SHRINK_S
-                 ) -> RunResult:  # fmt: skip
+                 seconds: float | None, steps: int, seed: int | None, store: Store | None,
+                 shrink: bool = True, pin: bool = True, shrink_seconds: float = SHRINK_S,
+                 profile: str = "dev", recorder: Recorder | None = None) -> RunResult:
     """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` opens no target
     here, it only collects the workers' counts.  Each worker's scratch lives under *base*, the
-    parent's own scratch, whose cleanup also takes down what a killed worker left."""
+    parent's own scratch, whose cleanup also takes down what a killed worker left.  The
+    workers share ``store`` (each opens a connection of its own) and record their counts
+    with ``recorder``, each as a worker of its own."""
     ctx = multiprocessing.get_context("fork")
     procs: list[Any] = []
     readers: dict[Any, int] = {}
@@ -143,8 +152,9 @@ def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None
         share = None if examples is None else examples // jobs + (i < examples % jobs)
         kw = dict(examples=share, seconds=seconds, steps=steps,
                   seed=None if seed is None else seed + i * SEED_STRIDE,
-                  db_dir=db_dir, shrink=shrink, base=base, pin=pin,
-                  shrink_seconds=shrink_seconds)  # fmt: skip
+                  store=store, shrink=shrink, base=base, pin=pin,
+                  shrink_seconds=shrink_seconds, profile=profile,
+                  recorder=recorder)  # fmt: skip
         r, w = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_worker, args=(i, w, [*readers, r], session.run_config,
                                               session.target_names, kw))  # fmt: skip

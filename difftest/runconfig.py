@@ -6,7 +6,7 @@ config without importing the machinery that runs one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from model.config import Config
 
@@ -39,3 +39,21 @@ PRESETS: dict[str, RunConfig] = {
     "split-fs": RunConfig("split-fs", split_fs=True),
 }
 SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper", "split-fs")
+
+
+def with_lowers(rc: RunConfig, lowers: int) -> RunConfig:
+    """``rc`` with another number of lower layers (``--lowers``), named after both."""
+    return replace(rc, name=f"{rc.name},lowers={lowers}", lowers=lowers)
+
+
+def by_name(name: str) -> RunConfig:
+    """The config a run named ``name``: a preset, or a preset with ``,lowers=N``."""
+    preset, _, rest = name.partition(",")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown config {preset!r}; choose from: {', '.join(PRESETS)}")
+    if not rest:
+        return PRESETS[preset]
+    key, _, value = rest.partition("=")
+    if key != "lowers" or not value.isdigit():
+        raise ValueError(f"config {name!r}: only ',lowers=N' may follow a preset")
+    return with_lowers(PRESETS[preset], int(value))

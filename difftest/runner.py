@@ -2,8 +2,10 @@
 
 A budget of seconds is met by running Hypothesis in chunks of examples, each with its own
 seed, until the time is spent; a budget of examples runs exactly that many.  Hypothesis's
-example database (``.hypothesis/difftest/<config>``) makes a failure found once replay first
-in the next run.  Settings profiles ``ci``, ``dev`` and ``nightly`` set the defaults.
+example database (a keyspace of a :mod:`difftest.store`: a directory, or Redis shared by a
+campaign's workers) makes a failure found once replay first in every later chunk and run,
+of this worker or another; :func:`replay_saved` replays them and generates nothing.  The
+settings of each role come from :mod:`difftest.profiles`.
 
 Every distinct divergence is its own bug to Hypothesis (each signature raises an exception
 type of its own, :mod:`difftest.divergence`, and ``report_multiple_bugs`` is on), so each is
@@ -16,23 +18,25 @@ run stops after the chunk that found divergences and reports all of them; a surv
 from __future__ import annotations
 
 import time
+import unittest
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import Phase, settings
 from hypothesis import seed as hypothesis_seed
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from difftest.divergence import DivergenceFound, ExampleRecord, is_setup_failure
 from difftest.machine import machine_for
 from difftest.minimise import minimise
+from difftest.profiles import CHUNK, PROFILES, SHRINK_S, Profile, hypothesis_profile
 from difftest.session import Session
 from difftest.shrinkcap import ShrinkBudget, shrink_caps
+from difftest.store import FewSecondary, Keyspace, Store
 
-SHRINK_S = 60.0  # seconds for each shrink by Hypothesis, and again for the replay pass
+__all__ = ["PROFILES", "SHRINK_S", "Profile", "RunResult", "replay_saved", "run"]
 # Without a time budget, all the shrinking of one batch of examples (Hypothesis's and the
 # replay passes) takes at most this many times SHRINK_S: a gate that meets ten divergences
 # reports all ten, the first few of them shrunk.
@@ -45,29 +49,6 @@ def shrink_deadline(start: float, seconds: float | None) -> float | None:
     if seconds is None:
         return None
     return start + seconds + max(10.0, seconds / 10)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Default budget of a settings profile."""
-
-    name: str
-    seconds: float | None
-    examples: int | None
-    steps: int
-
-
-# Up to 20 steps per example by default: against 12, a minute of -j2 reached more deep
-# states on the kernel (broken hard links 201 -> 321, EXDEV 768 -> 975, a handle that sees a
-# copy-up 0 -> 13 examples) and on ovlfuse (rmdir of a whited-out dir 73 -> 101, rename
-# over a whiteout 93 -> 118), though fewer examples.  CI keeps 12: its budgets are examples.
-PROFILES = {
-    "dev": Profile("dev", seconds=60.0, examples=None, steps=20),
-    "ci": Profile("ci", seconds=None, examples=300, steps=12),
-    "nightly": Profile("nightly", seconds=3600.0, examples=None, steps=25),
-}
-
-CHUNK = 100
 
 
 @dataclass
@@ -91,21 +72,19 @@ class RunResult:
         return not self.failures and self.error is None
 
 
-def _settings(examples: int, steps: int, db_dir: Path | None, shrink: bool) -> settings:
-    phases = [Phase.explicit, Phase.reuse, Phase.generate]
-    if shrink:
-        phases.append(Phase.shrink)
-    return settings(
-        max_examples=examples,
-        stateful_step_count=steps,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        database=DirectoryBasedExampleDatabase(str(db_dir)) if db_dir else None,
-        phases=phases,
-        report_multiple_bugs=True,
-        print_blob=False,
-        verbosity=Verbosity.quiet,  # reports are ours; Hypothesis's would repeat them
-    )
+def _settings(profile: str, examples: int, steps: int, database: ExampleDatabase | None,
+              phases: list[Phase]) -> settings:
+    return settings(hypothesis_profile(profile), max_examples=examples,
+                    stateful_step_count=steps, database=database, phases=phases)  # fmt: skip
+
+
+def _database(session: Session, store: Store | None, steps: int) -> ExampleDatabase | None:
+    """The example database of this run's keyspace, registered for replays."""
+    if store is None:
+        return None
+    ks = Keyspace(session.run_config.name, tuple(session.target_names), steps)
+    store.register(ks)
+    return store.examples(ks)
 
 
 def _minimise(session: Session, found: ExampleRecord, seconds: float) -> ExampleRecord:
@@ -139,10 +118,11 @@ def run(
     seconds: float | None,
     steps: int,
     seed: int | None,
-    db_dir: Path | None,
+    store: Store | None,
     shrink: bool = True,
     on_found: Callable[[ExampleRecord], None] | None = None,
     shrink_seconds: float = SHRINK_S,
+    profile: str = "dev",
 ) -> RunResult:
     """Run until the budget is spent or divergences are found (and shrunk).
 
@@ -151,6 +131,8 @@ def run(
     cannot mount this config ends the run early (:attr:`RunResult.configs_refused`).
     """
     machine = machine_for(session)
+    database = _database(session, store, steps)
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
     start = time.monotonic()
     deadline = None if seconds is None else start + seconds
     shrink_end = shrink_deadline(start, seconds)
@@ -176,7 +158,8 @@ def run(
                               None if shrink_end is not None else BATCH_SHRINKS * shrink_seconds)
         try:
             with shrink_caps(budget):
-                run_state_machine_as_test(case, settings=_settings(n, steps, db_dir, shrink))
+                run_state_machine_as_test(
+                    case, settings=_settings(profile, n, steps, database, phases))
         except KeyboardInterrupt as exc:
             error = exc
         except BaseException as exc:
@@ -209,3 +192,35 @@ def run(
             break
     session.failure = failures[0] if failures else None
     return RunResult(session, failures, flaky, time.monotonic() - start, error, capped, refused)
+
+
+REPLAY_MAX = 10_000  # enough for Hypothesis to replay every saved example of a keyspace
+
+
+def replay_saved(session: Session, store: Store, ks: Keyspace) -> RunResult:
+    """Replay every saved failing example of ``ks`` and generate nothing (Hypothesis's reuse
+    phase alone, with the keyspace's step cap, unshrunk; of the examples met on the way to a
+    smaller one, only a few: :class:`~difftest.store.FewSecondary`): each that still
+    diverges is a failure of the result.  Hypothesis drops from the database a saved example
+    that no longer fails, so a fixed divergence leaves the campaign's gate."""
+    start = time.monotonic()
+    database = FewSecondary(store.examples(ks))
+    settings_ = _settings("dev", REPLAY_MAX, ks.steps, database, [Phase.reuse])
+    error: BaseException | None = None
+    flaky = False
+    session.collecting = True
+    try:
+        run_state_machine_as_test(machine_for(session), settings=settings_)
+    except unittest.SkipTest:
+        pass  # Hypothesis's way of saying that nothing is saved
+    except KeyboardInterrupt as exc:
+        error = exc
+    except BaseException as exc:
+        flaky = _is_flaky(exc)
+        if not _only_divergences(exc) and not flaky:
+            error = exc
+    finally:
+        session.collecting = False
+    failures = session.take_found()
+    session.failure = failures[0] if failures else None
+    return RunResult(session, failures, flaky, time.monotonic() - start, error)

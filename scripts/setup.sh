@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 need=()
 # podman, buildah, busybox-static: tests/fuse/test_podman.py; runc: crun (podman's default
 # runtime on Debian) refuses machines with cgroup v1+v2 controllers, runc runs there.
-for pkg in fuse3 libfuse3-dev pkg-config attr fuse-overlayfs podman buildah busybox-static runc; do
+# redis-server: the campaign tests start one of their own (a shared example database);
+# chromium, chromium-driver: a test renders the committed campaign report headless.
+for pkg in fuse3 libfuse3-dev pkg-config attr fuse-overlayfs podman buildah busybox-static runc \
+           redis-server chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
