@@ -7,6 +7,7 @@ Exit codes: 0 every target agreed with the model, 1 a divergence was found (and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -156,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, metavar="DIR",
                    help="at the end, write the campaign report to DIR/index.html: of the "
                         "database --db names, else of the runs that wrote to DIR")
+    p.add_argument("--coverage", action="store_true",
+                   help="measure which rules of the model (model/) the run reached: branch "
+                        "coverage, printed as a share with the rules never entered, and in "
+                        "--json (slows the tester down; see reports/coverage/)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     return p
@@ -289,6 +294,11 @@ def _run_all(
 
     examples, total, steps = _budget(args)
     args.recorder = _recorder(args, configs, targets, examples, total, steps)
+    args.rules = None
+    if args.coverage:
+        from difftest.rulecov import Collector
+
+        args.rules = Collector()
     results: list[tuple[RunResult, list[Path]]] = []
     run_start = time.monotonic()
     with placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
@@ -362,11 +372,17 @@ def _run_config(args: argparse.Namespace, rc: RunConfig, targets: list[str], scr
     common = dict(examples=examples, seconds=seconds, steps=steps, seed=args.seed,
                   store=args.store, shrink=not args.no_shrink, profile=args.profile,
                   shrink_seconds=args.shrink_time)  # fmt: skip
+    rules = args.rules
     if args.jobs > 1:
         result = run_parallel(session, args.jobs, base=scratch.path, pin=not args.no_pin,
-                              recorder=recorder, **common)  # fmt: skip
+                              recorder=recorder, coverage=rules is not None,
+                              **common)  # fmt: skip
+        for data in result.rule_data if rules is not None else ():
+            rules.merge(data)
     else:
-        result = run(session, on_found=survey.add if survey is not None else None, **common)
+        with rules.measuring() if rules is not None else contextlib.nullcontext():
+            result = run(session, on_found=survey.add if survey is not None else None,
+                         **common)  # fmt: skip
         if recorder is not None:
             recorder.snapshot(session, final=True)
     view.finish(session, result)
@@ -423,10 +439,13 @@ def _summaries(
                 "setup_seconds": {k: round(v, 3) for k, v in s.setup_seconds.items()},
             }
         )
+    rules = args.rules.result() if args.rules is not None else None
     if args.json:
         from difftest.targets import programs
 
         doc = {"runs": rows, "time": time.time(), "programs": programs(targets)}
+        if rules is not None:
+            doc["rule_coverage"] = rules.to_json()
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.junit_xml:
         from difftest.junit import write_junit
@@ -438,6 +457,11 @@ def _summaries(
         console.print(f"difftest: {' + '.join(targets)} agreed with the model in "
                       f"{len(rows)} config(s): {examples} examples, {steps} steps in "
                       f"{seconds:.1f} s")  # fmt: skip
+    if rules is not None:
+        from difftest.rulecov import summary_lines
+
+        for line in summary_lines(rules, limit=100 if args.verbose else 20):
+            console.print(line, markup=False)
     if args.verbose:
         from difftest.progress import coverage_table
 

@@ -27,6 +27,7 @@ from typing import Any
 from difftest import placement, realfs, stop
 from difftest.campaign import Recorder
 from difftest.divergence import ExampleRecord
+from difftest.rulecov import Collector
 from difftest.runconfig import RunConfig
 from difftest.runner import SHRINK_S, RunResult, run
 from difftest.scratch import Scratch
@@ -59,6 +60,7 @@ class WorkerResult:
     interrupted: bool
     capped_shrinks: int = 0
     refused: list[str] = field(default_factory=list)
+    rule_data: bytes | None = None  # what --coverage measured in the worker
 
 
 def _counts(s: Session) -> Counts:
@@ -77,6 +79,7 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
     _quiet_stdout()  # Hypothesis's own notes on an interrupted run; results go through out
     recorder: Recorder | None = kw.pop("recorder")
     recorder = recorder.for_worker(index) if recorder is not None else None
+    rules = Collector() if kw.pop("coverage") else None
     last = [0.0]
 
     def send(msg: tuple[str, int, Any]) -> None:
@@ -94,7 +97,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
     try:
         with Scratch(dir=kw.pop("base")) as scratch:
             session = Session(rc, targets, scratch, on_progress=progress)
-            result = run(session, **kw)
+            with rules.measuring() if rules is not None else contextlib.nullcontext():
+                result = run(session, **kw)
             interrupted = isinstance(result.error, KeyboardInterrupt)
             error = None if result.error is None or interrupted else repr(result.error)
             res = WorkerResult(result.failures, result.flaky, error, interrupted,
@@ -103,6 +107,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
         res = WorkerResult([], False, None, True)
     except BaseException as exc:
         res = WorkerResult([], False, f"worker {index}: {exc!r}", False)
+    if rules is not None:
+        res.rule_data = rules.data()
     if session is not None:
         send(("progress", index, _counts(session)))
         if recorder is not None:
@@ -139,12 +145,14 @@ class _Aggregate:
 def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None,
                  seconds: float | None, steps: int, seed: int | None, store: Store | None,
                  shrink: bool = True, pin: bool = True, shrink_seconds: float = SHRINK_S,
-                 profile: str = "dev", recorder: Recorder | None = None) -> RunResult:
+                 profile: str = "dev", recorder: Recorder | None = None,
+                 coverage: bool = False) -> RunResult:
     """Like :func:`difftest.runner.run` over ``jobs`` processes; ``session`` opens no target
     here, it only collects the workers' counts.  Each worker's scratch lives under *base*, the
     parent's own scratch, whose cleanup also takes down what a killed worker left.  The
     workers share ``store`` (each opens a connection of its own) and record their counts
-    with ``recorder``, each as a worker of its own."""
+    with ``recorder``, each as a worker of its own; with *coverage*, each measures the
+    model's rules it reached and the result carries the data."""
     ctx = multiprocessing.get_context("fork")
     procs: list[Any] = []
     readers: dict[Any, int] = {}
@@ -154,7 +162,7 @@ def run_parallel(session: Session, jobs: int, *, base: str, examples: int | None
                   seed=None if seed is None else seed + i * SEED_STRIDE,
                   store=store, shrink=shrink, base=base, pin=pin,
                   shrink_seconds=shrink_seconds, profile=profile,
-                  recorder=recorder)  # fmt: skip
+                  recorder=recorder, coverage=coverage)  # fmt: skip
         r, w = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_worker, args=(i, w, [*readers, r], session.run_config,
                                               session.target_names, kw))  # fmt: skip
@@ -232,4 +240,5 @@ def _merge(session: Session, results: dict[int, WorkerResult], jobs: int,
     session.failure = failures[0] if failures else None
     refused = sorted({t for r in ordered for t in r.refused})
     return RunResult(session, failures, any(r.flaky for r in ordered), seconds, error,
-                     sum(r.capped_shrinks for r in ordered), refused)
+                     sum(r.capped_shrinks for r in ordered), refused,
+                     [r.rule_data for r in ordered if r.rule_data is not None])

@@ -62,6 +62,7 @@ class RunResult:
     error: BaseException | None = None
     capped_shrinks: int = 0
     configs_refused: list[str] = field(default_factory=list)
+    rule_data: list[bytes] = field(default_factory=list)  # rule coverage of worker processes
 
     @property
     def failure(self) -> ExampleRecord | None:

@@ -1,0 +1,78 @@
+"""Rule coverage: which functions (rules) and branches of ``model/`` a run reached."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from difftest.rulecov import Collector, summary_lines
+from model.config import Config
+from model.overlay import Overlay
+from model.spec import Entry, LayersSpec
+
+SPEC = LayersSpec(lowers=((Entry(b"a", "reg", 0o644, data=b"x"),),), upper=())
+
+
+def mount(spec: LayersSpec = SPEC) -> Overlay:
+    return Overlay.from_spec(spec, Config())
+
+
+def test_a_rule_is_reached_only_by_the_calls_that_enter_it() -> None:
+    rules = Collector()
+    with rules.measuring():
+        o = mount()
+        o.mkdir(b"/d", 0o755)
+    got = rules.result()
+    unreached = {(r.module, r.name) for r in got.unreached}
+    assert ("rename", "ovl_rename") in unreached  # nothing was renamed
+    entered = {(m.module, m.statements_hit > 0) for m in got.modules}
+    assert ("namespace", True) in entered
+    assert 0 < got.branches_hit < got.branches
+    with rules.measuring():
+        o.rename(b"/a", b"/b")
+    after = rules.result()
+    assert ("rename", "ovl_rename") not in {(r.module, r.name) for r in after.unreached}
+    assert after.branches_hit > got.branches_hit
+
+
+def test_data_measured_in_another_process_merges_into_the_totals() -> None:
+    one, two = Collector(), Collector()
+    with one.measuring():
+        mount().mkdir(b"/d", 0o755)
+    with two.measuring():
+        mount().rename(b"/a", b"/b")
+    merged = Collector()
+    merged.merge(one.data())
+    merged.merge(two.data())
+    total = merged.result()
+    assert total.branches_hit >= max(one.result().branches_hit, two.result().branches_hit)
+    names = {(r.module, r.name) for r in total.unreached}
+    assert ("rename", "ovl_rename") not in names
+
+
+def test_the_summary_gives_the_share_and_names_the_rules_never_entered() -> None:
+    rules = Collector()
+    with rules.measuring():
+        mount().mkdir(b"/d", 0o755)
+    lines = summary_lines(rules.result(), limit=3)
+    assert lines[0].startswith("rule coverage: ") and "%" in lines[0]
+    assert len([ln for ln in lines if ln.startswith("  never entered: model/")]) == 3
+    assert "more (see --json)" in lines[-1]
+
+
+def test_difftest_coverage_puts_the_rules_in_the_summary_and_the_json(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "difftest", "--target", "model", "--config", "default",
+         "--examples", "30", "--seed", "3", "--no-db", "-q", "--coverage", "--jobs", "2",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "rule coverage: " in proc.stdout
+    cov = json.loads(out.read_text())["rule_coverage"]
+    assert 0 < cov["branches_hit"] < cov["branches"]
+    assert set(cov["modules"]) >= {"lookup", "namespace", "rename", "copy_up", "readdir"}
+    assert all(w.startswith("model/") for w in cov["unreached"])
