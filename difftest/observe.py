@@ -230,13 +230,26 @@ def _changed(prev: dict[bytes, int] | None, cur: dict[bytes, int]) -> set[bytes]
 SKIP_REPLACED_MTIME = tolerated("mtime-of-replaced")
 
 
-def _mtime_changed(prev: Observation | None, cur: Observation) -> set[bytes]:
-    """Paths still naming the same object as at the previous step whose mtime changed."""
+def _same_object(prev: Observation, cur: Observation, path: bytes) -> bool:
+    """Whether ``path`` names the same object as at the previous step: same st_dev, st_ino
+    and type.  The inode number alone is not enough where layers sit on several filesystems:
+    there an upper directory and a file of a lower layer can both have st_ino 3."""
+    before, after = prev.merged.get(path), cur.merged.get(path)
+    return (
+        prev.ino.get(path) == cur.ino.get(path)
+        and prev.dev.get(path) == cur.dev.get(path)
+        and (before.kind if before else None) == (after.kind if after else None)
+    )
+
+
+def _mtime_changed(prev: Observation | None, cur: Observation) -> tuple[set[bytes], set[bytes]]:
+    """(paths whose mtime changed, paths that name another object than at the previous
+    step)."""
     if prev is None:
-        return set()
-    return {
-        p for p in _changed(prev.mtime, cur.mtime) if prev.ino.get(p) == cur.ino.get(p)
-    }
+        return set(), set()
+    changed = _changed(prev.mtime, cur.mtime)
+    replaced = {p for p in cur.mtime if p in prev.mtime and not _same_object(prev, cur, p)}
+    return changed - replaced, replaced
 
 
 SAME_TICK = tolerated("mtime-same-tick")
@@ -321,8 +334,10 @@ def differences(
     ie = _changed(prev_ino_e, expected.ino) - either
     ia = _changed(prev_ino_a, actual.ino) - either
     out += _change_sets("ino-changed", "inode", ie, ia)
-    me, ma = _mtime_changed(prev_expected, expected), _mtime_changed(prev_actual, actual)
-    renamed = ie ^ ia  # an object that changed on one side only has no mtime to compare
+    me, re_ = _mtime_changed(prev_expected, expected)
+    ma, ra = _mtime_changed(prev_actual, actual)
+    # an mtime is compared only where both sides still name the same object
+    renamed = (ie ^ ia) | re_ | ra
     if recent_ns is not None and prev_actual is not None:
         me -= _same_tick(me - ma, prev_actual, recent_ns)
     out += _change_sets("mtime-changed", "mtime", me - renamed, ma - renamed)

@@ -52,6 +52,26 @@ def test_mtime_of_an_object_replaced_at_a_path_is_not_compared() -> None:
     assert diff(model_after, kernel_same_object, before, before)
 
 
+def test_an_object_is_the_same_only_with_the_same_device_inode_and_type() -> None:
+    """Found by a campaign (reports/campaign-20261205, split-fs): RENAME_EXCHANGE of an upper
+    directory with a copied-up file on layers of separate filesystems leaves at each path an
+    object with the same st_ino as before, on another st_dev; the kernel's real mtimes
+    differ, the model's logical ones did not, and the tester took it for a changed mtime."""
+    D = MergedEntry("dir", 0o755, 0, 0, 0, 2, 0, "", ())
+
+    def split(kinds: dict[bytes, MergedEntry], dev: dict[bytes, int],
+              mtime: dict[bytes, int]) -> Observation:
+        return Observation(kinds, {b"/f": 3, b"/d": 3}, mtime, None, dev)
+
+    before = split({b"/f": F, b"/d": D}, {b"/f": 40, b"/d": 41}, {b"/f": 5, b"/d": 6})
+    model = split({b"/f": D, b"/d": F}, {b"/f": 41, b"/d": 40}, {b"/f": 5, b"/d": 6})
+    kernel = split({b"/f": D, b"/d": F}, {b"/f": 41, b"/d": 40}, {b"/f": 6, b"/d": 5})
+    assert diff(model, kernel, before, before) == []
+    # on one filesystem the same pair means the same object, and its mtime is compared
+    kept = split({b"/f": F, b"/d": D}, {b"/f": 40, b"/d": 41}, {b"/f": 9, b"/d": 6})
+    assert diff(before, kept, before, before)
+
+
 def test_whiteout_mode_and_owner_are_tolerated_but_kind_is_not() -> None:
     w1 = UpperEntry("whiteout", 0, 0, 0, 0, "", None, None, False, False, ())
     w2 = UpperEntry("whiteout", 0o644, 5, 5, 0, "", None, None, False, False, ())
