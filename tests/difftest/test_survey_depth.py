@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,15 +91,28 @@ def test_survey_reports_the_deep_divergence_beside_the_shallow_one(tmp_path: Pat
     assert deep, "the deep divergence was not reported:\n" + summary
     smallest = min(deep, key=lambda r: len(r["steps"]))
     ops = [s["repr"] for s in smallest["steps"]]
-    # shrunk to: a copy-up, a removal that leaves a whiteout beside it, the remount; two
-    # steps where one does both (a rename of a lower file) or the starting upper layer has
-    # the whiteout already
-    assert 2 <= len(ops) <= 3 and ops[-1] == "Remount()", ops
+    # shrunk to its cause: a copy-up, a removal that leaves a whiteout beside it (an unlink,
+    # a rename, or an rmdir with what it needs first), the remount; fewer where one step does
+    # two of these or the starting upper layer has the whiteout already
+    assert 2 <= len(ops) <= 6 and ops[-1] == "Remount()", ops
     upper_whiteout = any(e["kind"] == "whiteout" for e in smallest["spec"]["upper"] or ())
     assert upper_whiteout or any(o.startswith(("Unlink(", "Rmdir(", "Rename(")) for o in ops), ops
-    # and the saved case still diverges when replayed
-    where = next(p.parent for p in out.glob("*/report.json")
-                 if json.loads(p.read_text()) == smallest)  # fmt: skip
-    replay = subprocess.run([sys.executable, "-m", "difftest", "replay", str(where)], env=env,
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
-    assert replay.returncode == 1, replay.stdout + replay.stderr
+    # the saved case still shows the deep divergence when replayed, and no step can go: each
+    # case with one step fewer no longer does (the shrink reached a minimum, not its cap)
+    assert replays_deep(smallest, tmp_path / "replay", env), ops
+    for i in range(len(ops) - 1):
+        fewer = dict(smallest, steps=smallest["steps"][:i] + smallest["steps"][i + 1:])
+        assert not replays_deep(fewer, tmp_path / f"without-{i}", env), (ops, i)
+
+
+def replays_deep(case: dict, where: Path, env: dict[str, str]) -> bool:
+    """Whether ``difftest replay`` of ``case`` shows an inode changed across the remount."""
+    where.mkdir()
+    (where / "report.json").write_text(json.dumps(case))
+    proc = subprocess.run([sys.executable, "-m", "difftest", "replay", str(where)], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=where)  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    text = " ".join(proc.stdout.split())
+    return proc.returncode == 1 and bool(re.search(
+        r"state differs on fuse after step \d+ Remount\(\):.*inode of .* since previous step: "
+        r"expected unchanged, actual changed", text))
