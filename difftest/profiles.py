@@ -63,14 +63,17 @@ CHUNK = 100  # examples per Hypothesis run; a time budget is met chunk by chunk
 def _register() -> None:
     """Register each role's Hypothesis profile: what difftest needs of every run (no
     deadline or health checks: an example mounts filesystems; every distinct bug shrunk on
-    its own; Hypothesis's own reports off, difftest writes its own) and the role's step
-    cap."""
+    its own; Hypothesis's own reports off, difftest writes its own; random generation even
+    where the environment says CI, whose Hypothesis profile derandomizes: every chunk of an
+    unseeded run would then start from the same random state, and 200 examples gave 75
+    distinct ones instead of 162) and the role's step cap."""
     for p in PROFILES.values():
         settings.register_profile(
             p.hypothesis_name,
             max_examples=CHUNK,
             stateful_step_count=p.steps,
             deadline=None,
+            derandomize=False,
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=True,
             print_blob=False,

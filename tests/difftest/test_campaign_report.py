@@ -7,10 +7,12 @@ not only text on white), and every inline SVG must parse.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
@@ -159,3 +161,16 @@ def test_the_committed_campaign_report_renders_in_headless_chromium(tmp_path: Pa
     assert non_white > len(pixels) // 100, "the page rendered (almost) blank"
     blue = bytes.fromhex(PALETTE[0][1:])
     assert sum(1 for p in pixels if p == blue) > 500, "no plot line was drawn"
+
+
+def test_every_role_generates_at_random_even_where_the_environment_says_ci() -> None:
+    """Hypothesis's own "ci" profile (loaded when CI is set) derandomizes; an unseeded run
+    must still draw each chunk of examples from a fresh random state."""
+    code = ("from difftest.profiles import PROFILES, hypothesis_profile\n"
+            "import hypothesis\n"
+            "assert hypothesis.settings().derandomize  # the environment's profile\n"
+            "print(sorted({hypothesis_profile(n).derandomize for n in PROFILES}))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, CI="true"),
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[False]"
