@@ -312,6 +312,26 @@ class Remount(Op):
     syscall: ClassVar[str] = "remount"
 
 
+@dataclass(frozen=True, repr=False)
+class RemountRo(Op):
+    """``mount -o remount,ro`` of the live mount: open handles stay open."""
+
+    syscall: ClassVar[str] = "reconfigure"
+
+    def run(self, sys: Syscalls, handles: Handles) -> Any:
+        return sys.reconfigure(True)
+
+
+@dataclass(frozen=True, repr=False)
+class RemountRw(Op):
+    """``mount -o remount,rw`` of the live mount: open handles stay open."""
+
+    syscall: ClassVar[str] = "reconfigure"
+
+    def run(self, sys: Syscalls, handles: Handles) -> Any:
+        return sys.reconfigure(False)
+
+
 # ---- operations through an open handle ----------------------------------------------------
 
 
@@ -423,6 +443,8 @@ ALL_OPS: tuple[type[Op], ...] = (
     Setxattr,
     Removexattr,
     Remount,
+    RemountRo,
+    RemountRw,
     Close,
     Read,
     Pread,

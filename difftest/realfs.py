@@ -45,6 +45,7 @@ UTIME_OMIT = (1 << 30) - 2
 ST_RDONLY = 1
 
 MS_RDONLY = 1
+MS_REMOUNT = 32
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_PRIVATE = 1 << 18
@@ -109,7 +110,7 @@ def _raise(path: bytes | None = None, path2: bytes | None = None) -> None:
 
 
 def mount(
-    source: bytes, target: bytes, fstype: bytes | None, flags: int, data: bytes | None
+    source: bytes | None, target: bytes, fstype: bytes | None, flags: int, data: bytes | None
 ) -> None:
     """mount(2)."""
     if _libc.mount(source, target, fstype, flags, data) != 0:

@@ -50,6 +50,8 @@ def render_repro_py(record: ExampleRecord, rc: RunConfig) -> str:
             args = {"h": s.op.h, **args}  # type: ignore[attr-defined]
         if isinstance(s.op, ops.Chown):
             args = {"path": s.op.path, "uid": s.op.owner, "gid": s.op.group}
+        if isinstance(s.op, ops.RemountRo | ops.RemountRw):
+            args = {"ro": isinstance(s.op, ops.RemountRo)}
         uid, gid = s.op.cred.uid, s.op.cred.gid
         recorded = {k: str(v) for k, v in s.outcomes.items() if k != "model"}
         expected = str(s.outcomes.get("model", ""))
@@ -134,6 +136,8 @@ def _op_sh(op: ops.Op) -> str:
         ops.Removexattr: lambda o: f"setfattr -x {_q(o.name)} {m(o.path)}",
         ops.Statfs: lambda o: f"stat -f -c 'type=%T namelen=%l' {m(o.path)}",
         ops.Remount: lambda o: 'umount "$M" && mount -t overlay overlay -o "$OPTS" "$M"',
+        ops.RemountRo: lambda o: 'mount -o remount,ro "$M"',
+        ops.RemountRw: lambda o: 'mount -o remount,rw "$M"',
     }
     if isinstance(op, ops.Rename):  # renameat2 itself: mv would copy where it gives EXDEV
         return (
@@ -183,7 +187,7 @@ def render_repro_sh(record: ExampleRecord, rc: RunConfig) -> str:
         if cmd.startswith("#"):  # nothing the shell can run
             lines.append(cmd)
             continue
-        if not isinstance(s.op, ops.Remount):
+        if not isinstance(s.op, ops.Remount | ops.RemountRo | ops.RemountRw):
             cmd = f'(cd "$M" && {cmd})'
         lines.append(f'{cmd} || echo "failed: $?"')
     lines += [

@@ -18,6 +18,9 @@ def check(ret):
     return ret
 
 
+MS_RDONLY, MS_REMOUNT = 1, 32
+
+
 def mount(src, target, fstype, flags, data):
     f = libc.mount
     p = ctypes.c_char_p
@@ -189,6 +192,9 @@ class Runner:
         if name == "statfs":
             sv = os.statvfs(p(a["path"]))
             return "namelen=%d ro=%s" % (sv.f_namemax, bool(sv.f_flag & os.ST_RDONLY))
+        if name == "reconfigure":  # mount -o remount,ro or remount,rw: handles stay open
+            mount(None, self.mnt, None, MS_REMOUNT | (MS_RDONLY if a["ro"] else 0), None)
+            return None
         if name == "remount":
             for fd in self.fds.values():
                 os.close(fd)

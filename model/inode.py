@@ -133,6 +133,28 @@ def grab_inode(fs: OvlFs, d: Dentry) -> OvlInode:
     return inode
 
 
+def overlay_links(fs: OvlFs, d: Dentry) -> tuple[tuple[object, ...], int]:
+    """(the overlay inode of ``d``, its own link count ``i_nlink``): a directory's does not
+    matter; a non-directory's is its upper's nlink, the union nlink of its index entry with
+    index=on, else 1: with index=off each name of a lower hard link is an inode of its own
+    (checked on 6.18: an open alias of a two-name lower file, unlinked, keeps a remount
+    read-only busy; an open upper file with two names does not)."""
+    entry = index_entry(fs, d.upper, d.lowers)
+    if entry is not None:
+        return inode_key(fs, d), entry.nlink
+    return inode_key(fs, d), d.upper.nlink if d.upper is not None else 1
+
+
+def lose_link(fs: OvlFs, key: tuple[object, ...], is_dir: bool, links: int) -> None:
+    """An unlink, rmdir or rename over took a name of the overlay inode ``key``, which had
+    ``links`` (``drop_nlink``; ``clear_nlink`` for a directory).  At zero the VFS counts it
+    in ``s_remove_count`` while a file holds it open, and ``sb_prepare_remount_readonly``
+    refuses a remount read-only with EBUSY until the last close."""
+    inode = fs.live.get(key)
+    if inode is not None and (is_dir or links <= 1):
+        inode.removed = True
+
+
 def release_inode(fs: OvlFs, inode: OvlInode) -> None:
     inode.refs -= 1
     if inode.refs <= 0 and fs.live.get(inode.key) is inode:

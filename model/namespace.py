@@ -15,7 +15,7 @@ import stat as _stat
 from model.copy_up import copy_up
 from model.errors import fail
 from model.fs import OvlFs
-from model.inode import index_entry
+from model.inode import index_entry, lose_link, overlay_links
 from model.layer import BLK, CHR, DIR, FIFO, LNK, REG, SOCK, Node, is_whiteout
 from model.lookup import Dentry, lower_positive, set_impure
 from model.namei import (
@@ -348,6 +348,7 @@ def ovl_do_remove(fs: OvlFs, d: Dentry, is_dir: bool) -> None:
     assert parent is not None
     copy_up(fs, parent)
     nlink_start(fs, d)
+    key, links = overlay_links(fs, d)
     nlink_drop(fs, d)
     udir = parent.upper
     assert udir is not None
@@ -359,6 +360,7 @@ def ovl_do_remove(fs: OvlFs, d: Dentry, is_dir: bool) -> None:
         if d.upper_alias:
             unlink_from(fs, udir, d.name)
         link_into(fs, udir, d.name, new_whiteout(fs))
+    lose_link(fs, key, is_dir, links)
 
 
 def clear_whiteouts(d: Dentry, names: list[bytes]) -> None:

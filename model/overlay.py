@@ -18,7 +18,7 @@ from model.errors import OvlError, fail
 from model.file import Handle
 from model.fs import OvlFs
 from model.inode import getattr_dentry, getattr_inode
-from model.layer import LNK
+from model.layer import LNK, REG
 from model.namei import Nameidata, check_path, last_component, resolve, walk_parent
 from model.spec import LayersSpec
 from model.types import (
@@ -204,6 +204,24 @@ class Overlay:
         self.fs.live.clear()
         self.fs.dir_inodes.clear()
         self.fs.root = None  # the dentry cache goes with the mount
+
+    def reconfigure(self, ro: bool) -> None:
+        """``mount -o remount,ro`` or ``remount,rw`` of the live mount: open files stay open.
+
+        Read-only: EBUSY while a regular file is open for writing (its mount write access,
+        ``sb_prepare_remount_readonly``; a FIFO or device open for writing takes none) or an
+        open file holds an object whose last overlay link is gone (``s_remove_count``);
+        afterwards every write path is EROFS and nothing copies up.  Read-write: EROFS for
+        an overlay without an upper layer (``ovl_reconfigure``: ``ovl_force_readonly``).
+        The other mount options are not changed by a remount (the legacy mount(2) data is
+        ignored on reconfigure)."""
+        if ro and not self.fs.config.ro:
+            for h in self.handles.values():
+                if (h.writable and h.inode.real.kind == REG) or h.inode.removed:
+                    raise OvlError(errno.EBUSY, why="a file is open for writing, or removed")
+        if not ro and self.fs.upper is None:
+            raise OvlError(errno.EROFS, why="no upper layer: the overlay stays read-only")
+        self.fs.config = self.fs.config.with_(ro=ro)
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:
         return dump_upper(self.fs)

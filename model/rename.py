@@ -18,7 +18,7 @@ import errno
 from model.copy_up import copy_up
 from model.errors import fail
 from model.fs import OvlFs
-from model.inode import const_ino, same_inode
+from model.inode import const_ino, lose_link, overlay_links, same_inode
 from model.layer import Node
 from model.lookup import Dentry, lower_positive, set_impure
 from model.namei import LAST_NORM, LAST_ROOT, Nameidata, Parent, check_path, walk_parent
@@ -186,11 +186,15 @@ def _rename_upper(
         set_redirect(fs, new, samedir)
     elif not overwrite and new.is_dir and not new.opaque and old.parent.merged:
         _set_opaque(new)
+    victim = (*overlay_links(fs, new), new.is_dir) if overwrite and new.positive else None
     if overwrite and new.positive:
         nlink_drop(fs, new)
     udir_old, udir_new = old.parent.upper, new.parent.upper
     assert udir_old is not None and udir_new is not None
     _real_rename(fs, udir_old, old.name, udir_new, new.name, exchange=switch or not overwrite)
+    if victim is not None:
+        key, links, is_dir = victim
+        lose_link(fs, key, is_dir, links)
     if leave_whiteout:
         udir_old.dir_children()[old.name] = new_whiteout(fs)
     if cleanup:

@@ -78,6 +78,18 @@ class KernelOverlay(RealOverlay):
             self.teardown()
             raise
 
+    def reconfigure(self, ro: bool) -> None:
+        """Remount the live mount read-only or read-write (mount(2) with ``MS_REMOUNT`` and
+        no data: the kernel ignores the legacy data on reconfigure); handles stay open.  A
+        full remount later keeps the state."""
+        flags = realfs.MS_REMOUNT | (realfs.MS_RDONLY if ro else 0)
+        realfs.mount(None, self.mountpoint, None, flags, None)
+        self._observer.forget_view()
+        if ro:
+            self.mount_flags |= realfs.MS_RDONLY
+        else:
+            self.mount_flags &= ~realfs.MS_RDONLY
+
     def _mount(self) -> None:
         self._detached = False
         try:
