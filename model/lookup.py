@@ -80,7 +80,7 @@ class Dentry:
         self.cache: dict[bytes, tuple[Node | None, Node | None, int, Dentry]] | None = None
         self.listing: tuple[tuple[int, int, int, int], list[DirEntry]] | None = None
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # pragma: no cover - a debugging aid
         return f"<Dentry {self.path_bytes()!r} upper={self.upper} lowers={len(self.lowers)}>"
 
     @property
@@ -136,7 +136,7 @@ class Dentry:
             d = d.parent
         return tuple(reversed(names))
 
-    def path_bytes(self) -> bytes:
+    def path_bytes(self) -> bytes:  # pragma: no cover - for __repr__
         return b"/" + b"/".join(self.path())
 
 
