@@ -143,3 +143,15 @@ def test_fsync_of_lower_file_and_dir_succeeds_without_copy_up() -> None:
     o.fsync(o.open(b"/d/f", os.O_RDONLY))
     o.fsync(o.open(b"/d", os.O_RDONLY))
     assert up(o, b"/d") is None
+
+
+def test_a_whence_past_seek_max_is_einval_before_the_file_is_looked_at() -> None:
+    """``ksys_lseek`` (fs/read_write.c) refuses a whence past SEEK_MAX itself, before
+    ``vfs_llseek``: EINVAL on a FIFO too, where any known whence is ESPIPE (checked on 6.18)."""
+    o = mount([Entry(b"p", "fifo", 0o644), F(b"f", b"abc")])
+    r = o.open(b"/p", os.O_RDONLY)
+    assert errno_of(o.lseek, r, 0, 5) == errno.EINVAL
+    assert errno_of(o.lseek, r, 0, os.SEEK_CUR) == errno.ESPIPE
+    f = o.open(b"/f", os.O_RDONLY)
+    assert errno_of(o.lseek, f, 0, 5) == errno.EINVAL
+    assert o.lseek(f, 1, os.SEEK_CUR) == 1
