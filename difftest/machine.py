@@ -455,13 +455,27 @@ class OverlayMachine(RuleBasedStateMachine):
         return None if out.is_error else self.example.next_label - 1
 
     @rule(target=handles, p=PATH, q=PATH, suffix=st.sampled_from(ODD_SUFFIXES),
-          call=st.sampled_from(range(18)))  # fmt: skip
+          call=st.sampled_from([0, 1, 2, 3, 4, 16]))  # fmt: skip
+    def odd_path_look(self, p: int, q: int, suffix: bytes, call: int) -> Any:
+        """:meth:`odd_path` for the calls that look or open."""
+        return self.odd_path(p, q, suffix, call)
+
+    @rule(target=handles, p=PATH, q=PATH, suffix=st.sampled_from(ODD_SUFFIXES),
+          call=st.sampled_from([*range(5, 16), 17]))  # fmt: skip
+    def odd_path_change(self, p: int, q: int, suffix: bytes, call: int) -> Any:
+        """:meth:`odd_path` for the calls that change (two rules: the calls on odd paths
+        get two shares of the steps, each one operation long)."""
+        return self.odd_path(p, q, suffix, call)
+
     def odd_path(self, p: int, q: int, suffix: bytes, call: int) -> Any:
         """A call on a path with a trailing slash, ``.`` or ``..`` as its last component, or
         a doubled slash: the rules of the last component's type (LAST_DOT, LAST_DOTDOT,
-        LAST_ROOT) and of trailing slashes, in every call that takes a path."""
+        LAST_ROOT) and of trailing slashes, in every call that takes a path.  The path is
+        mostly one the model shows, now and then the root."""
+        if p % 8 == 7:
+            p = 0  # the root: "/" + suffix is LAST_ROOT
         named = sorted(self._model_merged())
-        base = named[p % len(named)] if named and p % 4 else self.at(p)  # mostly what exists
+        base = named[p % len(named)] if named and p % 4 else self.at(p)
         if base == b"/" and b".." in suffix:
             suffix = b"/"  # "/.." is outside the mount
         if suffix == b"./":
@@ -506,7 +520,8 @@ class OverlayMachine(RuleBasedStateMachine):
             path = special[p % len(special)]
         else:
             path = self.at(p)
-            if self.run_op(ops.Mknod(path, 0o010644)).is_error:
+            kind = (0o010644, 0) if p % 2 else (0o020644, 0x103)  # a FIFO or the null device
+            if self.run_op(ops.Mknod(path, *kind)).is_error:
                 return multiple()
             self.remember(path)
         label = self._opened(self.run_op(ops.Open(path, flags)))
@@ -525,7 +540,8 @@ class OverlayMachine(RuleBasedStateMachine):
         return label
 
     @rule(target=handles, p=PATH, q=PATH, mode=st.sampled_from(SPECIAL_MODES),
-          trigger=st.sampled_from(range(10)), who=st.sampled_from(range(3)))  # fmt: skip
+          trigger=st.sampled_from([*range(10), 3, 4, 5]),  # writes count twice
+          who=st.sampled_from(range(3)))  # fmt: skip
     def special_mode_copy_up(self, p: int, q: int, mode: int, trigger: int, who: int) -> Any:
         """Copy up a lower file with setuid, setgid or sticky set (the layers' own mode if it
         has one, else ``mode`` given after a first copy-up) by each call that copies up,
