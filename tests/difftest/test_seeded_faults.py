@@ -122,8 +122,8 @@ FAULTS = [
     Fault(
         "a FIFO's pipe changes what is written",
         "special.py",
-        "    pipe.buf += data[:room]\n",
-        "    pipe.buf += data[:room].upper()\n",
+        "        page = data[written : written + PAGE_SIZE]\n",
+        "        page = data[written : written + PAGE_SIZE].upper()\n",
     ),
     Fault(
         "lseek on a FIFO succeeds",

@@ -155,3 +155,19 @@ def test_a_whence_past_seek_max_is_einval_before_the_file_is_looked_at() -> None
     f = o.open(b"/f", os.O_RDONLY)
     assert errno_of(o.lseek, f, 0, 5) == errno.EINVAL
     assert o.lseek(f, 1, os.SEEK_CUR) == 1
+
+
+def test_a_fifo_holds_sixteen_pages_and_merges_only_a_writes_last_partial_page() -> None:
+    """``pipe_write`` (fs/pipe.c): a write's last ``len % PAGE_SIZE`` bytes go into the last
+    buffer when they fit after its data, the rest into new pages, one per free slot of 16;
+    a full pipe is EAGAIN with O_NONBLOCK (checked on 6.18: "new" then 70,000 bytes writes
+    368 + 15 * 4096 = 61,808 of them, and then "new" is EAGAIN)."""
+    o = mount([Entry(b"p", "fifo", 0o644)])
+    fd = o.open(b"/p", os.O_RDWR)
+    assert o.write(fd, b"new") == 3
+    assert o.write(fd, b"y" * 70000) == 368 + 15 * 4096
+    assert errno_of(o.write, fd, b"new") == errno.EAGAIN
+    assert o.read(fd, 5) == b"newyy"
+    assert errno_of(o.write, fd, b"new") == errno.EAGAIN  # the first page is not empty yet
+    assert len(o.read(fd, 4096)) == 4096  # empties the first page, frees its slot
+    assert o.write(fd, b"new") == 3
