@@ -101,6 +101,7 @@ class OverlayMachine(RuleBasedStateMachine):
             self._rules_strategy = SwarmRules(self)
         self.example: Example | None = None
         self.paths: list[bytes] = []
+        self.xattr_paths: list[bytes] = []
         self.last_op: ops.Op | None = None
 
     # ---- setup ----------------------------------------------------------------------------
@@ -117,6 +118,9 @@ class OverlayMachine(RuleBasedStateMachine):
         if b"/" + CHAIN_DIR in known:
             fresh.update(CHAIN_FRESH)
         self.paths = sorted(known | fresh | {b"/"})
+        # paths whose object has xattrs in some layer (odd_xattr aims at them)
+        self.xattr_paths = sorted({b"/" + e.path for layer in (*spec.lowers, spec.upper or ())
+                                   for e in layer if e.xattrs})  # fmt: skip
 
     def teardown(self) -> None:
         if self.example is not None:
@@ -280,7 +284,8 @@ class OverlayMachine(RuleBasedStateMachine):
         uid, gid = who
         self.run_op(ops.Chmod(self.at(p), mode, uid=uid, gid=gid))
 
-    @rule(p=PATH, who=WHO, owner=st.sampled_from([(-1, -1), (1000, 1000), (0, 0), (-1, 1000)]))
+    @rule(p=PATH, who=WHO,
+          owner=st.sampled_from([(-1, -1), (1000, 1000), (0, 0), (-1, 1000), (1000, 0)]))
     def chown(self, p: int, who: tuple[int, int], owner: tuple[int, int]) -> None:
         uid, gid = who
         self.run_op(ops.Chown(self.at(p), owner[0], owner[1], uid=uid, gid=gid))
@@ -318,6 +323,14 @@ class OverlayMachine(RuleBasedStateMachine):
         in listings), bad flags, oversize values and names."""
         uid, gid = who
         path = self.at(p)
+        if p % 2:  # half the time an object with xattrs, now and then one of its user.* names
+            merged = self._model_merged()
+            with_xattrs = sorted({*self.xattr_paths, *(k for k, e in merged.items() if e.xattrs)})
+            if with_xattrs:
+                path = with_xattrs[p % len(with_xattrs)]
+                entry = merged.get(path)
+                if p % 4 == 1 and entry is not None and entry.xattrs:
+                    name = entry.xattrs[0][0]
         op: ops.Op = [
             ops.Getxattr(path, name, uid=uid, gid=gid),
             ops.Setxattr(path, name, value, flags, uid=uid, gid=gid),
@@ -531,7 +544,7 @@ class OverlayMachine(RuleBasedStateMachine):
             [ops.Write(label, b"new"), ops.Read(label, 4)],  # through the pipe
             [ops.Write(label, DATA[-1]), ops.Write(label, b"new")],  # a full pipe
             [ops.Read(label, 4)],
-            [ops.Write(label, b"new")],
+            [ops.Write(label, b"new"), ops.Write(label, b"new"), ops.Read(label, 4)],  # merged
             [ops.Lseek(label, 0)],
             [ops.Fsync(label)],
         ]
@@ -593,8 +606,9 @@ class OverlayMachine(RuleBasedStateMachine):
           write through the new handle and a read through the first: where writes land
           after a copy-up, and what an earlier handle sees of them;
         * ``how`` >= 4: a directory read through a handle, then a new entry, a removed one,
-          a copy-up of the directory itself, or ``lseek(fd, 0, SEEK_SET)``, and a read on:
-          the handle's cached list of a merged dir, and a real dir that becomes merged."""
+          a copy-up of the directory itself or none, a seek (back to 0, to the end, to -1)
+          or none, and a read on: the handle's cached list of a merged dir, and a real dir
+          that becomes merged."""
         if how < 4:
             return self._write_after_copy_up(p, data, how)
         return self._read_dir_across_change(p, q, how - 4)
@@ -625,13 +639,17 @@ class OverlayMachine(RuleBasedStateMachine):
         self.run_op(ops.Getdents(label))
         base = d.rstrip(b"/")
         inside = sorted(k for k in merged if k != d and k.rpartition(b"/")[0] == base)
-        op: ops.Op = [
+        change_op = [
             ops.Mkdir(base + b"/new"),
             ops.Unlink(inside[q % len(inside)]) if inside else ops.Mknod(base + b"/new", 0),
             ops.Chmod(d, 0o755),
-            ops.Lseek(label, 0),
+            None,
         ][change]
-        self.run_op(op)
+        seek = [ops.Lseek(label, 0), ops.Lseek(label, 0, os.SEEK_END), ops.Lseek(label, -1),
+                None][q % 4]  # fmt: skip
+        for op in (change_op, seek):
+            if op is not None:
+                self.run_op(op)
         self.run_op(ops.Getdents(label))
         return label
 
