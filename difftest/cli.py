@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coverage", action="store_true",
                    help="measure which rules of the model (model/) the run reached: branch "
                         "coverage, printed as a share with the rules never entered, and in "
-                        "--json (slows the tester down; see reports/coverage/)")
+                        "--json; -vv also lists every branch not taken (slows the tester "
+                        "down; see reports/coverage/)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     return p
@@ -460,7 +461,8 @@ def _summaries(
     if rules is not None:
         from difftest.rulecov import summary_lines
 
-        for line in summary_lines(rules, limit=100 if args.verbose else 20):
+        for line in summary_lines(rules, limit=100 if args.verbose else 20,
+                                  missed=args.verbose >= 2):
             console.print(line, markup=False)
     if args.verbose:
         from difftest.progress import coverage_table

@@ -54,6 +54,13 @@ class Handles:
             raise OSError(9, "EBADF: handle label not open on this target") from None
 
 
+def _value_repr(value: Any) -> str:
+    """``repr``, except that a long run of one byte is spelled ``b'w' * 65537``."""
+    if isinstance(value, bytes) and len(value) > 64 and value == value[:1] * len(value):
+        return f"{value[:1]!r} * {len(value)}"
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class Op:
     """Base of all operations.  Subclasses set ``syscall`` and, for path operations,
@@ -69,7 +76,7 @@ class Op:
             value = getattr(self, f.name)
             if f.default is not dataclasses.MISSING and value == f.default:
                 continue
-            parts.append(f"{f.name}={value!r}")
+            parts.append(f"{f.name}={_value_repr(value)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     @property

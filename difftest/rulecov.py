@@ -58,6 +58,9 @@ class RuleCoverage:
     modules: list[ModuleCoverage] = field(default_factory=list)
     unreached: list[Rule] = field(default_factory=list)  # rules never entered
     partial: list[tuple[Rule, int]] = field(default_factory=list)  # entered, branches missed
+    # every branch not taken, as ``model/file.py:123->130`` (a negative target leaves the
+    # function), for finding what the generator misses
+    missed: list[str] = field(default_factory=list)
 
     @property
     def branches(self) -> int:
@@ -81,6 +84,7 @@ class RuleCoverage:
                         for m in self.modules},
             "unreached": [r.where for r in self.unreached],
             "partial": {r.where: n for r, n in self.partial},
+            "missed": self.missed,
         }
 
 
@@ -165,6 +169,8 @@ def analyse(cov: Any) -> RuleCoverage:
         statements = {n for n in analysis.statements
                       if any(first < n <= last for _name, first, last, _doc in functions)}
         missing_arcs = analysis.missing_branch_arcs()
+        out.missed.extend(f"model/{path.name}:{line}->{to}"
+                          for line, tos in sorted(missing_arcs.items()) for to in sorted(tos))
         out.modules.append(ModuleCoverage(
             path.stem, nums.n_branches, nums.n_branches - nums.n_missing_branches,
             len(statements), len(statements & executed),
@@ -187,9 +193,9 @@ def analyse(cov: Any) -> RuleCoverage:
     return out
 
 
-def summary_lines(cov: RuleCoverage, limit: int = 20) -> list[str]:
+def summary_lines(cov: RuleCoverage, limit: int = 20, missed: bool = False) -> list[str]:
     """The run summary's lines: the share of branches taken, and the rules never entered
-    (the first *limit*; the JSON has them all)."""
+    (the first *limit*; the JSON has them all); with *missed*, every branch not taken."""
     lines = [f"rule coverage: {cov.branches_hit} of {cov.branches} reachable branches of "
              f"model/ taken ({cov.share:.1f}%); {len(cov.unreached)} rule(s) never entered"]
     for rule in cov.unreached[:limit]:
@@ -197,4 +203,6 @@ def summary_lines(cov: RuleCoverage, limit: int = 20) -> list[str]:
         lines.append(f"  never entered: {rule.where}{doc}")
     if len(cov.unreached) > limit:
         lines.append(f"  ... and {len(cov.unreached) - limit} more (see --json)")
+    if missed:
+        lines.extend(f"  branch not taken: {arc}" for arc in cov.missed)
     return lines

@@ -3,8 +3,9 @@
 Layers draw from a small shared pool of names, so the same path often exists in several
 layers: that is what makes directories merge, whiteouts hide something and copy-ups happen.
 Rarer ingredients (names of 250 bytes, non-UTF-8 names, ``.wh.`` names, hard links across
-directories, symlink loops, sparse files past 4 GiB, setuid modes, other owners, ``user.*``
-xattrs, a chain of directories whose deepest file is at PATH_MAX) are mixed in.
+directories, symlink loops, sparse files past 4 GiB, setuid and setgid modes, other owners,
+``user.*``, ``trusted.*`` and escaped private xattrs, a chain of directories whose deepest
+file is at PATH_MAX) are mixed in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from model.spec import OPAQUE, Entry, LayersSpec
+from model.spec import OPAQUE, REDIRECT, Entry, LayersSpec
 from model.types import NAME_MAX, PATH_MAX
 
 TOP_NAMES = [b"a", b"b", b"c", b"d"]
@@ -24,10 +25,15 @@ FRESH_NAMES = [b"a", b"b", b"new", b"x", b".wh.x", b"\xe9", b"m" * 255, b"m" * 2
 # Relative targets only: an absolute target (or ".." out of the root) resolves on the host,
 # outside the scratch space, and the tester must touch nothing there.
 SYMLINK_TARGETS = [b"a", b"x/y", b"dangling", b"../b", b"loop", b"c", b"x"]
-FILE_MODES = [0o644, 0o644, 0o600, 0o755, 0o444, 0o4755, 0o640]
-DIR_MODES = [0o755, 0o755, 0o700, 0o777, 0o1777, 0o555]
+# setuid, setgid with and without group-exec (only the first is cleared by a write), both
+FILE_MODES = [0o644, 0o644, 0o600, 0o755, 0o444, 0o4755, 0o640, 0o2755, 0o6755, 0o2745]
+DIR_MODES = [0o755, 0o755, 0o700, 0o777, 0o1777, 0o555, 0o2775]  # setgid: new files' group
 OWNERS = [(0, 0), (0, 0), (0, 0), (1000, 1000), (1001, 1000)]
-USER_XATTRS = [(b"user.a", b"1"), (b"user.b", b"two")]
+# A layer's xattrs: user.* names; an escaped name (what ``trusted.overlay.x`` set through
+# the overlay is stored as: listed as that name); another trusted.* (listed for root only);
+# a private name of no meaning to the overlay (never listed, never readable through it).
+LAYER_XATTRS = [(b"user.a", b"1"), (b"user.b", b"two"), (b"trusted.overlay.overlay.x", b"esc"),
+                (b"user.a", b"1"), (b"trusted.t", b"t"), (b"trusted.overlay.priv", b"p")]
 BIG = 5 * 1024**3
 
 # A chain of 16 directories of 250-byte names under ``/p``, ending in a file whose path
@@ -88,13 +94,22 @@ def _decode_entry(path: bytes, kind: str, attr: int, opaque_ok: bool) -> Entry:
     uid, gid = OWNERS[(attr >> 3) % len(OWNERS)]
     xattrs: tuple[tuple[bytes, bytes], ...] = ()
     if attr & 0x40:
-        xattrs = (USER_XATTRS[(attr >> 5) & 1],)
+        xattrs = (LAYER_XATTRS[(attr >> 4) % len(LAYER_XATTRS)],)
     if kind == "reg":
         mode = FILE_MODES[attr % len(FILE_MODES)]
         size = BIG if (attr & 0x87) == 0x87 else None  # sparse file past 4 GiB, now and then
         data = FILE_DATA[(attr >> 1) % len(FILE_DATA)]
         return Entry(path, "reg", mode, uid, gid, data=data, size=size, xattrs=xattrs)
     if kind == "dir":
+        if opaque_ok and xattrs and xattrs[0][0] == b"trusted.overlay.priv":
+            # What an offline tool may leave on a directory: an absolute redirect to a
+            # path no lower layer has.  Left out (reports/coverage/README.md): redirects to
+            # names still visible (one lower dir under two names is ESTALE, where the
+            # model and the kernel part on split-fs) and malformed ones (EINVAL, where they
+            # part as well and the tester's walk fails).
+            xattrs = ((REDIRECT, b"/nowhere/x"),)
+        elif opaque_ok and xattrs and xattrs[0][0] == b"trusted.t":
+            xattrs = ((OPAQUE, b"x"),)  # in a lower layer: holds xwhiteouts, not opaque
         if opaque_ok and attr & 0x80:
             xattrs = (*xattrs, (OPAQUE, b"y"))
         return Entry(path, "dir", DIR_MODES[attr % len(DIR_MODES)], uid, gid, xattrs=xattrs)

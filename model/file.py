@@ -53,6 +53,7 @@ from model.special import (
 from model.types import Cred, DirEntry
 
 O_ACCMODE = 3
+SEEK_MAX = 4  # SEEK_HOLE
 DIR_EOD = 2147483647  # tmpfs's end-of-directory offset (DIR_OFFSET_EOD)
 SPECIAL = (CHR, BLK, FIFO, SOCK)
 
@@ -261,8 +262,12 @@ def fsync(h: Handle) -> None:
 
 
 def lseek(h: Handle, offset: int, whence: int) -> int:
-    """lseek(2).  On a directory SEEK_END is EINVAL (merged dirs and tmpfs dirs alike,
-    catalogue §2.2) and a seek back to 0 makes the next getdents start over."""
+    """lseek(2).  A whence past SEEK_MAX is EINVAL before the file is looked at, also on a
+    FIFO (``ksys_lseek``, fs/read_write.c).  On a directory SEEK_END is EINVAL (merged dirs
+    and tmpfs dirs alike, catalogue §2.2) and a seek back to 0 makes the next getdents
+    start over."""
+    if not 0 <= whence <= SEEK_MAX:
+        raise fail(errno.EINVAL, "no such whence")
     if h.dir is not None:
         return _dir_lseek(h.dir, offset, whence)
     if h.inode.real.kind != REG:
@@ -273,8 +278,8 @@ def lseek(h: Handle, offset: int, whence: int) -> int:
         new = h.pos + offset
     elif whence == os.SEEK_END:
         new = h.inode.real.size + offset
-    else:
-        raise fail(errno.EINVAL, "bad whence")
+    else:  # pragma: no cover - SEEK_DATA/SEEK_HOLE: not modelled, never generated
+        raise fail(errno.EINVAL, "SEEK_DATA/SEEK_HOLE are not modelled")
     if new < 0:
         raise fail(errno.EINVAL, "negative offset")
     h.pos = new
@@ -428,7 +433,8 @@ def _merged_listing(fs: OvlFs, d: Dentry) -> list[DirEntry]:
     return entries
 
 
-def resolve_content(fs: OvlFs, path: bytes) -> Node:
+# difftest's model observer reads a node's digest itself (observe_model.py)
+def resolve_content(fs: OvlFs, path: bytes) -> Node:  # pragma: no cover - library API
     """The regular file ``path`` names, not following a final symlink (O_NOFOLLOW)."""
     check_path(path)
     nd = Nameidata(fs, Cred())

@@ -80,7 +80,7 @@ class Dentry:
         self.cache: dict[bytes, tuple[Node | None, Node | None, int, Dentry]] | None = None
         self.listing: tuple[tuple[int, int, int, int], list[DirEntry]] | None = None
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # pragma: no cover - a debugging aid
         return f"<Dentry {self.path_bytes()!r} upper={self.upper} lowers={len(self.lowers)}>"
 
     @property
@@ -136,7 +136,7 @@ class Dentry:
             d = d.parent
         return tuple(reversed(names))
 
-    def path_bytes(self) -> bytes:
+    def path_bytes(self) -> bytes:  # pragma: no cover - for __repr__
         return b"/" + b"/".join(self.path())
 
 
@@ -348,7 +348,7 @@ def _lookup_lowers(
         if upper is not None and not stack and d.is_dir:
             _fix_origin(parent, upper, layer, this)
         stack.append((layer, this))
-        if d.redirect is not None and not follow:
+        if d.redirect is not None and not follow:  # pragma: no cover - no nofollow preset
             raise fail(errno.EPERM, "refusing to follow redirect (redirect_dir=nofollow)")
         if d.stop:
             break
@@ -392,7 +392,7 @@ def lower_positive(fs: OvlFs, d: Dentry) -> bool:
     dentry counts when it is an upper whiteout; a lower-only one always; an upper one when
     the *same name* is found in the parent's lower stack and the first hit is not a
     char-device whiteout."""
-    if not d.positive:
+    if not d.positive:  # pragma: no cover - both callers pass a positive dentry
         return d.opaque
     if not d.upper_alias:
         return True

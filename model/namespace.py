@@ -72,7 +72,7 @@ def may_delete(nd: Nameidata, parent: Dentry, victim: Dentry, is_dir: bool) -> N
     if is_dir:
         if not victim.is_dir:
             raise fail(errno.ENOTDIR, "not a directory")
-        if victim.is_root:
+        if victim.is_root:  # pragma: no cover - a LAST_NORM name never names the root
             raise fail(errno.EBUSY, "the root")
     elif victim.is_dir:
         raise fail(errno.EISDIR, "is a directory")

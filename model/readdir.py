@@ -185,7 +185,8 @@ def dotdot_ino(fs: OvlFs, d: Dentry, merged: bool) -> int:
     for layer, node in parent.lowers:
         if layer is top:
             return node.ino
-    return st_ino(fs, parent.upper, parent.lowers, parent.is_root)  # not reached
+    # not reached: a lower dir's parent has a dir in every layer that holds it
+    return st_ino(fs, parent.upper, parent.lowers, parent.is_root)  # pragma: no cover - above
 
 
 def entry_ino(fs: OvlFs, e: CacheEntry, dot_ino: int, dotdot_ino: int) -> int:

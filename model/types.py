@@ -42,7 +42,7 @@ class Stat(NamedTuple):
     dev: int = 0
 
     @property
-    def is_dir(self) -> bool:
+    def is_dir(self) -> bool:  # pragma: no cover - library API
         return _stat.S_ISDIR(self.mode)
 
 

@@ -76,3 +76,17 @@ def test_difftest_coverage_puts_the_rules_in_the_summary_and_the_json(tmp_path: 
     assert 0 < cov["branches_hit"] < cov["branches"]
     assert set(cov["modules"]) >= {"lookup", "namespace", "rename", "copy_up", "readdir"}
     assert all(w.startswith("model/") for w in cov["unreached"])
+
+
+def test_every_branch_not_taken_is_listed_by_file_and_lines() -> None:
+    """``missed`` names each branch a run did not take as ``model/F.py:FROM->TO``, as many
+    as the module figures count, and -vv prints them."""
+    rules = Collector()
+    with rules.measuring():
+        mount().mkdir(b"/d", 0o755)
+    got = rules.result()
+    assert len(got.missed) == got.branches - got.branches_hit
+    assert all(arc.startswith("model/") and ".py:" in arc and "->" in arc for arc in got.missed)
+    lines = summary_lines(got, missed=True)
+    assert sum(ln.startswith("  branch not taken: model/") for ln in lines) == len(got.missed)
+    assert got.to_json()["missed"] == got.missed

@@ -143,3 +143,31 @@ def test_fsync_of_lower_file_and_dir_succeeds_without_copy_up() -> None:
     o.fsync(o.open(b"/d/f", os.O_RDONLY))
     o.fsync(o.open(b"/d", os.O_RDONLY))
     assert up(o, b"/d") is None
+
+
+def test_a_whence_past_seek_max_is_einval_before_the_file_is_looked_at() -> None:
+    """``ksys_lseek`` (fs/read_write.c) refuses a whence past SEEK_MAX itself, before
+    ``vfs_llseek``: EINVAL on a FIFO too, where any known whence is ESPIPE (checked on 6.18)."""
+    o = mount([Entry(b"p", "fifo", 0o644), F(b"f", b"abc")])
+    r = o.open(b"/p", os.O_RDONLY)
+    assert errno_of(o.lseek, r, 0, 5) == errno.EINVAL
+    assert errno_of(o.lseek, r, 0, os.SEEK_CUR) == errno.ESPIPE
+    f = o.open(b"/f", os.O_RDONLY)
+    assert errno_of(o.lseek, f, 0, 5) == errno.EINVAL
+    assert o.lseek(f, 1, os.SEEK_CUR) == 1
+
+
+def test_a_fifo_holds_sixteen_pages_and_merges_only_a_writes_last_partial_page() -> None:
+    """``pipe_write`` (fs/pipe.c): a write's last ``len % PAGE_SIZE`` bytes go into the last
+    buffer when they fit after its data, the rest into new pages, one per free slot of 16;
+    a full pipe is EAGAIN with O_NONBLOCK (checked on 6.18: "new" then 70,000 bytes writes
+    368 + 15 * 4096 = 61,808 of them, and then "new" is EAGAIN)."""
+    o = mount([Entry(b"p", "fifo", 0o644)])
+    fd = o.open(b"/p", os.O_RDWR)
+    assert o.write(fd, b"new") == 3
+    assert o.write(fd, b"y" * 70000) == 368 + 15 * 4096
+    assert errno_of(o.write, fd, b"new") == errno.EAGAIN
+    assert o.read(fd, 5) == b"newyy"
+    assert errno_of(o.write, fd, b"new") == errno.EAGAIN  # the first page is not empty yet
+    assert len(o.read(fd, 4096)) == 4096  # empties the first page, frees its slot
+    assert o.write(fd, b"new") == 3

@@ -7,6 +7,7 @@ import errno
 from ovl_helpers import OPQ, USER, D, F, errno_of, mount, up
 
 from model.spec import Entry
+from model.types import Cred
 
 XATTR_CREATE, XATTR_REPLACE = 1, 2
 
@@ -82,3 +83,19 @@ def test_bad_names_and_flags() -> None:
     assert errno_of(o.setxattr, b"/f", b"user." + b"a" * 251, b"1") == errno.ERANGE
     assert errno_of(o.setxattr, b"/f", b"user.a", b"1", 4) == errno.EINVAL
     assert errno_of(o.setxattr, b"/f", b"other.a", b"1") == errno.EOPNOTSUPP
+
+
+def test_a_system_name_is_refused_by_the_layer_after_the_lookup_and_the_copy_up() -> None:
+    """fs/xattr.c checks only the name's length before the lookup, and ``xattr_permission``
+    leaves system.* to the filesystem: a missing path is ENOENT, a value over 64 KiB E2BIG,
+    and the layer's tmpfs, which has no handler for ``system.x``, says EOPNOTSUPP only after
+    ``ovl_xattr_set`` copied the file up (checked on 6.18)."""
+    o = mount([F(b"f")])
+    assert errno_of(o.getxattr, b"/nope", b"system.x") == errno.ENOENT
+    assert errno_of(o.setxattr, b"/f", b"system.x", b"v" * 65537) == errno.E2BIG
+    assert errno_of(o.removexattr, b"/f", b"system.x") == errno.EOPNOTSUPP
+    assert up(o, b"/f") is None  # removexattr asks the lower first
+    assert errno_of(o.setxattr, b"/f", b"system.x", b"v", 0, cred=Cred(1000, 1000)) == (
+        errno.EOPNOTSUPP  # no permission check of the VFS for system.*
+    )
+    assert up(o, b"/f") is not None
