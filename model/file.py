@@ -143,7 +143,9 @@ def _open_last(nd: Nameidata, p: Parent, flags: int, mode: int) -> tuple[Dentry,
             return d, True
         nofollow = flags & os.O_NOFOLLOW or (flags & os.O_CREAT and flags & os.O_EXCL)
         if d.is_symlink and (not nofollow or p.trailing):
+            trailing = p.trailing  # a trailing slash still demands a directory at the end
             p = follow_parent(nd, p.dir, d)
+            p.trailing = p.trailing or trailing
             continue
         if p.trailing and not d.is_dir:
             raise fail(errno.ENOTDIR, "trailing slash on a non-directory")
@@ -309,6 +311,8 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
     if ds is None:
         raise fail(errno.ENOTDIR, "getdents on a non-directory")
     inode = h.inode
+    if inode.dead:
+        raise fail(errno.ENOENT, "directory removed (iterate_dir: IS_DEADDIR)")
     if ds.pos == 0:
         ds.cache = None
         if ds.is_real and not is_real_dir(inode.upper, inode.lowers):

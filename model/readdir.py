@@ -52,7 +52,11 @@ def read_merged(
     fs: OvlFs, upper: Node | None, lowers: LowerStack, xwhiteouts: bool
 ) -> list[CacheEntry]:
     """``ovl_dir_read_merged``: every name of every stacked layer once; the first layer
-    that has a name decides whether it is a whiteout."""
+    that has a name decides whether it is a whiteout.  The lowest layer's names come first,
+    in its order, also those an upper layer has too ("Insert lowest layer entries before
+    upper ones, this allows offsets to be reasonably constant": ``ovl_fill_lowest`` moves
+    them before the rest), then the others in the order they were met (checked on 6.18:
+    lseek(fd, 3) in a merged dir of upper-lower ``c`` and lowest ``a`` reads ``c``)."""
     seen: dict[bytes, CacheEntry] = {
         b".": CacheEntry(b".", None, upper is not None, False),
         b"..": CacheEntry(b"..", None, upper is not None, False),
@@ -70,7 +74,13 @@ def read_merged(
                 continue
             wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))
             seen[name] = CacheEntry(name, child, is_upper, wo)
-    return list(seen.values())
+    if not lowers:
+        return list(seen.values())
+    lowest = lowers[-1][1].children
+    assert lowest is not None
+    first = [b".", b"..", *lowest]
+    moved = set(first)
+    return [seen[n] for n in first] + [e for n, e in seen.items() if n not in moved]
 
 
 def list_merged(

@@ -98,3 +98,10 @@ def test_o_creat_with_trailing_slash_is_eisdir_and_o_directory_on_file_enotdir()
     assert errno_of(o.open, b"/f", os.O_DIRECTORY) == errno.ENOTDIR
     assert errno_of(o.open, b"/d", os.O_WRONLY) == errno.EISDIR
     assert errno_of(o.open, b"/d", os.O_CREAT | os.O_RDONLY) == errno.EISDIR
+
+
+def test_a_trailing_slash_after_a_symlink_demands_a_directory_at_its_end() -> None:
+    """open("link/") follows the link and still needs a directory: a symlink to a regular
+    file is ENOTDIR (``LOOKUP_DIRECTORY`` stays set across the link; checked on 6.18)."""
+    o = mount([L(b"c", b"a"), F(b"a")])
+    assert errno_of(o.open, b"/c/", os.O_RDONLY) == errno.ENOTDIR

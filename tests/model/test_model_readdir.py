@@ -95,3 +95,24 @@ def test_readdir_of_a_real_impure_upper_dir_drops_the_needless_impure_flag() -> 
     o.unlink(b"/u/f")
     o.readdir(b"/u")
     assert not up(o, b"/u").impure  # type: ignore[union-attr]
+
+
+def test_a_merged_dir_lists_its_lowest_layers_names_first() -> None:
+    """``ovl_dir_read_merged`` inserts the lowest layer's entries before the others
+    (``ovl_fill_lowest``), so a handle's offsets past ``.`` and ``..`` name the lowest
+    layer's names first (checked on 6.18: after lseek(fd, 3) in the root of lowers ``c``
+    over ``a``, no upper, the kernel reads ``c``, where the model used to read ``a``)."""
+    o = mount([F(b"c")], [F(b"a")], upper=None)
+    fd = o.open(b"/", os.O_RDONLY | os.O_DIRECTORY)
+    assert [e.name for e in o.getdents(fd)] == [b".", b"..", b"a", b"c"]
+    o.lseek(fd, 3, os.SEEK_SET)
+    assert [e.name for e in o.getdents(fd)] == [b"c"]
+
+
+def test_a_handle_on_a_removed_directory_reads_enoent() -> None:
+    """``vfs_rmdir`` marks the overlay inode S_DEAD and ``iterate_dir`` then refuses it with
+    ENOENT, also on a directory with nothing below it (checked on 6.18)."""
+    o = mount([], upper=[D(b"a")])
+    fd = o.open(b"/a", os.O_RDONLY | os.O_DIRECTORY)
+    o.rmdir(b"/a")
+    assert errno_of(o.getdents, fd) == errno.ENOENT
