@@ -215,12 +215,14 @@ class OverlayMachine(RuleBasedStateMachine):
     )
     def lseek(self, h: int, offset: int, whence: int) -> None:
         """Every whence lseek(2) takes on a file and a directory, and one it does not (5).  A
-        directory is sought to offset 0 only: any other position is a cookie of the real
-        directory or a place in a listing whose order the model cannot know (tolerance
-        readdir-order); found 2026-12-05: a pure upper dir sought to 3 listed a name on the
-        kernel and none on the model."""
-        if offset > 0 and whence != 5 and self._is_dir_handle(h):
-            offset = 0
+        directory is sought to offset 0 (or a negative one: EINVAL) only: any other position,
+        and the one SEEK_CUR returns, is a cookie of the real directory or a place in a
+        listing whose order the model cannot know (tolerance readdir-order); found
+        2026-12-05: a pure upper dir sought to 3 listed a name on the kernel and none on the
+        model, and SEEK_CUR at the end of a lower dir gave the model's INT_MAX - 1 and
+        ovlfuse's entry count."""
+        if whence in (os.SEEK_SET, os.SEEK_CUR) and self._is_dir_handle(h):
+            whence, offset = os.SEEK_SET, min(offset, 0)
         self.run_op(ops.Lseek(h, offset, whence))
 
     def _is_dir_handle(self, h: int) -> bool:

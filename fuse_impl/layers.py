@@ -206,6 +206,22 @@ def getxattr(path: bytes, name: bytes) -> bytes | None:
         raise
 
 
+def xattr_value(path: bytes, name: bytes) -> bytes | None:
+    """The xattr's value, or None when it is absent; a name the filesystem does not support
+    (EOPNOTSUPP, as tmpfs for ``system.*``) is that error, not a missing xattr."""
+    try:
+        return os.getxattr(path, name, follow_symlinks=not _nofollow(path))
+    except OSError as e:
+        if e.errno == 61:  # ENODATA
+            return None
+        raise
+
+
+def has_xattr(path: bytes, name: bytes) -> bool:
+    """Whether *path* has the xattr (errors as :func:`xattr_value`)."""
+    return xattr_value(path, name) is not None
+
+
 def listxattr(path: bytes) -> list[bytes]:
     """Names of all xattrs of *path* (not following a final symlink)."""
     try:

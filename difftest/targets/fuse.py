@@ -42,7 +42,7 @@ from difftest.tolerances import tolerated
 from difftest.watchdog import WATCHDOG
 from model.config import Config
 from model.spec import LayersSpec
-from model.types import OVERLAYFS_SUPER_MAGIC, StatFs
+from model.types import OVERLAYFS_SUPER_MAGIC, ROOT, Cred, StatFs
 
 OP_TIMEOUT = float(os.environ.get("DIFFTEST_OP_TIMEOUT", "10"))
 # Option presets per program: exact mode (timeouts 0: every lookup and getattr reaches the
@@ -333,6 +333,19 @@ class FuseOverlay(KernelOverlay):
             return st
         tolerated("statfs-f_type")  # FUSE reports its own magic
         return StatFs(OVERLAYFS_SUPER_MAGIC, st.namelen, st.readonly)
+
+    def chown(self, path: bytes, uid: int, gid: int, *, cred: Cred = ROOT) -> None:
+        if not self.on_kernel and not cred.is_root:
+            try:
+                st = super().lstat(path, cred=cred)  # the caller's own lookup comes first
+            except OSError:
+                st = None
+            if (st is not None and not stat.S_ISDIR(st.mode) and st.mode & stat.S_ISGID
+                    and not st.mode & stat.S_IXGRP and cred.uid != st.uid
+                    and cred.gid != st.gid and st.gid not in cred.groups):  # fmt: skip
+                tolerated("fuse-chown-keeps-setgid")
+                raise OSError(errno.EPERM, "chown: clearing setgid needs ownership")
+        super().chown(path, uid, gid, cred=cred)
 
     def lseek(self, fd: int, offset: int, whence: int) -> int:
         if whence == os.SEEK_END and not self.on_kernel:
