@@ -91,6 +91,7 @@ FAULTS = [
         "rename.py",
         "        _mark_impure(ofs, src, new_parent)\n",
         "        pass\n",
+        config="redirect_dir=on",  # where a moved lower dir shows it (the default gives EXDEV)
     ),
     # The bugs of reports/ovlfuse-20261204, found by difftest before they were fixed.
     Fault(
