@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rounds in which ovlfuse -o exact runs (default 1: it is 10-100x "
                    "slower on metadata workloads and would take most of the run)")
     p.add_argument("--tester-examples", type=int, default=None,
-                   help="difftest examples per target per round (--quick: 1)")
+                   help="difftest examples per target per round (--quick: 5)")
     p.add_argument("--tester-time", type=float, default=None,
                    help="seconds per difftest run instead of a number of examples (default "
                    "20 unless --tester-examples or --quick: runs of equal length, long "
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     pin_impls = [impls_all[n] for n in PIN_IMPLS if n in names]
     sizes = Sizes.quick() if args.quick else Sizes()
     rounds = args.rounds or (1 if args.quick else 5)
-    t_examples = args.tester_examples or (1 if args.quick else None)
+    t_examples = args.tester_examples or (5 if args.quick else None)  # one may have no step
     t_time = args.tester_time if args.tester_time else (None if t_examples else 20.0)
     t_rounds = args.tester_rounds or (1 if args.quick else 3)
     m_steps = args.model_steps or (2000 if args.quick else 100_000)

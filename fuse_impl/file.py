@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable
 
 from . import layers
@@ -43,8 +44,12 @@ def is_write_open(flags: int) -> bool:
 
 
 def open_node(ofs: OverlayFs, node: Node, flags: int,
-              invalidate: Callable[[Node], None] | None = None) -> FileHandle:
-    """Open *node* with the caller's *flags* (copy-up rules in the module doc)."""
+              invalidate: Callable[[Node], None] | None = None,
+              caller_uid: int = 0) -> FileHandle:
+    """Open *node* with the caller's *flags* (copy-up rules in the module doc).  An O_TRUNC
+    open by a caller without CAP_FSETID (not root) drops setuid, and setgid with group-exec
+    (``handle_truncate``: ``do_truncate`` kills them as a truncate does); the FUSE module
+    truncates atomically in the open, so the daemon must."""
     writable = is_write_open(flags)
     if node.is_dir:
         fail(errno.EISDIR)
@@ -53,12 +58,21 @@ def open_node(ofs: OverlayFs, node: Node, flags: int,
             fail(errno.EROFS)
         copy_up(ofs, node, data_limit=0 if flags & os.O_TRUNC else None, invalidate=invalidate)
     fd = _open_real(ofs, node, flags)
+    if flags & os.O_TRUNC and caller_uid != 0:
+        _kill_suid(fd)
     if flags & os.O_TRUNC and invalidate is not None:
         invalidate(node)  # truncated: a new size under every name of the file
     node.opens += 1
     if writable:
         node.writers += 1
     return FileHandle(node, fd, flags, writable)
+
+
+def _kill_suid(fd: int) -> None:
+    mode = os.fstat(fd).st_mode
+    kill = stat.S_ISUID | (stat.S_ISGID if mode & stat.S_IXGRP else 0)
+    if stat.S_ISREG(mode) and mode & kill:
+        os.fchmod(fd, stat.S_IMODE(mode) & ~kill)
 
 
 def _open_real(ofs: OverlayFs, node: Node, flags: int) -> int:

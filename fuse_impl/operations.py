@@ -253,7 +253,7 @@ class OverlayOperations(pyfuse3.Operations):
     async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
         node = self.table.get(inode)
         async with self._staged(node if _writes_all(flags) else None):
-            handle = file.open_node(self.ofs, node, flags, self.invalidate)
+            handle = file.open_node(self.ofs, node, flags, self.invalidate, ctx.uid)
         return self._file_info(handle)
 
     @fuse_errors
@@ -266,7 +266,7 @@ class OverlayOperations(pyfuse3.Operations):
             if flags & os.O_EXCL:
                 fail(errno.EEXIST, name)
             async with self._staged(existing if _writes_all(flags) else None):
-                handle = file.open_node(self.ofs, existing, flags, self.invalidate)
+                handle = file.open_node(self.ofs, existing, flags, self.invalidate, ctx.uid)
             return self._file_info(handle), self._entry(existing)
         obj = NewObject(stat.S_IFREG | stat.S_IMODE(mode), ctx.uid, ctx.gid)
         node, fd = namespace.create(self.ofs, self.table, parent, name, obj, open_flags=flags,

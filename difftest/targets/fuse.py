@@ -348,11 +348,10 @@ class FuseOverlay(KernelOverlay):
         super().chown(path, uid, gid, cred=cred)
 
     def lseek(self, fd: int, offset: int, whence: int) -> int:
-        if whence == os.SEEK_END and not self.on_kernel:
-            helper, real = self._fd(fd)
-            if helper is None and stat.S_ISDIR(os.fstat(real).st_mode):
-                tolerated("fuse-dir-seek-end")
-                raise OSError(errno.EINVAL, "SEEK_END on a directory")
+        # also for a handle that a user's helper holds
+        if whence == os.SEEK_END and not self.on_kernel and stat.S_ISDIR(super().fstat(fd).mode):
+            tolerated("fuse-dir-seek-end")
+            raise OSError(errno.EINVAL, "SEEK_END on a directory")
         return super().lseek(fd, offset, whence)
 
     # -- hangs and format checks -------------------------------------------------------------
