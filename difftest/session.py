@@ -66,8 +66,8 @@ class Session:
         self.finals: dict[Signature, ExampleRecord] = {}
         self.first_seen: dict[Signature, float] = {}
         self.remount_ok = True
-        # live remount,ro/rw is drawn against the kernel only (see machine.remount_live)
-        self.live_remount_ok = all(t in ("kernel", "model") for t in target_names)
+        # no FUSE target: rules not yet drawn against FUSE (machine.remount_live, odd_xattr)
+        self.kernel_only = all(t in ("kernel", "model") for t in target_names)
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
         self.expected = expected or (
