@@ -217,11 +217,6 @@ def xattr_value(path: bytes, name: bytes) -> bytes | None:
         raise
 
 
-def has_xattr(path: bytes, name: bytes) -> bool:
-    """Whether *path* has the xattr (errors as :func:`xattr_value`)."""
-    return xattr_value(path, name) is not None
-
-
 def listxattr(path: bytes) -> list[bytes]:
     """Names of all xattrs of *path* (not following a final symlink)."""
     try:

@@ -105,7 +105,7 @@ def removexattr(ofs: OverlayFs, node: Node, name: bytes, invalidate: Invalidate 
     if not ofs.writable:
         fail(errno.EROFS)
     real_name = escape(ofs, name)
-    if not node.upper and not layers.has_xattr(real_path(ofs, node), real_name):
+    if not node.upper and layers.xattr_value(real_path(ofs, node), real_name) is None:
         fail(ENOATTR, name)  # a name the lower cannot hold is its EOPNOTSUPP (ovl_xattr_set)
     copy_up(ofs, node, invalidate=invalidate)
     layers.removexattr(upper_path(ofs, node), real_name)

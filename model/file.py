@@ -311,7 +311,7 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
     if ds is None:
         raise fail(errno.ENOTDIR, "getdents on a non-directory")
     inode = h.inode
-    if inode.dead:
+    if inode.removed:  # a directory's removal is S_DEAD (model.inode.lose_link)
         raise fail(errno.ENOENT, "directory removed (iterate_dir: IS_DEADDIR)")
     if ds.pos == 0:
         ds.cache = None

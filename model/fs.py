@@ -32,7 +32,7 @@ class OvlInode:
     the copy-up (catalogue §2.3, "An fd opened O_RDONLY before a copy-up reads the new
     upper data")."""
 
-    __slots__ = ("dead", "key", "lowers", "pipe", "refs", "removed", "root", "upper")
+    __slots__ = ("key", "lowers", "pipe", "refs", "removed", "root", "upper")
 
     def __init__(
         self, key: tuple[object, ...], upper: Node | None, lowers: tuple[tuple[Layer, Node], ...],
@@ -43,9 +43,9 @@ class OvlInode:
         self.lowers = lowers
         self.root = root
         self.refs = 0
-        self.removed = False  # its last overlay link is gone (see model.inode.lose_link)
+        # its last overlay link is gone (model.inode.lose_link); for a directory, S_DEAD
+        self.removed = False
         self.pipe: Any = None  # a FIFO's pipe (model.special.Pipe), shared by its opens
-        self.dead = False  # S_DEAD: a directory removed (rmdir, renamed over) while open
 
     @property
     def real(self) -> Node:

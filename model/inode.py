@@ -149,7 +149,8 @@ def lose_link(fs: OvlFs, key: tuple[object, ...], is_dir: bool, links: int) -> N
     """An unlink, rmdir or rename over took a name of the overlay inode ``key``, which had
     ``links`` (``drop_nlink``; ``clear_nlink`` for a directory).  At zero the VFS counts it
     in ``s_remove_count`` while a file holds it open, and ``sb_prepare_remount_readonly``
-    refuses a remount read-only with EBUSY until the last close."""
+    refuses a remount read-only with EBUSY until the last close; a directory is also marked
+    S_DEAD by ``vfs_rmdir``/``vfs_rename``, so a handle on it reads ENOENT (``iterate_dir``)."""
     inode = fs.live.get(key)
     if inode is not None and (is_dir or links <= 1):
         inode.removed = True

@@ -299,19 +299,7 @@ def do_rmdir(fs: OvlFs, cred: Cred, path: bytes) -> None:
     if not d.positive:
         raise fail(errno.ENOENT, "no such name")
     may_delete(nd, p.dir, d, is_dir=True)
-    from model.inode import inode_key
-
-    key = inode_key(fs, d)
     ovl_do_remove(fs, d, is_dir=True)
-    mark_dead(fs, key)
-
-
-def mark_dead(fs: OvlFs, key: tuple[object, ...]) -> None:
-    """``vfs_rmdir`` and ``vfs_rename`` over a directory set S_DEAD on the overlay inode:
-    a handle still open on it reads no more entries (``iterate_dir``: ENOENT)."""
-    inode = fs.live.get(key)
-    if inode is not None:
-        inode.dead = True
 
 
 def _remove_mountpoint(cred: Cred, err: int) -> None:

@@ -71,14 +71,7 @@ def do_rename(fs: OvlFs, cred: Cred, old: bytes, new: bytes, flags: int) -> None
     if same_inode(fs, od, tgt):
         return  # vfs_rename: source and target are one inode
     _vfs_permission(nd, flags, po, pn, od, tgt)
-    from model.inode import inode_key
-    from model.namespace import mark_dead
-
-    over_dir = tgt.positive and tgt.is_dir and not flags & RENAME_EXCHANGE
-    dead = inode_key(fs, tgt) if over_dir else None
     ovl_rename(fs, od, tgt, flags)
-    if dead is not None:
-        mark_dead(fs, dead)
 
 
 def _check_flags(cred: Cred, flags: int) -> None:
