@@ -175,8 +175,8 @@ def run(
             failures += found
             break
         error = None
-        for record in found:
-            left = budget.seconds_left()
+        for i, record in enumerate(found):
+            left = budget.replay_pass_seconds(pending=len(found) - i)
             if shrink and left > 0:
                 record = _minimise(session, record, left)
             failures.append(record)

@@ -13,6 +13,11 @@ and without the share a batch of ten would spend its time on the first few (quic
 shrink anyway) and report the long, deep ones as they were found.  A shrink that reaches
 its cap keeps the smallest example found so far and the next bug is shrunk.
 
+The replay pass that follows (step deletion, one replay per step) is cheap next to
+Hypothesis's shrink, and it is what turns a capped shrink's long case into a short one; so it
+always gets at least ``replay_floor`` seconds, even from a spent batch, though never past the
+run's deadline (:meth:`ShrinkBudget.replay_pass_seconds`).
+
 :func:`shrink_caps` reaches into Hypothesis's engine (``ConjectureRunner.shrink``,
 ``finish_shrinking_deadline``, ``shrinks``); where those are missing (another Hypothesis
 version), the caps are not applied and Hypothesis's own limits hold.
@@ -37,6 +42,7 @@ class ShrinkBudget:
     total: float | None = None  # seconds for the whole batch, from its first shrink
     capped: int = 0
     started: float | None = None
+    replay_floor: float = 15.0  # seconds the replay pass gets even from a spent batch
 
     def seconds_left(self, pending: int = 1) -> float:
         """How long the next shrink (or replay pass) may take, when *pending* bugs (this one
@@ -52,6 +58,16 @@ class ShrinkBudget:
         if not ends:
             return self.per_shrink
         return max(0.0, min(self.per_shrink, (min(ends) - now) / max(1, pending)))
+
+    def replay_pass_seconds(self, pending: int = 1) -> float:
+        """How long the replay pass of one bug may take: its share, at least
+        ``replay_floor`` (a spent batch does not leave a found case unshrunk), and never past
+        the run's deadline."""
+        share = self.seconds_left(pending)
+        floor = min(self.per_shrink, self.replay_floor)
+        if self.deadline is not None:
+            floor = min(floor, max(0.0, self.deadline - time.monotonic()))
+        return max(share, floor)
 
 
 def _pending(runner: Any) -> int:

@@ -143,6 +143,17 @@ def test_a_batch_shares_what_is_left_evenly_among_the_bugs_still_to_shrink() -> 
     assert ShrinkBudget(20.0).seconds_left(pending=50) == 20.0  # no batch, no deadline
 
 
+def test_the_replay_pass_gets_its_floor_even_from_a_spent_batch() -> None:
+    spent = ShrinkBudget(30.0, total=0.0, replay_floor=15.0)
+    assert spent.seconds_left() == 0.0
+    assert spent.replay_pass_seconds(pending=5) == 15.0  # a capped shrink is still minimised
+    assert ShrinkBudget(5.0, total=0.0).replay_pass_seconds() == 5.0  # never past a shrink's cap
+    ending = ShrinkBudget(30.0, deadline=time.monotonic() + 2.0, replay_floor=15.0)
+    assert ending.replay_pass_seconds() <= 2.0  # nor past the run's deadline
+    gone = ShrinkBudget(30.0, deadline=time.monotonic() - 1.0)
+    assert gone.replay_pass_seconds() == 0.0
+
+
 def test_the_engine_tells_how_many_bugs_wait_for_their_shrink() -> None:
     from types import SimpleNamespace
 
