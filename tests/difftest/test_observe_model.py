@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from difftest import ops
-from difftest.machine import CALLERS, DATA, LENGTHS, MODES, OPEN_FLAGS, XATTR_NAMES
+from difftest.draws import CALLERS, DATA, LENGTHS, MODES, OPEN_FLAGS, XATTR_NAMES
 from difftest.observe import Observation, observe, walk
 from difftest.session import PRESETS, SUPPORTED
 from difftest.strategies import FRESH_NAMES, layers_spec, spec_paths
