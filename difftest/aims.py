@@ -44,6 +44,68 @@ class AimedRules(MachineCore):
             self.run_op(op)
         self.run_op(ops.Rmdir(d))
 
+    @rule(p=PATH, q=PATH, make=st.sampled_from(range(6)))
+    def create_over_whiteout(self, p: int, q: int, make: int) -> None:
+        """Create at a name the upper layer holds as a whiteout: a directory made there is
+        opaque (the lower directory's entries stay hidden), anything else replaces the
+        whiteout.  Without a whiteout yet, a lower-only entry is removed first (a
+        directory with lower entries by preference, its contents before it)."""
+        hidden = sorted(k for k, e in self._model_upper().items() if e.kind == "whiteout")
+        if hidden and p % 2:
+            path = hidden[q % len(hidden)]
+        elif not (path := self._remove_lower_entry(p)):
+            return
+        op: ops.Op = [
+            ops.Mkdir(path, 0o755),
+            ops.Mkdir(path, 0o700),
+            ops.Mknod(path, 0o010644),
+            ops.Symlink(b"a", path),
+            ops.Link(self.at(q), path),
+            ops.Open(path, os.O_WRONLY | os.O_CREAT, 0o644),
+        ][make]
+        out = self.run_op(op)
+        if isinstance(op, ops.Open) and (label := self._opened(out)) is not None:
+            self.run_op(ops.Close(label))
+
+    def _remove_lower_entry(self, p: int) -> bytes:
+        """Remove a lower-only entry (a directory with entries first), its contents deepest
+        first; the removed path, or b"" when there is none or its removal failed."""
+        merged = self._model_merged()
+        dirs = self._lower_only("dir")
+        full = [d for d in dirs if any(k.startswith(d + b"/") for k in merged)]
+        others = sorted(k for k in self._lower_only("reg") + self._lower_only("lnk"))
+        choices = full or dirs or others
+        if not choices:
+            return b""
+        path = choices[p % len(choices)]
+        inside = sorted((k for k in merged if k.startswith(path + b"/")), key=len, reverse=True)
+        for k in [*inside, path]:
+            removal = ops.Rmdir(k) if merged[k].kind == "dir" else ops.Unlink(k)
+            if self.run_op(removal).is_error:
+                return b""
+        return path
+
+    @rule(p=PATH, q=PATH, whole=st.booleans())
+    def move_to_another_dir(self, p: int, q: int, whole: bool) -> None:
+        """Move what a lower layer holds into another directory: the new parent of a moved
+        lower object is marked impure; a moved lower directory needs a redirect
+        (redirect_dir=on) or is refused with EXDEV.  ``whole``: a directory, else a file
+        or symlink (copied up by the move)."""
+        moved = self._lower_only("dir") if whole else []
+        moved = moved or self._lower_only("reg") + self._lower_only("lnk")
+        if not moved:
+            return
+        src = moved[p % len(moved)]
+        parent, _, name = src.rpartition(b"/")
+        dirs = sorted(k for k, e in self._model_merged().items() if e.kind == "dir")
+        into = [d for d in dirs if d.rstrip(b"/") != parent and d != src
+                and not d.startswith(src + b"/")]  # fmt: skip
+        if not into:
+            return
+        dst = into[q % len(into)].rstrip(b"/") + b"/" + name
+        if not self.run_op(ops.Rename(src, dst)).is_error:
+            self.remember(dst)
+
     @rule(target=handles, p=PATH, flags=st.sampled_from([
         os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND,
         os.O_RDONLY | os.O_TRUNC | os.O_DIRECTORY]))  # fmt: skip

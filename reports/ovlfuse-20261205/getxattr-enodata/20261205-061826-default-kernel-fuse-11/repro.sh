@@ -1,0 +1,37 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: default (defaults; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+cd "$T/l0"
+cd /
+cd "$T/l1"
+cd /
+cd "$T/u"
+mkdir c
+chown -h 0:0 c
+chmod 555 c
+setfattr -h -n user.a -v 0x31 c
+setfattr -h -n trusted.overlay.opaque -v 0x79 c
+mkdir c/z
+chown -h 1000:1000 c/z
+chmod 700 c/z
+setfattr -h -n user.a -v 0x31 c/z
+mkfifo c/z/x
+chown -h 1001:1000 c/z/x
+chmod 644 c/z/x
+cd /
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Getxattr(path=b'"'"'/c/z/x'"'"', name=b'"'"'system.x'"'"')  (model: ENOTSUP; recorded: {'"'"'kernel'"'"': '"'"'ENOTSUP'"'"', '"'"'fuse'"'"': '"'"'ENODATA'"'"'})'
+(cd "$M" && getfattr -n system.x --absolute-names "$M"/c/z/x) || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: default (defaults; 2 lower(s), upper)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+cd "$T/l0"
+cd /
+cd "$T/l1"
+cd /
+cd "$T/u"
+mkdir b
+chown -h 1001:1000 b
+chmod 555 b
+setfattr -h -n trusted.overlay.opaque -v 0x78 b
+printf '%b' $'hello\x5c0012' > b/y
+chown -h 1000:1000 b/y
+chmod 6755 b/y
+setfattr -h -n trusted.t -v 0x74 b/y
+cd /
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Getxattr(path=b'"'"'/b/y'"'"', name=b'"'"'other.x'"'"')  (model: ENOTSUP; recorded: {'"'"'kernel'"'"': '"'"'ENOTSUP'"'"', '"'"'fuse'"'"': '"'"'ENODATA'"'"'})'
+(cd "$M" && getfattr -n other.x --absolute-names "$M"/b/y) || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null
