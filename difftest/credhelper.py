@@ -4,9 +4,10 @@ A real target runs root's calls in-process.  A call with any other credentials g
 helper for exactly that (uid, gid, groups): a child forked once, which sets its groups,
 gid and uid (real, effective and saved, so it holds no capability), sets umask 0, and then
 serves ``(operation, args)`` requests from :data:`difftest.realops.OPS` over a socket pair.
-It answers ``(0, value)``, ``(1, (errno, strerror))`` for an ``OSError`` and ``(2, text)``
-for anything else.  fds opened in a helper stay there; the target routes later calls on
-them back to it.
+It answers ``(0, value)``, ``(1, (errno, strerror))`` for an ``OSError``, ``(3, (errno,
+strerror))`` where it may not enter the directory a long path starts from
+(:class:`difftest.realfs.CannotEnter`), and ``(2, text)`` for anything else.  fds opened
+in a helper stay there; the target routes later calls on them back to it.
 
 A helper never outlives the tester: it dies with its parent thread (PR_SET_PDEATHSIG), on
 EOF, or when its pool is closed (SIGKILL).
@@ -37,6 +38,8 @@ def _serve(conn: Connection) -> None:
             return
         try:
             reply: tuple[int, Any] = (0, OPS[name](*args))
+        except realfs.CannotEnter as e:
+            reply = (3, (e.errno, e.strerror))
         except OSError as e:
             reply = (1, (e.errno, e.strerror))
         except BaseException as e:
@@ -45,9 +48,11 @@ def _serve(conn: Connection) -> None:
 
 
 class CredHelper:
-    """One helper process acting as ``cred``."""
+    """One helper process acting as ``cred``; with ``cwd``, started in that directory (the
+    chdir is made as root, before the credentials change: a directory the user may not
+    search can be a working directory that way)."""
 
-    def __init__(self, cred: Cred) -> None:
+    def __init__(self, cred: Cred, cwd: bytes | None = None) -> None:
         self.cred = cred
         self._owner = os.getpid()
         ours, theirs = Pipe(duplex=True)
@@ -66,6 +71,8 @@ class CredHelper:
                 os.closerange(3, keep)
                 os.closerange(keep + 1, 1 << 20)
                 try:
+                    if cwd is not None:
+                        os.chdir(cwd)
                     os.setgroups(list(cred.groups))
                     os.setresgid(cred.gid, cred.gid, cred.gid)
                     os.setresuid(cred.uid, cred.uid, cred.uid)
@@ -112,9 +119,10 @@ class CredHelper:
             raise
         if tag == 0:
             return value
-        if tag == 1:
+        if tag in (1, 3):
             err, msg = value
-            raise OSError(err, msg, args[0] if args and isinstance(args[0], bytes) else None)
+            error = OSError if tag == 1 else realfs.CannotEnter
+            raise error(err, msg, args[0] if args and isinstance(args[0], bytes) else None)
         raise HelperError(f"helper for {self.cred}: {name}{args!r}: {value}")
 
     def close(self) -> None:

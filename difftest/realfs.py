@@ -611,20 +611,31 @@ def fits(base: bytes, rel: bytes) -> bool:
     return len(base) + 1 + len(rel) < PATH_MAX
 
 
+class CannotEnter(OSError):
+    """The caller may not make *directory* its working directory (no search permission).
+    A path walked from there would fail the same way, but only after the checks a syscall
+    makes before it walks (flags, the length of its strings): the call must still be made,
+    from a process that was given the directory as root (:mod:`difftest.credhelper`)."""
+
+
 @contextlib.contextmanager
 def inside(directory: bytes | int) -> Iterator[None]:
     """Run the block with *directory* (a path or a directory fd) as the working directory;
     the previous one is restored after it, or ``/`` where the caller may not search it (a
-    credential helper started in a directory private to root)."""
+    credential helper started in a directory private to root).  :class:`CannotEnter` where
+    the caller may not enter *directory*."""
     try:
         back: int | None = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except PermissionError:
         back = None
     try:
-        if isinstance(directory, int):
-            os.fchdir(directory)
-        else:
-            os.chdir(directory)
+        try:
+            if isinstance(directory, int):
+                os.fchdir(directory)
+            else:
+                os.chdir(directory)
+        except PermissionError as e:
+            raise CannotEnter(e.errno, e.strerror, directory) from None
         yield
     finally:
         if back is None:

@@ -144,6 +144,18 @@ class RealOverlay(ABC):
     def _as(self, cred: Cred, name: str, *args: object) -> Any:
         return self._helpers.get(cred).call(name, *args)
 
+    def _from_inside(self, cred: Cred, name: str, *args: object) -> Any:
+        """A call with a path relative to the mountpoint, by a ``cred`` that may not search
+        the mount's root: from a one-off helper started there (its walk fails with EACCES,
+        but the kernel's checks before the walk come first, as they would).  The helper
+        ends with the call: it cannot hold the mount busy, and a call that walks through a
+        root it may not search opens no handle."""
+        helper = CredHelper(cred, cwd=self._mp)
+        try:
+            return helper.call(name, *args)
+        finally:
+            helper.close()
+
     def _fd(self, handle: int) -> tuple[CredHelper | None, int]:
         try:
             return self._handles[handle]
@@ -178,7 +190,10 @@ class RealOverlay(ABC):
                 real[i], long = args[i][1:], True
         if cred.uid or cred.gid or cred.groups:
             if long:
-                return self._as(cred, "inside", mp, name, *real)
+                try:
+                    return self._as(cred, "inside", mp, name, *real)
+                except realfs.CannotEnter:
+                    return self._from_inside(cred, name, *real)
             return self._as(cred, name, *real)
         if long:
             with realfs.inside(mp):
