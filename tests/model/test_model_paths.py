@@ -26,6 +26,15 @@ def test_path_limit_counts_the_string_given_from_the_root_without_its_slash() ->
     assert errno_of(o.lstat, b"/" + b"a/" * 2047 + b"bc") == errno.ENAMETOOLONG  # 4096
 
 
+def test_open_flags_are_refused_before_the_path_is_read() -> None:
+    """do_sys_openat2 runs build_open_flags before getname: O_CREAT|O_DIRECTORY is EINVAL
+    even with a path of PATH_MAX bytes (found by difftest against the kernel)."""
+    o = mount([])
+    too_long = b"/" + b"a/" * 2048
+    assert errno_of(o.open, too_long, os.O_RDONLY) == errno.ENAMETOOLONG
+    assert errno_of(o.open, too_long, os.O_CREAT | os.O_DIRECTORY) == errno.EINVAL
+
+
 def test_trailing_slash_on_a_file_is_enotdir_and_fine_on_a_dir() -> None:
     o = mount([F(b"f"), D(b"d")])
     assert errno_of(o.lstat, b"/f/") == errno.ENOTDIR
