@@ -232,7 +232,9 @@ class OverlayMachine(AimedRules):
                   call: int) -> None:  # fmt: skip
         """An xattr call with a name, value or flags the ordinary rules never give: the
         overlay's private names through the merged view (escaped on the way down, unescaped
-        in listings), bad flags, oversize values and names.
+        in listings), bad flags, oversize values and names.  A set or remove is followed by
+        root's listing of the object: the state compared after every step holds only user.*
+        names, and the object may carry escaped names from its layer.
 
         XATTR_CREATE|XATTR_REPLACE together only where no FUSE program is a target: pyfuse3
         3.5 checks the flags itself, CREATE before REPLACE with an ``elif``, and does not
@@ -258,6 +260,8 @@ class OverlayMachine(AimedRules):
             ops.Listxattr(path, uid=uid, gid=gid),
         ][call]
         self.run_op(op)
+        if call in (1, 2):  # the state compared after each step holds user.* names only
+            self.run_op(ops.Listxattr(path))
 
     @precondition(lambda self: self.session.remount_ok)
     @rule(anyway=st.sampled_from([False, False, False, True]))
