@@ -32,8 +32,8 @@ from difftest.observe import (
     Observation,
     differences,
     lines_of,
-    observe,
 )
+from difftest.observing import observe
 from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
 from difftest.probe import probe, probe_differences, probe_paths
 from difftest.signature import (

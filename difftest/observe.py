@@ -20,7 +20,6 @@ from typing import Any
 from difftest.syscalls import Syscalls
 from difftest.tolerances import normalise_upper_entry, tolerated
 from model.errors import OvlError
-from model.overlay import Overlay
 from model.types import UpperEntry
 
 MAX_WALK = 400  # objects; deeper trees are cut (and the cut is visible in both views)
@@ -111,21 +110,6 @@ def _user_xattrs(sys: Syscalls, path: bytes) -> tuple[tuple[bytes, bytes], ...]:
             except (OSError, OvlError):
                 out.append((name, b"<unreadable>"))
     return tuple(out)
-
-
-def observe(sys: Syscalls) -> Observation:
-    """Walk the merged view from the root, then take the upper dump.  A target may offer a
-    faster walk of its own (``observe_state()``) that returns the same observation; the
-    model's is :func:`difftest.targets.observe_model.observe_model` (not for subclasses,
-    which may override syscalls on purpose)."""
-    fast = getattr(sys, "observe_state", None)
-    if fast is not None:
-        return fast()
-    if type(sys) is Overlay:
-        from difftest.targets.observe_model import observe_model
-
-        return observe_model(sys)
-    return walk(sys)
 
 
 def walk(sys: Syscalls) -> Observation:

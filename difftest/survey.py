@@ -24,7 +24,8 @@ from rich.console import Console
 from difftest import ops
 from difftest.divergence import DivergenceFound, ExampleRecord, StepRecord
 from difftest.example import Example
-from difftest.observe import differences, observe
+from difftest.observe import differences
+from difftest.observing import observe
 from difftest.report import run_id, write_report
 from difftest.runconfig import RunConfig
 from difftest.session import Session

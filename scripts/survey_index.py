@@ -38,7 +38,7 @@ def _row(config: str, n: int, d: dict, where: str, persists: str) -> str:
 
 def persistence(report: Path) -> str:
     """Replay a saved case, remount, and say whether its state difference is still there."""
-    from difftest.commands import load_case
+    from difftest.case import load_case
     from difftest.example import Divergence, ExampleRecord, StepRecord
     from difftest.outcome import Kind
     from difftest.scratch import Scratch

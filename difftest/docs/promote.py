@@ -16,7 +16,7 @@ import os
 import re
 from pathlib import Path
 
-from difftest.commands import load_case
+from difftest.case import load_case
 from difftest.docs.areas import Area, all_examples
 from difftest.docs.runner import run_model
 from difftest.docs.schema import Example, config_fits

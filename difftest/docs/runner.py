@@ -20,7 +20,8 @@ from difftest import ops
 from difftest.docs import facts as F
 from difftest.docs.schema import Example
 from difftest.docs.shell import Before, command, mount_command
-from difftest.observe import Observation, observe
+from difftest.observe import Observation
+from difftest.observing import observe
 from difftest.session import PRESETS
 from difftest.syscalls import Syscalls
 from model.config import Config

@@ -383,7 +383,8 @@ class FuseOverlay(KernelOverlay):
         program's (``last``: its observation after the last step, if nothing has happened
         since; otherwise it is observed now); returns the differences (the FUSE program's
         view is the expected side, the kernel's the actual one)."""
-        from difftest.observe import differences, observe
+        from difftest.observe import differences
+        from difftest.observing import observe
 
         if self.on_kernel:
             return []

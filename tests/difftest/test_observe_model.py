@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from difftest import ops
 from difftest.draws import CALLERS, DATA, LENGTHS, MODES, OPEN_FLAGS, XATTR_NAMES
-from difftest.observe import Observation, observe, walk
+from difftest.observe import Observation, walk
+from difftest.observing import observe
 from difftest.session import PRESETS, SUPPORTED
 from difftest.strategies import FRESH_NAMES, layers_spec, spec_paths
 from difftest.targets.observe_model import observe_model
