@@ -2,7 +2,7 @@
 
 Each fault is a one-line change to a copy of ``model/`` (the original is untouched).  The
 tester runs against the kernel with a small, fixed budget (1500 examples of up to 12
-steps, seed 7, 10 s for each distinct divergence's shrink), in a subprocess whose import
+steps, seed 7, 5 s for each distinct divergence's shrink), in a subprocess whose import
 path puts the broken copy first, and must exit 1 with a shrunk case of a few steps (the
 smallest of its reports: one per distinct divergence).  If the model's
 code moves and a fault's line is no longer found, the test fails (it never silently passes).
@@ -189,7 +189,7 @@ def run_difftest(path: Path, tmp_path: Path,
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "kernel", "--config", "default",
          "--examples", "1500", "--steps", "12", "--seed", "7", "--no-db", "-q",
-         "--shrink-time", "10",
+         "--shrink-time", "5",
          "--report-dir", str(reports), *extra],
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
