@@ -21,12 +21,24 @@ handles = HANDLES
 class AimedRules(MachineCore):
     """The rules that head for deep states (see the module docstring)."""
 
-    # ---- rules that head for deep states ----------------------------------------------------
-    # Plain rules reach these only by luck; each of these aims at one, with ordinary steps.
+    def _upper_whiteouts(self) -> list[bytes]:
+        """Names the model's upper layer holds as whiteouts, sorted."""
+        return sorted(k for k, e in self._model_upper().items() if e.kind == "whiteout")
+
+    def _lower_files(self) -> list[bytes]:
+        """Files and symlinks only a lower layer holds (files first, each kind sorted)."""
+        return self._lower_only("reg") + self._lower_only("lnk")
+
+    def _remove(self, path: bytes, merged: dict[bytes, Any]) -> bool:
+        """Remove ``path`` of the model's merged view ``merged`` (rmdir for a directory);
+        whether it succeeded on the model."""
+        op = ops.Rmdir(path) if merged[path].kind == "dir" else ops.Unlink(path)
+        return not self.run_op(op).is_error
+
     @rule(p=PATH, q=PATH, flags=st.sampled_from([0, ops.RENAME_NOREPLACE]))
     def rename_over_whiteout(self, p: int, q: int, flags: int) -> None:
         """Rename onto a name that the upper layer holds as a whiteout."""
-        hidden = sorted(k for k, e in self._model_upper().items() if e.kind == "whiteout")
+        hidden = self._upper_whiteouts()
         if hidden:
             self.run_op(ops.Rename(self.at(p), hidden[q % len(hidden)], flags))
 
@@ -40,8 +52,7 @@ class AimedRules(MachineCore):
             return
         d = dirs[p % len(dirs)]
         for child in sorted(k for k in merged if k.rpartition(b"/")[0] == d):
-            op = ops.Rmdir(child) if merged[child].kind == "dir" else ops.Unlink(child)
-            self.run_op(op)
+            self._remove(child, merged)
         self.run_op(ops.Rmdir(d))
 
     @rule(p=PATH, q=PATH, make=st.sampled_from(range(6)))
@@ -50,7 +61,7 @@ class AimedRules(MachineCore):
         opaque (the lower directory's entries stay hidden), anything else replaces the
         whiteout.  Without a whiteout yet, a lower-only entry is removed first (a
         directory with lower entries by preference, its contents before it)."""
-        hidden = sorted(k for k, e in self._model_upper().items() if e.kind == "whiteout")
+        hidden = self._upper_whiteouts()
         if hidden and p % 2:
             path = hidden[q % len(hidden)]
         elif not (path := self._remove_lower_entry(p)):
@@ -73,16 +84,14 @@ class AimedRules(MachineCore):
         merged = self._model_merged()
         dirs = self._lower_only("dir")
         full = [d for d in dirs if any(k.startswith(d + b"/") for k in merged)]
-        others = sorted(k for k in self._lower_only("reg") + self._lower_only("lnk"))
+        others = sorted(self._lower_files())
         choices = full or dirs or others
         if not choices:
             return b""
         path = choices[p % len(choices)]
         inside = sorted((k for k in merged if k.startswith(path + b"/")), key=len, reverse=True)
-        for k in [*inside, path]:
-            removal = ops.Rmdir(k) if merged[k].kind == "dir" else ops.Unlink(k)
-            if self.run_op(removal).is_error:
-                return b""
+        if not all(self._remove(k, merged) for k in [*inside, path]):
+            return b""  # stops at the first removal that fails
         return path
 
     @rule(p=PATH, q=PATH, whole=st.booleans())
@@ -92,7 +101,7 @@ class AimedRules(MachineCore):
         (redirect_dir=on) or is refused with EXDEV.  ``whole``: a directory, else a file
         or symlink (copied up by the move)."""
         moved = self._lower_only("dir") if whole else []
-        moved = moved or self._lower_only("reg") + self._lower_only("lnk")
+        moved = moved or self._lower_files()
         if not moved:
             return
         src = moved[p % len(moved)]

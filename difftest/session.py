@@ -66,7 +66,8 @@ class Session:
         self.finals: dict[Signature, ExampleRecord] = {}
         self.first_seen: dict[Signature, float] = {}
         self.remount_ok = True
-        # no FUSE target: rules not yet drawn against FUSE (machine.remount_live, odd_xattr)
+        # no FUSE target: machine.remount_live is drawn only then, and odd_xattr's
+        # XATTR_CREATE|XATTR_REPLACE (a pyfuse3 deviation, README)
         self.kernel_only = all(t in ("kernel", "model") for t in target_names)
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
