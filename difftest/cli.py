@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="time budget for the whole run, split between configs",
     )
-    p.add_argument("--steps", type=int, metavar="N", help="maximum steps per example")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="maximum steps per example (a step is one operation, as reports "
+                   "count them)")
     p.add_argument("--seed", type=int, help="fixed seed (reproducible generation)")
     p.add_argument(
         "--profile",

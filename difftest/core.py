@@ -6,12 +6,20 @@ states) and :mod:`difftest.machine` (one rule per call)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
 from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from difftest import ops
 from difftest.example import Example
@@ -21,6 +29,10 @@ from difftest.strategies import CHAIN_DIR, CHAIN_FRESH, FRESH_NAMES, layers_spec
 from difftest.swarm import SwarmRules
 
 HANDLES = Bundle("handles")
+# What run_op answers once the example has run its maximum number of operations: an error,
+# so that a rule part-way through its calls stops as it would on a failing call.
+NOT_RUN = Outcome(value="<not run: the example's operations are spent>",
+                  errnos=frozenset({errno.ECANCELED}))
 
 
 class MachineCore(RuleBasedStateMachine):
@@ -67,7 +79,24 @@ class MachineCore(RuleBasedStateMachine):
         if self.example is not None and not self.example.prev_obs:
             self.example.check_state(None)
 
+    @property
+    def steps_spent(self) -> bool:
+        """Whether the example has run ``--steps`` operations.  A step of a report is one
+        operation, and a rule may run several (the aimed rules of :mod:`difftest.aims` run
+        two to four), so the cap is on operations: a rule that meets it runs no more."""
+        cap = self.session.max_steps
+        return cap is not None and self.example is not None and len(
+            self.example.record.steps) >= cap
+
+    @precondition(lambda self: self.steps_spent)
+    @rule()
+    def rest(self) -> None:
+        """Nothing: the only rule left once the example's operations are spent (Hypothesis
+        still draws its ``stateful_step_count`` rules)."""
+
     def run_op(self, op: ops.Op) -> Outcome:
+        if self.steps_spent:
+            return NOT_RUN
         note(repr(op))
         assert self.example is not None
         self.last_op = op

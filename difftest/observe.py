@@ -63,9 +63,18 @@ class Observation:
     dev: dict[bytes, int] = field(default_factory=dict)
     ino_either: frozenset[bytes] = frozenset()
 
+    # what identity_classes and dev_classes computed (an observation is not changed once made)
+    _classes: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
     def identity_classes(self) -> frozenset[frozenset[bytes]]:
         """Paths that name one object (by st_dev and st_ino), for each object with several.
         Two objects with the same pair are one to ``find``, ``du`` and ``rsync``."""
+        got = self._classes.get("identity")
+        if got is None:
+            got = self._classes["identity"] = self._identity_classes()
+        return got
+
+    def _identity_classes(self) -> frozenset[frozenset[bytes]]:
         dev = self.dev
         keys = {p: (dev.get(p, 0), i) for p, i in self.ino.items()}
         if len(set(keys.values())) == len(keys):
@@ -78,6 +87,12 @@ class Observation:
     def dev_classes(self) -> dict[bytes, tuple[bool, frozenset[bytes]]]:
         """Each path's device as a class: whether it is the root's device (the overlay's
         own), and the paths that share it."""
+        got = self._classes.get("dev")
+        if got is None:
+            got = self._classes["dev"] = self._dev_classes()
+        return got
+
+    def _dev_classes(self) -> dict[bytes, tuple[bool, frozenset[bytes]]]:
         groups: dict[int, set[bytes]] = defaultdict(set)
         for p, d in self.dev.items():
             groups[d].add(p)

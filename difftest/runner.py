@@ -132,6 +132,7 @@ def run(
     cannot mount this config ends the run early (:attr:`RunResult.configs_refused`).
     """
     machine = machine_for(session)
+    session.max_steps = steps
     database = _database(session, store, steps)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
     start = time.monotonic()
@@ -207,6 +208,7 @@ def replay_saved(session: Session, store: Store, ks: Keyspace) -> RunResult:
     start = time.monotonic()
     database = FewSecondary(store.examples(ks))
     settings_ = _settings("dev", REPLAY_MAX, ks.steps, database, [Phase.reuse])
+    session.max_steps = ks.steps
     error: BaseException | None = None
     flaky = False
     session.collecting = True

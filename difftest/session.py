@@ -66,6 +66,8 @@ class Session:
         self.finals: dict[Signature, ExampleRecord] = {}
         self.first_seen: dict[Signature, float] = {}
         self.remount_ok = True
+        # the most operations an example runs (``--steps``; set by the runner, None: no cap)
+        self.max_steps: int | None = None
         # no FUSE target: machine.remount_live is drawn only then, and odd_xattr's
         # XATTR_CREATE|XATTR_REPLACE (a pyfuse3 deviation, README)
         self.kernel_only = all(t in ("kernel", "model") for t in target_names)
