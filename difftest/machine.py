@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import consumes, multiple, precondition, rule
 
 from difftest import ops
-from difftest.aims import AimedRules
 from difftest.core import HANDLES
+from difftest.corners import CornerRules
 from difftest.draws import (
     DATA,
     LENGTHS,
@@ -38,9 +38,10 @@ from difftest.session import Session
 handles = HANDLES
 
 
-class OverlayMachine(AimedRules):
+class OverlayMachine(CornerRules):
     """Subclassed per run by :func:`machine_for` with ``session``: the plain rules, one per
-    call, above the aimed ones of :class:`AimedRules`."""
+    call, above the aimed ones of :class:`~difftest.aims.AimedRules` and
+    :class:`~difftest.corners.CornerRules`."""
 
     # ---- rules: looking ---------------------------------------------------------------------
 
