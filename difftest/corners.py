@@ -112,14 +112,15 @@ class CornerRules(AimedRules):
 
     # ---- handles -------------------------------------------------------------------------
 
-    @rule(target=handles, p=PATH, family=st.sampled_from(range(11)))
+    @rule(target=handles, p=PATH, family=st.sampled_from(range(12)))
     def handle_corner(self, p: int, family: int) -> Any:
         """A handle in a state the plain handle rules seldom meet: ``O_NOFOLLOW`` on a
         symlink (ELOOP), an empty write, ftruncate of a file open for writing, SEEK_CUR on
         a file and on a directory, getdents on a removed directory (ENOENT), a directory
         read, copied up and read again from 0 (the real dir becomes merged), open of a
         socket (ENXIO), a write into a FIFO whose readers closed (EPIPE), a write of zero
-        blocks inside one extent, lseek on the null device."""
+        blocks inside one extent, lseek on the null device, a new directory made impure
+        (a lower file moved in) and read."""
         if family == 0:
             link = self._pick("lnk", p) or b"/lnk"
             if link == b"/lnk":
@@ -127,7 +128,7 @@ class CornerRules(AimedRules):
                 self.remember(link)
             self.run_op(ops.Open(link, os.O_RDONLY | os.O_NOFOLLOW))
             return multiple()
-        if family in (5, 6):
+        if family in (5, 6, 11):
             return self._dir_handle_corner(p, family)
         if family in (7, 8, 10):
             return self._special_corner(family)
@@ -153,6 +154,17 @@ class CornerRules(AimedRules):
             self.run_op(ops.Mkdir(d))
             label = self._opened(self.run_op(ops.Open(d, os.O_RDONLY | os.O_DIRECTORY)))
             self.run_op(ops.Rmdir(d))
+            if label is not None:
+                self.run_op(ops.Fstat(label))  # st_nlink 0
+        elif family == 11:  # an upper dir made impure by a lower file moved in, then read
+            lower = self._lower_only("reg")
+            if not lower:
+                return multiple()
+            d = b"/imp"
+            self.run_op(ops.Mkdir(d))
+            self.run_op(ops.Rename(lower[p % len(lower)], d + b"/f"))
+            self.remember(d + b"/f")
+            label = self._opened(self.run_op(ops.Open(d, os.O_RDONLY | os.O_DIRECTORY)))
         else:  # a lower dir read, then copied up by a new entry, then read from 0
             lower = self._lower_only("dir")
             if not lower:
@@ -194,7 +206,7 @@ class CornerRules(AimedRules):
 
     # ---- one odd call ------------------------------------------------------------------------
 
-    @rule(p=PATH, q=PATH, family=st.sampled_from(range(16)))
+    @rule(p=PATH, q=PATH, family=st.sampled_from(range(17)))
     def odd_call(self, p: int, q: int, family: int) -> None:
         """One call whose argument matters only for one kind of object, given that object:
         rename of the root onto itself with RENAME_NOREPLACE (EEXIST) and of a file onto an
@@ -206,7 +218,8 @@ class CornerRules(AimedRules):
         holds only whiteouts, O_CREAT on the root (EISDIR), rmdir of ``..`` (ENOTEMPTY), a
         trailing slash on a file renamed (ENOTDIR), XATTR_CREATE of a name that exists
         (EEXIST), two directories of different parents exchanged, a new directory exchanged
-        with a lower or merged one (EXDEV unless redirect_dir=on)."""
+        with a lower or merged one (EXDEV unless redirect_dir=on), a lower directory
+        renamed twice in its parent (the first redirect is kept)."""
         f, g = self._pick("reg", p), self._pick("reg", q)
         if family == 9:
             self._rename_over_whiteouts_only(p)
@@ -256,6 +269,13 @@ class CornerRules(AimedRules):
                 self.run_op(ops.Mkdir(path))
                 self.remember(path)
             self.run_op(ops.Rename(b"/e1/s", b"/e2", ops.RENAME_EXCHANGE))
+        elif family == 16:
+            lower = self._lower_only("dir")
+            if lower:
+                src = lower[p % len(lower)]
+                if not self.run_op(ops.Rename(src, src + b"2")).is_error:
+                    self.run_op(ops.Rename(src + b"2", src + b"3"))
+                    self.remember(src + b"3")
         elif family == 15:
             lower = self._lower_only("dir")
             if lower:
@@ -269,6 +289,7 @@ class CornerRules(AimedRules):
             return
         src = linked[p % len(linked)]
         if not self.run_op(ops.Link(src, src + b".l")).is_error:
+            self.run_op(ops.Readdir(src.rpartition(b"/")[0] or b"/"))  # d_ino of the copy
             self.run_op(ops.Unlink(src))
 
     def _rename_over_whiteouts_only(self, p: int) -> None:

@@ -120,7 +120,7 @@ def _upper_records(fs: OvlFs, node: Node) -> dict[bytes, DirEntry | None]:
         elif child.origin is None:
             records[name] = DirEntry(name, DTYPE[kind], child.ino)
         else:
-            ino = entry_ino(fs, CacheEntry(name, child, False, False), 0, 0)
+            ino = entry_ino(fs, child)
             records[name] = DirEntry(name, DTYPE[kind], ino)
     node.listing = (key, records)
     return records
@@ -199,16 +199,13 @@ def dotdot_ino(fs: OvlFs, d: Dentry, merged: bool) -> int:
     return st_ino(fs, parent.upper, parent.lowers, parent.is_root)  # pragma: no cover - above
 
 
-def entry_ino(fs: OvlFs, e: CacheEntry, dot_ino: int, dotdot_ino: int) -> int:
-    """d_ino: equal to the entry's st_ino on one filesystem (catalogue §2.2).  Computed from
-    the entry's node: an upper node with a const-ino origin shows the origin's ino."""
-    if e.node is None:
-        return dot_ino if e.name == b"." else dotdot_ino
-    node = e.node
-    if node.origin is not None:
-        lowers = (node.origin,)
-        if const_ino(fs, node, lowers):
-            return node.origin[1].ino
+def entry_ino(fs: OvlFs, node: Node) -> int:
+    """d_ino of an entry whose node records an origin: the origin's inode number where the
+    overlay identifies the object by it (``OVL_CONST_INO``), else the node's own; equal to
+    the entry's st_ino on one filesystem (catalogue §2.2)."""
+    assert node.origin is not None
+    if const_ino(fs, node, (node.origin,)):
+        return node.origin[1].ino
     return node.ino
 
 
@@ -224,5 +221,5 @@ def emit(fs: OvlFs, entries: list[CacheEntry], dot_ino: int, dotdot_ino: int) ->
         elif node.origin is None:
             out.append(DirEntry(e.name, DTYPE[node.kind], node.ino))
         else:
-            out.append(DirEntry(e.name, DTYPE[node.kind], entry_ino(fs, e, 0, 0)))
+            out.append(DirEntry(e.name, DTYPE[node.kind], entry_ino(fs, node)))
     return out
