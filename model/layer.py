@@ -189,13 +189,13 @@ class Node:
         return 0
 
     def real_nlink(self) -> int:
-        """tmpfs's st_nlink: a directory has 2 plus one per subdirectory, 0 once removed
-        (``nlink`` is 0 then; seen through a handle still open on it)."""
-        if self.children is not None:
-            if self.nlink == 0:
-                return 0
-            return 2 + sum(1 for c in self.children.values() if c.kind == DIR)
-        return self.nlink
+        """tmpfs's st_nlink of a directory: 2 plus one per subdirectory, 0 once removed
+        (``nlink`` is 0 then; seen through a handle still open on it).  A non-directory's
+        is its ``nlink``, which callers read themselves."""
+        assert self.children is not None
+        if self.nlink == 0:
+            return 0
+        return 2 + sum(1 for c in self.children.values() if c.kind == DIR)
 
     def dir_children(self) -> dict[bytes, Node]:
         assert self.children is not None, "not a directory"
