@@ -10,8 +10,11 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coverage", action="store_true",
                    help="measure which rules of the model (model/) the run reached: branch "
                         "coverage, printed as a share with the rules never entered, and in "
-                        "--json; -vv also lists every branch not taken (slows the tester "
-                        "down; see reports/coverage/)")
+                        "--json; with an ovlfuse target, of fuse_impl/ in its daemons too; "
+                        "-vv also lists every branch not taken (slows the tester down; see "
+                        "reports/coverage/)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     return p
@@ -297,11 +301,12 @@ def _run_all(
 
     examples, total, steps = _budget(args)
     args.recorder = _recorder(args, configs, targets, examples, total, steps)
-    args.rules = None
+    args.rules = args.daemon_rules = None
     if args.coverage:
         from difftest.rulecov import Collector
 
         args.rules = Collector()
+        args.daemon_rules = _daemon_coverage(args, targets)
     results: list[tuple[RunResult, list[Path]]] = []
     run_start = time.monotonic()
     with placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
@@ -319,6 +324,21 @@ def _run_all(
     if args.html is not None:
         _campaign_report(args.recorder.store, args.html, console)
     return EXIT_DIVERGENCE if any(not r.agreed for r, _ in results) else EXIT_AGREE
+
+
+def _daemon_coverage(args: argparse.Namespace, targets: list[str]) -> Any:
+    """With an ovlfuse target (and no other ovlfuse named), measure ``fuse_impl/`` in its
+    daemons as well: the mount server is started under ``coverage run``."""
+    from difftest.targets.fuse import OVLFUSE_TARGETS
+
+    named = args.ovlfuse or os.environ.get("DIFFTEST_OVLFUSE")
+    if named or not any(t in OVLFUSE_TARGETS for t in targets):
+        return None
+    from difftest.rulecov import DaemonCoverage
+
+    daemons = DaemonCoverage(Path(tempfile.mkdtemp(prefix="difftest-fuse-coverage-")))
+    os.environ["DIFFTEST_OVLFUSE"] = shlex.join(daemons.command())  # workers inherit it
+    return daemons
 
 
 def _recorder(args: argparse.Namespace, configs: list[RunConfig], targets: list[str],
@@ -443,12 +463,18 @@ def _summaries(
             }
         )
     rules = args.rules.result() if args.rules is not None else None
+    daemon_rules = None
+    if args.daemon_rules is not None:
+        daemon_rules = args.daemon_rules.result()
+        shutil.rmtree(args.daemon_rules.dir, ignore_errors=True)
     if args.json:
         from difftest.targets import programs
 
         doc = {"runs": rows, "time": time.time(), "programs": programs(targets)}
         if rules is not None:
             doc["rule_coverage"] = rules.to_json()
+        if daemon_rules is not None:
+            doc["fuse_impl_coverage"] = daemon_rules.to_json()
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
     if args.junit_xml:
         from difftest.junit import write_junit
@@ -460,10 +486,12 @@ def _summaries(
         console.print(f"difftest: {' + '.join(targets)} agreed with the model in "
                       f"{len(rows)} config(s): {examples} examples, {steps} steps in "
                       f"{seconds:.1f} s")  # fmt: skip
-    if rules is not None:
+    for measured in (rules, daemon_rules):
+        if measured is None:
+            continue
         from difftest.rulecov import summary_lines
 
-        for line in summary_lines(rules, limit=100 if args.verbose else 20,
+        for line in summary_lines(measured, limit=100 if args.verbose else 20,
                                   missed=args.verbose >= 2):
             console.print(line, markup=False)
     if args.verbose:

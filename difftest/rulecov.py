@@ -36,10 +36,11 @@ class Rule:
     name: str
     line: int
     doc: str
+    package: str = "model"
 
     @property
     def where(self) -> str:
-        return f"model/{self.module}.py:{self.line} {self.name}"
+        return f"{self.package}/{self.module}.py:{self.line} {self.name}"
 
 
 @dataclass
@@ -53,8 +54,10 @@ class ModuleCoverage:
 
 @dataclass
 class RuleCoverage:
-    """What a run reached of the model (see the module docstring)."""
+    """What a run reached of a package: the model (see the module docstring), or ovlfuse's
+    ``fuse_impl`` measured in its daemons (:class:`DaemonCoverage`)."""
 
+    package: str = "model"
     modules: list[ModuleCoverage] = field(default_factory=list)
     unreached: list[Rule] = field(default_factory=list)  # rules never entered
     partial: list[tuple[Rule, int]] = field(default_factory=list)  # entered, branches missed
@@ -77,6 +80,7 @@ class RuleCoverage:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "package": self.package,
             "branches": self.branches,
             "branches_hit": self.branches_hit,
             "share": round(self.share, 2),
@@ -130,6 +134,43 @@ class Collector:
         return analyse(self.cov)
 
 
+FUSE_IMPL_DIR = Path(__file__).resolve().parent.parent / "fuse_impl"
+
+
+class DaemonCoverage:
+    """Branch coverage of ``fuse_impl/`` in the ovlfuse processes of a run: the mount server
+    runs under ``coverage run`` (:meth:`command`), whose settings follow each daemon it forks
+    (``patch = fork, _exit``: a daemon's data is written when it exits, as at unmount); the
+    data files are combined at the end.  A daemon killed by a signal leaves nothing."""
+
+    def __init__(self, where: Path) -> None:
+        self.dir = where
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.rcfile = self.dir / "coveragerc"
+        self.rcfile.write_text(
+            "[run]\nbranch = True\nparallel = True\n"
+            f"source = {FUSE_IMPL_DIR}\ndata_file = {self.dir / 'daemons'}\n"
+            "patch = fork, _exit\n[report]\nexclude_lines = pragma: no cover\n"
+        )
+
+    def command(self) -> list[str]:
+        """The ovlfuse command line that measures itself."""
+        import sys
+
+        return [sys.executable, "-m", "coverage", "run", f"--rcfile={self.rcfile}",
+                "-m", "fuse_impl.main"]  # fmt: skip
+
+    def result(self) -> RuleCoverage:
+        import coverage
+
+        cov = coverage.Coverage(config_file=str(self.rcfile), data_file=str(self.dir / "daemons"))
+        files = sorted(str(p) for p in self.dir.glob("daemons.*"))
+        if files:
+            cov.combine(files, keep=False)
+        cov.load()
+        return analyse(cov, FUSE_IMPL_DIR, "fuse_impl")
+
+
 def _functions(path: Path) -> list[tuple[str, int, int, str]]:
     """(qualified name, first line, last line, first docstring line) of every function."""
     out: list[tuple[str, int, int, str]] = []
@@ -152,14 +193,14 @@ NOT_RULES = ("__init__.py", "bench.py")  # the package marker and ``python -m mo
 
 
 @functools.cache
-def model_files() -> tuple[Path, ...]:
-    return tuple(sorted(p for p in MODEL_DIR.glob("*.py") if p.name not in NOT_RULES))
+def package_files(where: Path = MODEL_DIR) -> tuple[Path, ...]:
+    return tuple(sorted(p for p in where.glob("*.py") if p.name not in NOT_RULES))
 
 
-def analyse(cov: Any) -> RuleCoverage:
+def analyse(cov: Any, where: Path = MODEL_DIR, package: str = "model") -> RuleCoverage:
     """Per module, branches and statements taken; per function, whether it was entered."""
-    out = RuleCoverage()
-    for path in model_files():
+    out = RuleCoverage(package)
+    for path in package_files(where):
         analysis = cov._analyze(str(path))  # the public API has no branch numbers
         nums = analysis.numbers
         executed = set(analysis.executed)
@@ -169,7 +210,7 @@ def analyse(cov: Any) -> RuleCoverage:
         statements = {n for n in analysis.statements
                       if any(first < n <= last for _name, first, last, _doc in functions)}
         missing_arcs = analysis.missing_branch_arcs()
-        out.missed.extend(f"model/{path.name}:{line}->{to}"
+        out.missed.extend(f"{package}/{path.name}:{line}->{to}"
                           for line, tos in sorted(missing_arcs.items()) for to in sorted(tos))
         out.modules.append(ModuleCoverage(
             path.stem, nums.n_branches, nums.n_branches - nums.n_missing_branches,
@@ -179,7 +220,7 @@ def analyse(cov: Any) -> RuleCoverage:
             body = {n for n in statements if first < n <= last}
             if not body:
                 continue
-            rule = Rule(path.stem, name, first, doc)
+            rule = Rule(path.stem, name, first, doc, package)
             if not body & executed:
                 out.unreached.append(rule)
                 continue
@@ -197,7 +238,8 @@ def summary_lines(cov: RuleCoverage, limit: int = 20, missed: bool = False) -> l
     """The run summary's lines: the share of branches taken, and the rules never entered
     (the first *limit*; the JSON has them all); with *missed*, every branch not taken."""
     lines = [f"rule coverage: {cov.branches_hit} of {cov.branches} reachable branches of "
-             f"model/ taken ({cov.share:.1f}%); {len(cov.unreached)} rule(s) never entered"]
+             f"{cov.package}/ taken ({cov.share:.1f}%); {len(cov.unreached)} rule(s) never "
+             "entered"]
     for rule in cov.unreached[:limit]:
         doc = f": {rule.doc}" if rule.doc else ""
         lines.append(f"  never entered: {rule.where}{doc}")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 from difftest.rulecov import Collector, summary_lines
 from model.config import Config
@@ -90,3 +94,29 @@ def test_every_branch_not_taken_is_listed_by_file_and_lines() -> None:
     lines = summary_lines(got, missed=True)
     assert sum(ln.startswith("  branch not taken: model/") for ln in lines) == len(got.missed)
     assert got.to_json()["missed"] == got.missed
+
+
+@pytest.mark.privileged
+def test_with_ovlfuse_as_target_the_daemons_measure_fuse_impl(tmp_path: Path) -> None:
+    """``--coverage`` against ovlfuse also measures ``fuse_impl/`` in the daemons its mount
+    server forks: the daemons' request handlers are entered, the server's own startup
+    code is not what is counted, and nothing is left in the temporary data directory."""
+    out = tmp_path / "run.json"
+    before = set(Path(tempfile.gettempdir()).glob("difftest-fuse-coverage-*"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "difftest", "--target", "fuse", "--config", "default",
+         "--examples", "15", "--seed", "3", "--no-db", "-q", "--coverage", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "DIFFTEST_OVLFUSE"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "reachable branches of fuse_impl/ taken" in proc.stdout
+    doc = json.loads(out.read_text())
+    daemons = doc["fuse_impl_coverage"]
+    assert daemons["package"] == "fuse_impl"
+    assert 0 < daemons["branches_hit"] < daemons["branches"]
+    entered = {m for m, (_b, _n, hit, _s) in daemons["modules"].items() if hit > 0}
+    assert {"namespace", "copy_up", "lookup"} <= entered, entered
+    assert all(w.startswith("fuse_impl/") for w in daemons["unreached"])
+    assert doc["rule_coverage"]["package"] == "model"
+    assert set(Path(tempfile.gettempdir()).glob("difftest-fuse-coverage-*")) == before
