@@ -479,7 +479,8 @@ def _summaries(
     if args.junit_xml:
         from difftest.junit import write_junit
 
-        write_junit(args.junit_xml, rows)
+        write_junit(args.junit_xml, rows,
+                    [m.to_json() for m in (rules, daemon_rules) if m is not None])
     if args.quiet and rows and all(row["agreed"] for row in rows):
         examples, steps = sum(r["examples"] for r in rows), sum(r["steps"] for r in rows)
         seconds = sum(r["seconds"] for r in rows)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 
-def write_junit(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_junit(path: Path, rows: list[dict[str, Any]],
+                coverage: Sequence[dict[str, Any]] = ()) -> None:
+    """One test case per config; with ``--coverage``, the suite's properties give each
+    measured package's share (``rule_coverage.model``, ``rule_coverage.fuse_impl``) and its
+    output names the rules never entered."""
     failures = sum(1 for r in rows if not r["agreed"])
     total = sum(r["seconds"] for r in rows)
     suite = ET.Element(
@@ -18,6 +23,14 @@ def write_junit(path: Path, rows: list[dict[str, Any]]) -> None:
         errors="0",
         time=f"{total:.2f}",
     )
+    if coverage:
+        props = ET.SubElement(suite, "properties")
+        lines = []
+        for c in coverage:
+            ET.SubElement(props, "property", name=f"rule_coverage.{c['package']}",
+                          value=f"{c['branches_hit']}/{c['branches']} ({c['share']}%)")
+            lines += [f"never entered: {w}" for w in c["unreached"]]
+        ET.SubElement(suite, "system-out").text = "\n".join(lines)
     for r in rows:
         case = ET.SubElement(
             suite,

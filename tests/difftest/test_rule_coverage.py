@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,13 @@ def test_the_summary_gives_the_share_and_names_the_rules_never_entered() -> None
     assert "more (see --json)" in lines[-1]
 
 
-def test_difftest_coverage_puts_the_rules_in_the_summary_and_the_json(tmp_path: Path) -> None:
-    out = tmp_path / "run.json"
+def test_difftest_coverage_puts_the_rules_in_the_summary_the_json_and_junit(
+        tmp_path: Path) -> None:  # fmt: skip
+    out, junit = tmp_path / "run.json", tmp_path / "run.xml"
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "model", "--config", "default",
          "--examples", "30", "--seed", "3", "--no-db", "-q", "--coverage", "--jobs", "2",
-         "--json", str(out)],
+         "--json", str(out), "--junit-xml", str(junit)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -80,6 +82,13 @@ def test_difftest_coverage_puts_the_rules_in_the_summary_and_the_json(tmp_path: 
     assert 0 < cov["branches_hit"] < cov["branches"]
     assert set(cov["modules"]) >= {"lookup", "namespace", "rename", "copy_up", "readdir"}
     assert all(w.startswith("model/") for w in cov["unreached"])
+    suite = ET.parse(junit).getroot()
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props == {"rule_coverage.model":
+                     f"{cov['branches_hit']}/{cov['branches']} ({cov['share']}%)"}
+    said = suite.find("system-out")
+    assert said is not None and said.text is not None
+    assert said.text.splitlines() == [f"never entered: {w}" for w in cov["unreached"]]
 
 
 def test_every_branch_not_taken_is_listed_by_file_and_lines() -> None:
