@@ -66,8 +66,8 @@ class CornerRules(AimedRules):
             1: ops.Chown(f, 1000, 1000),
             2: ops.Chmod(f, 0o2777),
             3: ops.Chmod(f, 0o4766),  # no group-exec: setuid alone is killed
-            11: ops.Chmod(f, 0o6777),
             9: ops.Setxattr(f, b"trusted.t", b"t"),
+            11: ops.Chmod(f, 0o6777),
         }.get(family)
         if setup is not None and self.run_op(setup).is_error:
             return
