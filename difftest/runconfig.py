@@ -31,6 +31,8 @@ class RunConfig:
 PRESETS: dict[str, RunConfig] = {
     "default": RunConfig("default"),
     "redirect_dir=on": RunConfig("redirect_dir=on", Config(redirect_dir="on")),
+    "redirect_dir=off": RunConfig("redirect_dir=off", Config(redirect_dir="off")),
+    "redirect_dir=nofollow": RunConfig("redirect_dir=nofollow", Config(redirect_dir="nofollow")),
     "index=on": RunConfig("index=on", Config(index=True)),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),

@@ -348,7 +348,7 @@ def _lookup_lowers(
         if upper is not None and not stack and d.is_dir:
             _fix_origin(parent, upper, layer, this)
         stack.append((layer, this))
-        if d.redirect is not None and not follow:  # pragma: no cover - no nofollow preset
+        if d.redirect is not None and not follow:  # pragma: no cover - needs an offline redirect
             raise fail(errno.EPERM, "refusing to follow redirect (redirect_dir=nofollow)")
         if d.stop:
             break

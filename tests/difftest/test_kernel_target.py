@@ -19,6 +19,7 @@ import pytest
 
 from difftest import realfs
 from difftest.layers import LayerDirs
+from difftest.runconfig import PRESETS
 from difftest.scratch import Scratch
 from difftest.targets.kernel import (
     KernelOverlay,
@@ -381,6 +382,25 @@ def test_redirect_dir_option_is_passed(make: Make) -> None:
     on.rename(b"/d", b"/e")
     assert on.upper_dump()[b"/e"].redirect == b"d"
     assert _names(on.readdir(b"/e")) == {b"f"}
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("mode", ["off", "nofollow"])
+def test_redirect_dir_off_and_nofollow_presets_reach_the_kernel(make: Make, mode: str) -> None:
+    """The presets ``redirect_dir=off`` and ``=nofollow`` mount with that option and, as
+    ``follow`` does, refuse a lower directory's rename with EXDEV.  The kernel shows
+    ``nofollow``; ``off`` it turns into ``follow``, the default it does not show, because
+    the module parameter ``redirect_always_follow`` is Y (as the model's
+    ``Config.redirect_follow`` and ovlfuse's option parser have it)."""
+    spec = LayersSpec(lowers=((Entry(b"d", "dir"), Entry(b"d/f", "reg")),), upper=())
+    t = make(spec, PRESETS[f"redirect_dir={mode}"].config)
+    assert f"redirect_dir={mode}".encode() in t.mount_options
+    with open("/proc/self/mountinfo", "rb") as f:
+        line = next(ln for ln in f if ln.split()[4] == t.mountpoint)
+    shown = [o for o in line.split()[-1].split(b",") if o.startswith(b"redirect_dir=")]
+    always = Path("/sys/module/overlay/parameters/redirect_always_follow").read_text().strip()
+    assert shown == ([b"redirect_dir=nofollow"] if mode == "nofollow" or always != "Y" else [])
+    assert _errno(t.rename, b"/d", b"/e") == errno.EXDEV
 
 
 @pytest.mark.privileged
