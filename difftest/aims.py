@@ -6,6 +6,7 @@ shrunk case is still a plain sequence of calls."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -322,10 +323,6 @@ class AimedRules(MachineCore):
         if not dirs:
             return multiple()
         d = dirs[p % len(dirs)]
-        label = self._opened(self.run_op(ops.Open(d, os.O_RDONLY | os.O_DIRECTORY)))
-        if label is None:
-            return multiple()
-        self.run_op(ops.Getdents(label))
         base = d.rstrip(b"/")
         inside = sorted(k for k in merged if k != d and k.rpartition(b"/")[0] == base)
         change_op = [
@@ -334,9 +331,19 @@ class AimedRules(MachineCore):
             ops.Chmod(d, 0o755),
             None,
         ][change]
-        seek = [ops.Lseek(label, 0), ops.Lseek(label, 0, os.SEEK_END), ops.Lseek(label, -1),
-                None][q % 4]  # fmt: skip
-        for op in (change_op, seek):
+        return self._read_dir_around(d, lambda h: [
+            change_op,
+            [ops.Lseek(h, 0), ops.Lseek(h, 0, os.SEEK_END), ops.Lseek(h, -1), None][q % 4],
+        ])  # fmt: skip
+
+    def _read_dir_around(self, d: bytes, between: Callable[[int], list[ops.Op | None]]) -> Any:
+        """Open directory ``d``, read it, run the calls ``between`` gives for the handle
+        (None: no call), read on; the handle's label, or none when the open failed."""
+        label = self._opened(self.run_op(ops.Open(d, os.O_RDONLY | os.O_DIRECTORY)))
+        if label is None:
+            return multiple()
+        self.run_op(ops.Getdents(label))
+        for op in between(label):
             if op is not None:
                 self.run_op(op)
         self.run_op(ops.Getdents(label))

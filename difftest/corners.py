@@ -153,6 +153,13 @@ class CornerRules(AimedRules):
         return label
 
     def _dir_handle_corner(self, p: int, family: int) -> Any:
+        if family == 6:  # a lower dir read, then copied up by a new entry, then read from 0
+            lower = self._lower_only("dir")
+            if not lower:
+                return multiple()
+            d = lower[p % len(lower)]
+            return self._read_dir_around(
+                d, lambda h: [ops.Mknod(d + b"/new", REG_TYPE), ops.Lseek(h, 0)])
         if family == 5:  # read a directory after its removal
             d = b"/gone"
             self.run_op(ops.Mkdir(d))
@@ -160,7 +167,7 @@ class CornerRules(AimedRules):
             self.run_op(ops.Rmdir(d))
             if label is not None:
                 self.run_op(ops.Fstat(label))  # st_nlink 0
-        elif family == 11:  # an upper dir made impure by a lower file moved in, then read
+        else:  # an upper dir made impure by a lower file moved in, then read
             lower = self._lower_only("reg")
             if not lower:
                 return multiple()
@@ -169,17 +176,6 @@ class CornerRules(AimedRules):
             self.run_op(ops.Rename(lower[p % len(lower)], d + b"/f"))
             self.remember(d + b"/f")
             label = self._opened(self.run_op(ops.Open(d, os.O_RDONLY | os.O_DIRECTORY)))
-        else:  # a lower dir read, then copied up by a new entry, then read from 0
-            lower = self._lower_only("dir")
-            if not lower:
-                return multiple()
-            d = lower[p % len(lower)]
-            label = self._opened(self.run_op(ops.Open(d, os.O_RDONLY | os.O_DIRECTORY)))
-            if label is None:
-                return multiple()
-            self.run_op(ops.Getdents(label))
-            self.run_op(ops.Mknod(d + b"/new", REG_TYPE))
-            self.run_op(ops.Lseek(label, 0))
         if label is None:
             return multiple()
         self.run_op(ops.Getdents(label))
@@ -226,41 +222,33 @@ class CornerRules(AimedRules):
         renamed twice in its parent (the first redirect is kept), getxattr and setxattr of
         a name the layer's filesystem cannot hold (its EOPNOTSUPP, not ENODATA; three
         families of the twenty: a FUSE daemon's xattr path is where this went wrong)."""
-        f, g = self._pick("reg", p), self._pick("reg", q)
-        if family == 9:
-            self._rename_over_whiteouts_only(p)
-            return
-        if family == 7:
-            self._link_lower_hard_link(p)
-            return
-        if family == 6:
+        f = self._pick("reg", p)
+        if family == 0:
+            self.run_op(ops.Rename(b"/", b"/", ops.RENAME_NOREPLACE))
+        elif family == 6:
             self.run_op(ops.Mkdir(b"/n1"))
             self.run_op(ops.Mkdir(b"/n2"))
             self.run_op(ops.Rename(b"/n1", b"/n2"))
             self.remember(b"/n2")
-            return
-        if family == 0:
-            self.run_op(ops.Rename(b"/", b"/", ops.RENAME_NOREPLACE))
-            return
-        if family >= 10:
-            self._odd_dir_call(p, family)
-            return
-        if f is None or g is None:
-            return
-        fresh = f + b".new"
-        op: ops.Op = {
-            1: ops.Rename(f, g, ops.RENAME_NOREPLACE),
-            2: ops.Rename(g, f + b"/", ops.RENAME_EXCHANGE),
-            3: ops.Rename(f, fresh, ops.RENAME_WHITEOUT),
-            4: ops.Mknod(fresh + b"/", FIFO),
-            5: ops.Unlink(f + b"/"),
-            8: ops.Truncate(f, 128 << 20),
-        }[family]
-        self.run_op(op)
+        elif family == 7:
+            self._link_lower_hard_link(p)
+        elif family == 9:
+            self._rename_over_whiteouts_only(p)
+        elif family >= 10:
+            self._odd_dir_call(p, family, f)
+        elif f is not None and (g := self._pick("reg", q)) is not None:
+            fresh = f + b".new"
+            self.run_op({
+                1: ops.Rename(f, g, ops.RENAME_NOREPLACE),
+                2: ops.Rename(g, f + b"/", ops.RENAME_EXCHANGE),
+                3: ops.Rename(f, fresh, ops.RENAME_WHITEOUT),
+                4: ops.Mknod(fresh + b"/", FIFO),
+                5: ops.Unlink(f + b"/"),
+                8: ops.Truncate(f, 128 << 20),
+            }[family])  # fmt: skip
 
-    def _odd_dir_call(self, p: int, family: int) -> None:
+    def _odd_dir_call(self, p: int, family: int, f: bytes | None) -> None:
         d = self._pick("dir", p)
-        f = self._pick("reg", p)
         if family == 10:
             self.run_op(ops.Open(b"/", os.O_WRONLY | os.O_CREAT))
         elif family == 11 and d is not None:
@@ -275,22 +263,21 @@ class CornerRules(AimedRules):
                 self.run_op(ops.Mkdir(path))
                 self.remember(path)
             self.run_op(ops.Rename(b"/e1/s", b"/e2", ops.RENAME_EXCHANGE))
+        elif family in (15, 16):
+            lower = self._lower_only("dir")
+            if not lower:
+                return
+            src = lower[p % len(lower)]
+            if family == 15:
+                self.run_op(ops.Mkdir(b"/n4"))
+                self.run_op(ops.Rename(b"/n4", src, ops.RENAME_EXCHANGE))
+            elif not self.run_op(ops.Rename(src, src + b"2")).is_error:
+                self.run_op(ops.Rename(src + b"2", src + b"3"))
+                self.remember(src + b"3")
         elif family >= 17:
             path = (f, d, b"/")[p % 3] or b"/"
             self.run_op([ops.Getxattr(path, b"system.x"), ops.Getxattr(path, b"other.x"),
                          ops.Setxattr(path, b"system.x", b"v", ops.XATTR_REPLACE)][family - 17])
-        elif family == 16:
-            lower = self._lower_only("dir")
-            if lower:
-                src = lower[p % len(lower)]
-                if not self.run_op(ops.Rename(src, src + b"2")).is_error:
-                    self.run_op(ops.Rename(src + b"2", src + b"3"))
-                    self.remember(src + b"3")
-        elif family == 15:
-            lower = self._lower_only("dir")
-            if lower:
-                self.run_op(ops.Mkdir(b"/n4"))
-                self.run_op(ops.Rename(b"/n4", lower[p % len(lower)], ops.RENAME_EXCHANGE))
 
     def _link_lower_hard_link(self, p: int) -> None:
         merged = self._model_merged()
@@ -307,8 +294,8 @@ class CornerRules(AimedRules):
         new directory over it."""
         merged = self._model_merged()
         upper = self._model_upper()
-        dirs = sorted(k for k, e in merged.items() if e.kind == "dir" and k != b"/"
-                      and any(c.rpartition(b"/")[0] == k and c not in upper for c in merged))
+        with_lower = {c.rpartition(b"/")[0] for c in merged if c not in upper}
+        dirs = sorted(k for k in with_lower if k in merged and merged[k].kind == "dir")
         if not dirs:
             return
         d = dirs[p % len(dirs)]
