@@ -16,10 +16,10 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -35,6 +35,9 @@ from difftest.session import Session
 from difftest.signature import Known
 from difftest.store import DEFAULT_DIR, Store, StoreError, open_store, shown
 from difftest.survey import Survey
+
+if TYPE_CHECKING:
+    from difftest.rulecov import DaemonCoverage
 
 EXIT_AGREE, EXIT_DIVERGENCE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SUBCOMMANDS = ("replay", "docs", "promote", "report")
@@ -306,10 +309,11 @@ def _run_all(
         from difftest.rulecov import Collector
 
         args.rules = Collector()
-        args.daemon_rules = _daemon_coverage(args, targets)
+        args.daemon_rules = _daemon_coverage(targets)
     results: list[tuple[RunResult, list[Path]]] = []
     run_start = time.monotonic()
-    with placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
+    with _daemons_measured(args.daemon_rules), \
+            placement.pinned(0, args.jobs == 1 and not args.no_pin), Scratch() as scratch, \
             ProgressView(console, quiet=args.quiet) as view, stop.signals_as_flags():
         for i, rc in enumerate(configs):
             seconds = None
@@ -326,19 +330,33 @@ def _run_all(
     return EXIT_DIVERGENCE if any(not r.agreed for r, _ in results) else EXIT_AGREE
 
 
-def _daemon_coverage(args: argparse.Namespace, targets: list[str]) -> Any:
-    """With an ovlfuse target (and no other ovlfuse named), measure ``fuse_impl/`` in its
-    daemons as well: the mount server is started under ``coverage run``."""
+def _daemon_coverage(targets: list[str]) -> DaemonCoverage | None:
+    """With an ovlfuse target (and no other ovlfuse named by ``--ovlfuse``, which sets
+    DIFFTEST_OVLFUSE), measure ``fuse_impl/`` in its daemons as well."""
+    from difftest.rulecov import DaemonCoverage
     from difftest.targets.fuse import OVLFUSE_TARGETS
 
-    named = args.ovlfuse or os.environ.get("DIFFTEST_OVLFUSE")
-    if named or not any(t in OVLFUSE_TARGETS for t in targets):
+    if os.environ.get("DIFFTEST_OVLFUSE") or not any(t in OVLFUSE_TARGETS for t in targets):
         return None
-    from difftest.rulecov import DaemonCoverage
+    return DaemonCoverage(Path(tempfile.mkdtemp(prefix="difftest-fuse-coverage-")))
 
-    daemons = DaemonCoverage(Path(tempfile.mkdtemp(prefix="difftest-fuse-coverage-")))
-    os.environ["DIFFTEST_OVLFUSE"] = shlex.join(daemons.command())  # workers inherit it
-    return daemons
+
+@contextlib.contextmanager
+def _daemons_measured(daemons: DaemonCoverage | None) -> Iterator[None]:
+    """While the run lasts, the ovlfuse that is mounted is the one that measures itself (the
+    mount server and workers inherit DIFFTEST_OVLFUSE); once every daemon has exited, its
+    data is read, and the environment and the data directory are as before, also after an
+    error."""
+    if daemons is None:
+        yield
+        return
+    os.environ["DIFFTEST_OVLFUSE"] = shlex.join(daemons.command())
+    try:
+        yield
+        daemons.measured = daemons.result()
+    finally:
+        del os.environ["DIFFTEST_OVLFUSE"]
+        shutil.rmtree(daemons.dir, ignore_errors=True)
 
 
 def _recorder(args: argparse.Namespace, configs: list[RunConfig], targets: list[str],
@@ -463,10 +481,7 @@ def _summaries(
             }
         )
     rules = args.rules.result() if args.rules is not None else None
-    daemon_rules = None
-    if args.daemon_rules is not None:
-        daemon_rules = args.daemon_rules.result()
-        shutil.rmtree(args.daemon_rules.dir, ignore_errors=True)
+    daemon_rules = args.daemon_rules.measured if args.daemon_rules is not None else None
     if args.json:
         from difftest.targets import programs
 

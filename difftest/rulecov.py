@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,7 @@ class DaemonCoverage:
 
     def __init__(self, where: Path) -> None:
         self.dir = where
+        self.measured: RuleCoverage | None = None  # set once the daemons have exited
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rcfile = self.dir / "coveragerc"
         self.rcfile.write_text(
@@ -155,8 +157,6 @@ class DaemonCoverage:
 
     def command(self) -> list[str]:
         """The ovlfuse command line that measures itself."""
-        import sys
-
         return [sys.executable, "-m", "coverage", "run", f"--rcfile={self.rcfile}",
                 "-m", "fuse_impl.main"]  # fmt: skip
 

@@ -108,8 +108,8 @@ def test_every_branch_not_taken_is_listed_by_file_and_lines() -> None:
 @pytest.mark.privileged
 def test_with_ovlfuse_as_target_the_daemons_measure_fuse_impl(tmp_path: Path) -> None:
     """``--coverage`` against ovlfuse also measures ``fuse_impl/`` in the daemons its mount
-    server forks: the daemons' request handlers are entered, the server's own startup
-    code is not what is counted, and nothing is left in the temporary data directory."""
+    server forks: the daemons' request handlers are entered, and no data directory is left
+    behind."""
     out = tmp_path / "run.json"
     before = set(Path(tempfile.gettempdir()).glob("difftest-fuse-coverage-*"))
     proc = subprocess.run(
@@ -128,4 +128,22 @@ def test_with_ovlfuse_as_target_the_daemons_measure_fuse_impl(tmp_path: Path) ->
     assert {"namespace", "copy_up", "lookup"} <= entered, entered
     assert all(w.startswith("fuse_impl/") for w in daemons["unreached"])
     assert doc["rule_coverage"]["package"] == "model"
+    assert set(Path(tempfile.gettempdir()).glob("difftest-fuse-coverage-*")) == before
+
+
+@pytest.mark.privileged
+def test_measuring_the_daemons_leaves_the_environment_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask_zero: None) -> None:  # fmt: skip
+    """A run in this process (as a program embedding difftest makes it) sets DIFFTEST_OVLFUSE
+    to the measuring ovlfuse only while it lasts: afterwards the next run mounts the plain
+    one again, and the data directory is gone."""
+    from difftest import cli
+
+    monkeypatch.delenv("DIFFTEST_OVLFUSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    before = set(Path(tempfile.gettempdir()).glob("difftest-fuse-coverage-*"))
+    code = cli.main(["--target", "fuse", "--config", "default", "--examples", "3", "--seed",
+                     "3", "--no-db", "-q", "--no-pin", "--coverage"])  # fmt: skip
+    assert code == 0
+    assert "DIFFTEST_OVLFUSE" not in os.environ
     assert set(Path(tempfile.gettempdir()).glob("difftest-fuse-coverage-*")) == before
