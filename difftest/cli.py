@@ -28,7 +28,7 @@ from difftest.campaign import Recorder, new_run_id
 from difftest.parallel import run_parallel
 from difftest.progress import ProgressView
 from difftest.report import print_failure, run_id, write_report
-from difftest.runconfig import PRESETS, SUPPORTED, RunConfig, with_lowers
+from difftest.runconfig import MATRIX, PRESETS, SUPPORTED, RunConfig, with_lowers
 from difftest.runner import PROFILES, RunResult, run
 from difftest.scratch import ScratchError, Terminated
 from difftest.session import Session
@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="C",
         help="overlay config preset (repeatable; default: all supported: "
         + ", ".join(SUPPORTED)
-        + "; less those a target refuses by design, e.g. index=on for fuse)",
+        + "; with --profile nightly or campaign: every preset, the whole option matrix; "
+        "less those a target refuses by design, e.g. index=on for fuse)",
     )
     p.add_argument(
         "--lowers",
@@ -180,9 +181,12 @@ class UsageError(Exception):
     pass
 
 
-def resolve_configs(names: Sequence[str] | None, lowers: int | None) -> list[RunConfig]:
+def resolve_configs(names: Sequence[str] | None, lowers: int | None,
+                    whole_matrix: bool = False) -> list[RunConfig]:
+    """The configs named, else the default set (the whole matrix for a profile that runs
+    it), each with ``lowers`` lower layers if given."""
     out = []
-    for name in names or SUPPORTED:
+    for name in names or (MATRIX if whole_matrix else SUPPORTED):
         if name not in PRESETS:
             raise UsageError(f"unknown config {name!r}; choose from: {', '.join(PRESETS)}")
         rc = PRESETS[name] if lowers is None else with_lowers(PRESETS[name], lowers)
@@ -250,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ovlfuse:
         os.environ["DIFFTEST_OVLFUSE"] = args.ovlfuse  # the mount server and workers inherit it
     try:
-        configs = resolve_configs(args.configs, args.lowers)
+        configs = resolve_configs(args.configs, args.lowers,
+                                  PROFILES[args.profile].whole_matrix)
         targets = args.targets or ["kernel"]
         check_targets(targets)
         if args.configs is None:

@@ -27,6 +27,8 @@ class Profile:
     examples: int | None
     steps: int
     shrink_seconds: float = SHRINK_S
+    # without --config: every preset (the mount-option matrix), not only the default set
+    whole_matrix: bool = False
 
     @property
     def hypothesis_name(self) -> str:
@@ -51,9 +53,11 @@ PROFILES = {
         Profile("ci", "a gate on every push: a fixed number of examples", seconds=None,
                 examples=300, steps=12),
         Profile("nightly", "one nightly job, or one CI matrix job of a campaign",
-                seconds=3600.0, examples=None, steps=25, shrink_seconds=120.0),
+                seconds=3600.0, examples=None, steps=25, shrink_seconds=120.0,
+                whole_matrix=True),
         Profile("campaign", "one long-running worker of a campaign across machines",
-                seconds=8 * 3600.0, examples=None, steps=25, shrink_seconds=300.0),
+                seconds=8 * 3600.0, examples=None, steps=25, shrink_seconds=300.0,
+                whole_matrix=True),
     )
 }
 

@@ -4,6 +4,7 @@ REPRO_PY_BODY = r'''
 import ctypes
 import errno
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -201,9 +202,14 @@ class Runner:
             self.fds.clear()
             os.chdir("/")  # the working directory would keep the mount busy
             umount(self.mnt)
+            # a volatile mount leaves work/incompat/volatile, and the next mount fails until
+            # it is removed (after a clean umount, as here, that is allowed)
+            incompat = os.path.join(os.path.dirname(self.mnt), b"w", b"work", b"incompat")
+            left = sorted(map(os.fsdecode, os.listdir(incompat))) if os.path.isdir(incompat) else []
+            shutil.rmtree(os.path.join(incompat, b"volatile"), ignore_errors=True)
             mount(b"overlay", self.mnt, b"overlay", MOUNT_FLAGS, MOUNT_DATA)
             os.chdir(self.mnt)
-            return None
+            return tuple(left) or None
         raise ValueError(name)
 
     def run(self, name, a, uid, gid):

@@ -34,6 +34,11 @@ PRESETS: dict[str, RunConfig] = {
     "redirect_dir=off": RunConfig("redirect_dir=off", Config(redirect_dir="off")),
     "redirect_dir=nofollow": RunConfig("redirect_dir=nofollow", Config(redirect_dir="nofollow")),
     "index=on": RunConfig("index=on", Config(index=True)),
+    "xino=on": RunConfig("xino=on", Config(xino="on")),
+    "xino=auto": RunConfig("xino=auto", Config(xino="auto")),
+    "split-fs+xino=on": RunConfig("split-fs+xino=on", Config(xino="on"), split_fs=True),
+    "split-fs+xino=auto": RunConfig("split-fs+xino=auto", Config(xino="auto"), split_fs=True),
+    "volatile": RunConfig("volatile", Config(volatile=True)),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),
@@ -41,6 +46,8 @@ PRESETS: dict[str, RunConfig] = {
     "split-fs": RunConfig("split-fs", split_fs=True),
 }
 SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper", "split-fs")
+# The whole mount-option matrix: what --profile nightly and campaign run without --config.
+MATRIX = tuple(PRESETS)
 
 
 def with_lowers(rc: RunConfig, lowers: int) -> RunConfig:

@@ -40,10 +40,6 @@ class Config:
             out.append("metacopy=on")
         if self.userxattr:  # pragma: no cover - issue 15
             out.append("userxattr")
-        if self.volatile:  # pragma: no cover - issue 15
-            out.append("volatile")
-        if self.xino != "off":  # pragma: no cover - issue 15
-            out.append(f"xino={self.xino}")
         return out
 
     @property
@@ -60,8 +56,9 @@ class Config:
     @property
     def offline_changes_allowed(self) -> bool:
         """``ovl_allow_offline_changes()``: false with index, metacopy, redirect_dir=on or
-        xino; then mkdir in a merged parent makes the new dir opaque (catalogue §2.6)."""
-        return not (self.index or self.metacopy or self.redirect_dir == "on" or self.xino != "off")
+        xino=on (not auto, and even on one filesystem, where xino itself is ignored); then
+        mkdir in a merged parent makes the new dir opaque (catalogue §2.6, §4)."""
+        return not (self.index or self.metacopy or self.redirect_dir == "on" or self.xino == "on")
 
     def with_(self, **changes: object) -> Config:  # pragma: no cover - for difftest replay
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -75,11 +72,11 @@ class Config:
             opts.append("index=on")
         if self.metacopy:  # pragma: no cover - issue 15
             opts.append("metacopy=on")
-        if self.xino != "off":  # pragma: no cover - issue 15
+        if self.xino != "off":
             opts.append(f"xino={self.xino}")
         if self.userxattr:  # pragma: no cover - issue 15
             opts.append("userxattr")
-        if self.volatile:  # pragma: no cover - issue 15
+        if self.volatile:
             opts.append("volatile")
         if self.ro:
             opts.append("ro")

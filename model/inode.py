@@ -39,29 +39,51 @@ def const_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> bool:
     return index_entry(fs, upper, lowers) is not None
 
 
-def st_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> int:
-    """Catalogue §3, same fs: the root shows its upper root's ino (top lower root without an
-    upper); a lower-only object its topmost lower's; an upper object with a const-ino
-    origin the origin's (persistent across copy-up and remount); else the upper's."""
+def _ino_source(fs: OvlFs, upper: Node | None, lowers: LowerStack,
+                root: bool) -> tuple[Layer | None, Node]:
+    """The real object whose inode number the overlay reports (catalogue §3): the root's
+    upper root (top lower root without an upper); a lower-only object's topmost lower; an
+    upper object's const-ino origin (persistent across copy-up and remount); else the
+    upper (``None`` stands for the upper layer)."""
     if root or not lowers:
-        return upper.ino if upper is not None else lowers[0][1].ino
+        return (None, upper) if upper is not None else lowers[0]
     if upper is None or const_ino(fs, upper, lowers):
-        return lowers[0][1].ino
-    return upper.ino
+        return lowers[0]
+    return None, upper
+
+
+def xino_bits(fs: OvlFs) -> int:
+    """How many high bits of st_ino hold the fsid (``ovl_xino_bits``): none on one
+    filesystem or with xino=off; else enough for the largest fsid plus one bit reserved for
+    numbers the overlay hands out itself, ``ilog2(numfs - 1) + 2``, where numfs counts the
+    upper's fsid 0 even without an upper.  xino=auto counts as on: it falls back to off only
+    on a filesystem without file handles, and the test layers (tmpfs) have them."""
+    if fs.samefs or fs.config.xino == "off":
+        return 0
+    return len(fs.lowers).bit_length() + 1  # each lower on a filesystem of its own
+
+
+def st_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> int:
+    """The reported number of :func:`_ino_source`; with xino on several filesystems, the
+    fsid of its layer's filesystem (upper 0, lowers 1..n) in the high bits above the
+    reserved one (``ovl_map_dev_ino``: ``ino | fsid << (64 - xinobits + 1)``)."""
+    layer, node = _ino_source(fs, upper, lowers, root)
+    bits = xino_bits(fs)
+    if not bits or layer is None:
+        return node.ino
+    return node.ino | layer.idx << (65 - bits)
 
 
 def st_dev(fs: OvlFs, upper: Node | None, lowers: LowerStack, root: bool) -> int:
     """Catalogue §3: every object reports the overlay's device when all layers share one
-    filesystem, and every directory always does; with layers on several filesystems
-    (xino=off) a non-directory reports the pseudo device of the layer whose inode number it
-    reports (the lower one for a lower-only object and for a copy-up with a const-ino
-    origin, else the upper one): 1 + that layer's idx."""
+    filesystem or xino maps their numbers, and every directory always does; with layers on
+    several filesystems and xino=off a non-directory reports the pseudo device of the layer
+    whose inode number it reports: 1 + that layer's idx."""
     real = upper if upper is not None else lowers[0][1]
-    if fs.samefs or real.is_dir:
+    if fs.same_dev or real.is_dir:
         return 0
-    if root or not lowers or (upper is not None and not const_ino(fs, upper, lowers)):
-        return 1  # the upper layer, idx 0
-    return 1 + lowers[0][0].idx
+    layer, _ = _ino_source(fs, upper, lowers, root)
+    return 1 + (0 if layer is None else layer.idx)
 
 
 def st_nlink(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> int:

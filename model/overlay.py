@@ -196,15 +196,21 @@ class Overlay:
 
     # ---- the mount ------------------------------------------------------------------------
 
-    def remount(self) -> None:
+    def remount(self) -> tuple[str, ...] | None:
         """Unmount and mount the same layers again.  The caller closes its handles first
         (an open file keeps a real mount busy): EBUSY while any is open.  The layers and the
-        index persist; what lived in memory (open files, overlay inodes) does not."""
+        index persist; what lived in memory (open files, overlay inodes) does not.
+
+        Returns the incompat features the umount left in the workdir (``work/incompat/``),
+        None if none: a ``volatile`` mount with an upper layer leaves ``volatile``, which
+        makes the kernel refuse the next mount with EINVAL until it is removed (catalogue
+        §2.15; the remount here stands for one after a clean umount that removed it)."""
         if self.handles:  # pragma: no cover - difftest closes every handle first
             raise OvlError(errno.EBUSY, why="handles are still open")
         self.fs.live.clear()
         self.fs.dir_inodes.clear()
         self.fs.root = None  # the dentry cache goes with the mount
+        return ("volatile",) if self.fs.config.volatile and self.fs.upper is not None else None
 
     def reconfigure(self, ro: bool) -> None:
         """``mount -o remount,ro`` or ``remount,rw`` of the live mount: open files stay open.

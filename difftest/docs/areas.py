@@ -154,6 +154,17 @@ AREAS: tuple[Area, ...] = (
         "parent opaque. Each example below runs under the default options and under "
         "`index=on`, side by side; the drawings show the upper layer, not `w/index/`.",
     ),
+    Area(
+        "option-xino-volatile",
+        "opt_xino_volatile",
+        "Options xino and volatile",
+        "With layers on several filesystems, `xino=on` (and `xino=auto`, where every layer's "
+        "filesystem has file handles) gives every object the overlay's device and puts the "
+        "fsid of the filesystem an inode number comes from in st_ino's high bits; on one "
+        "filesystem inode numbers are the real ones whatever the option says, but `xino=on` "
+        "still makes new directories in merged parents opaque. `volatile` drops every sync "
+        "and leaves a marker in the workdir that refuses the next mount until removed.",
+    ),
 )
 
 BY_SLUG = {a.slug: a for a in AREAS}

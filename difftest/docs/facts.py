@@ -204,6 +204,9 @@ def show_value(op: ops.Op, value: Any, labels: InodeLabels, show_inodes: bool) -
         return Shown(quoted(value), (text_of(value), f"data={text_of(value)}"))
     if value is None:
         return Shown("ok", ("ok",))
+    if isinstance(op, ops.Remount):  # what the umount left in work/incompat/
+        left = [f"incompat/{n}" for n in value]
+        return Shown("ok, left " + " ".join(left), ("ok", *left))
     return Shown(str(value), (str(value),))
 
 

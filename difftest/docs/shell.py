@@ -224,7 +224,9 @@ def _shell(op: ops.Op, before: Before, readonly: bool, mount: str) -> str | None
     if isinstance(op, ops.Removexattr):
         return f"setfattr -x {_arg(op.name)} {m(op.path)}"
     if isinstance(op, ops.Remount):
-        return f"umount {MOUNT_POINT} && {mount}"
+        # a volatile mount's marker refuses the next mount until it is removed
+        clean = " && rm -r w/work/incompat/volatile" if ",volatile" in mount else ""
+        return f"umount {MOUNT_POINT}{clean} && {mount}"
     return None
 
 

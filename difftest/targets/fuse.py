@@ -301,15 +301,19 @@ class FuseOverlay(KernelOverlay):
             self.died = self._program.unmount()
             self._program = None
 
-    def remount(self) -> None:
-        """Unmount; with ``interchange`` switch between FUSE and the kernel; mount again."""
+    def remount(self) -> tuple[str, ...] | None:
+        """Unmount; with ``interchange`` switch between FUSE and the kernel; mount again.
+        Returns the incompat features the umount left in the workdir, as the kernel's."""
         self.close_handles()
         self._umount()
         self.mounted = False
+        left = self.incompat_left()
+        self.clear_volatile_marker()
         if self.interchange:
             self.on_kernel = not self.on_kernel
         self._dumper_reset()
         self.mount()
+        return left
 
     def _dumper_reset(self) -> None:
         if self._dumper is not None:
@@ -391,6 +395,7 @@ class FuseOverlay(KernelOverlay):
         before = last if last is not None else observe(self)
         self.close_handles()
         self._umount()
+        self.clear_volatile_marker()  # a clean umount: the kernel may mount the layers
         self.on_kernel = True
         try:
             self._dumper_reset()

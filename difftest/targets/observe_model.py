@@ -142,8 +142,8 @@ def observe_model(ov: Overlay) -> Observation:
     upper_view = (
         {} if up is None else {p: _upper_entry(upper_fields(n)) for p, n in walk_tree(up.root)}
     )
-    # on layers that span filesystems a directory's st_ino is the overlay's own counter,
-    # handed out in lookup order and again after a remount or a cache eviction (§3)
-    either = frozenset() if fs.samefs else frozenset(p for p, e in merged.items()
+    # on layers that span filesystems without xino a directory's st_ino is the overlay's
+    # own counter, handed out in lookup order and again after a remount or an eviction (§3)
+    either = frozenset() if fs.same_dev else frozenset(p for p, e in merged.items()
                                                     if e.kind == "dir")  # fmt: skip
     return Observation(merged, ino, mtime, upper_view, dev, either)

@@ -89,8 +89,9 @@ class RealOverlay(ABC):
             except OSError:
                 pass
 
-    def remount(self) -> None:
-        """Close all handles, unmount, mount again with the same layers and options.
+    def remount(self) -> tuple[str, ...] | None:
+        """Close all handles, unmount, mount again with the same layers and options; the
+        incompat features the umount left in the workdir (:meth:`incompat_left`), or None.
 
         The observation caches stay: their keys are the real files' attributes (inode,
         ctime, mtime, size, ...), which a remount does not change unless it changes the file
@@ -102,7 +103,19 @@ class RealOverlay(ABC):
         if self.mounted:
             self.mounted = False
             self._umount()
+        left = self.incompat_left()
+        self.clear_volatile_marker()
         self.mount()
+        return left
+
+    @abstractmethod
+    def incompat_left(self) -> tuple[str, ...] | None:
+        """The names in the unmounted workdir's ``work/incompat/`` (None: none, or no
+        workdir)."""
+
+    @abstractmethod
+    def clear_volatile_marker(self) -> None:
+        """Remove what a volatile mount left in the workdir, if anything."""
 
     def observe_state(self) -> Observation:
         """The observation of :func:`difftest.observe.walk`, taken faster (observe_real)."""

@@ -75,3 +75,15 @@ def test_fuse_mounts_the_ovlfuse_of_its_own_environment_not_the_first_on_path(
                          timeout=300, env={"PATH": env_path, "HOME": "/root"})  # fmt: skip
     assert res.returncode == 1, res.stdout + res.stderr  # the named one cannot mount
     assert "9.9-elsewhere" in json.loads(out.read_text())["programs"]["fuse"]
+
+
+def test_the_nightly_profile_runs_the_whole_option_matrix(tmp_path: Path) -> None:
+    """--profile nightly without --config runs every preset (issue 15's matrix), each
+    mounted on ovlfuse, less index=on, which ovlfuse refuses by design."""
+    from difftest.runconfig import MATRIX, SUPPORTED
+
+    res, summary = _difftest(tmp_path, "--profile", "nightly")
+    assert res.returncode == 0, res.stdout + res.stderr
+    ran = {r["config"] for r in summary["runs"]}
+    assert ran == set(MATRIX) - {"index=on"}
+    assert {"xino=on", "split-fs+xino=auto", "volatile", "ro"} <= ran - set(SUPPORTED)

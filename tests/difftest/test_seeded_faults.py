@@ -2,7 +2,8 @@
 
 Each fault is a one-line change to a copy of ``model/`` (the original is untouched).  The
 tester runs against the kernel with a small, fixed budget (1500 examples of up to 12
-steps, seed 7, 5 s for each distinct divergence's shrink), in a subprocess whose import
+steps, seed 7, 5 s for each distinct divergence's shrink) in the fault's config (the
+default one unless the fault is in a mount option's rule), in a subprocess whose import
 path puts the broken copy first, and must exit 1 with a shrunk case of a few steps (the
 smallest of its reports: one per distinct divergence).  If the model's
 code moves and a fault's line is no longer found, the test fails (it never silently passes).
@@ -30,6 +31,7 @@ class Fault:
     file: str
     old: str
     new: str
+    config: str = "default"
 
 
 FAULTS = [
@@ -167,8 +169,30 @@ FAULTS = [
         "xattrs.py",
         "    if flags & XATTR_REPLACE and not exists:\n",
         "    if False:\n",
+    ),    # Issue 15: one in each mount option's rules (configs other than the default).
+    Fault(
+        "xino=auto makes mkdir in a merged dir opaque, as xino=on does",
+        "config.py",
+        'self.redirect_dir == "on" or self.xino == "on")',
+        'self.redirect_dir == "on" or self.xino != "off")',
+        config="xino=auto",
+    ),
+    Fault(
+        "xino on several filesystems leaves files on their layers' devices",
+        "inode.py",
+        "    if fs.same_dev or real.is_dir:",
+        "    if fs.samefs or real.is_dir:",
+        config="split-fs+xino=on",
+    ),
+    Fault(
+        "a volatile mount leaves no incompat marker in the workdir",
+        "overlay.py",
+        'return ("volatile",) if self.fs.config.volatile and self.fs.upper is not None else None',
+        "return None",
+        config="volatile",
     ),
 ]
+NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
 
 
 def broken_copy(fault: Fault, where: Path) -> Path:
@@ -182,12 +206,12 @@ def broken_copy(fault: Fault, where: Path) -> Path:
     return where
 
 
-def run_difftest(path: Path, tmp_path: Path,
-                 *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def run_difftest(path: Path, tmp_path: Path, *extra: str,
+                 config: str = "default") -> tuple[subprocess.CompletedProcess[str], Path]:
     reports = tmp_path / "reports"
     env = dict(os.environ, PYTHONPATH=f"{path}{os.pathsep}{ROOT}")
     proc = subprocess.run(
-        [sys.executable, "-m", "difftest", "--target", "kernel", "--config", "default",
+        [sys.executable, "-m", "difftest", "--target", "kernel", "--config", config,
          "--examples", "1500", "--steps", "12", "--seed", "7", "--no-db", "-q",
          "--shrink-time", "5",
          "--report-dir", str(reports), *extra],
@@ -206,10 +230,22 @@ def test_an_unbroken_copy_of_the_model_passes_the_same_budget(tmp_path: Path) ->
 
 
 @pytest.mark.privileged
+@pytest.mark.parametrize("config", NEW_OPTION_CONFIGS)
+def test_an_unbroken_copy_passes_the_same_budget_in_each_option_config(
+    config: str, tmp_path: Path
+) -> None:
+    """The controls of the faults in mount options' rules, in the faults' own configs."""
+    where = tmp_path / "clean"
+    shutil.copytree(ROOT / "model", where / "model", ignore=shutil.ignore_patterns("__pycache__"))
+    proc, _ = run_difftest(where, tmp_path, config=config)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.privileged
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name.replace(" ", "-"))
 def test_difftest_finds_seeded_model_fault(fault: Fault, tmp_path: Path) -> None:
     path = broken_copy(fault, tmp_path / "broken")
-    proc, reports = run_difftest(path, tmp_path)
+    proc, reports = run_difftest(path, tmp_path, config=fault.config)
     assert proc.returncode == 1, (
         f"fault not found (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     )

@@ -1,0 +1,145 @@
+"""The xino and volatile presets reach the kernel and ovlfuse, and the model says what they do.
+
+Issue 15's options beyond redirect_dir: ``xino=on|auto`` on one filesystem and on layers that
+span several (``split-fs+xino=...``), and ``volatile``.  The differential runs compare inode
+identity and devices as classes; these tests pin down the raw values the classes stand for
+(the fsid in st_ino's high bits, the marker a volatile mount leaves) on real mounts.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from difftest import realfs
+from difftest.runconfig import PRESETS
+from difftest.scratch import Scratch
+from difftest.targets import make_target, teardown_target
+from model.inode import xino_bits
+from model.overlay import Overlay
+from model.spec import Entry, LayersSpec
+
+Make = Callable[[str, str], tuple[object, Overlay]]
+
+SPEC = LayersSpec(
+    lowers=(
+        (Entry(b"d", "dir"), Entry(b"d/top", "reg", data=b"1"), Entry(b"a", "reg", data=b"a"),
+         Entry(b"only1", "dir")),
+        (Entry(b"d", "dir"), Entry(b"d/low", "reg", data=b"2"), Entry(b"b", "reg", data=b"b"),
+         Entry(b"only2", "dir")),
+    ),
+    upper=(Entry(b"c", "reg", data=b"c"), Entry(b"u", "dir")),
+)  # fmt: skip
+PATHS = [b"/", b"/a", b"/b", b"/c", b"/d", b"/d/top", b"/d/low", b"/only1", b"/only2", b"/u"]
+
+
+@pytest.fixture
+def make() -> Iterator[Make]:
+    """(a real target of ``SPEC`` in a preset, the model of the same) for (target, preset)."""
+    made: list[object] = []
+    with Scratch() as scratch:
+
+        def _make(target: str, preset: str) -> tuple[object, Overlay]:
+            rc = PRESETS[preset]
+            t = make_target(target, scratch, SPEC, rc.config, rc.split_fs)
+            made.append(t)
+            return t, Overlay.from_spec(SPEC, rc.config, samefs=not rc.split_fs)
+
+        try:
+            yield _make
+        finally:
+            for t in made:
+                teardown_target(t)
+    assert not realfs.mounts_under(os.fsdecode(scratch.path))
+
+
+def _model_stat(m: Overlay, path: bytes) -> tuple[int, int]:
+    st = m.lstat(path)
+    return st.ino, st.dev
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("xino", ["on", "auto"])
+def test_xino_on_several_filesystems_puts_the_fsid_in_the_high_bits(make: Make,
+                                                                     xino: str) -> None:
+    """With each layer on a filesystem of its own, xino=on and xino=auto (tmpfs has file
+    handles) give every object the overlay's device and an st_ino whose high bits hold the
+    fsid of the filesystem the number comes from (upper 0, lowers 1 and 2; three fsid bits
+    for three filesystems), the same fsid the model computes; directories keep their number
+    across a remount.  A dmesg line of the kernel says how many bits it uses."""
+    t, m = make("kernel", f"split-fs+xino={xino}")
+    shift = 65 - xino_bits(m.fs)
+    assert xino_bits(m.fs) == 3
+    real = {p: t.lstat(p) for p in PATHS}  # type: ignore[attr-defined]
+    assert {st.dev for st in real.values()} == {real[b"/"].dev}
+    for p in PATHS:
+        ino, dev = _model_stat(m, p)
+        assert dev == 0, p
+        assert real[p].ino >> shift == ino >> shift, (p, hex(real[p].ino), hex(ino))
+    assert {real[p].ino >> shift for p in PATHS} == {0, 1, 2}
+    t.chmod(b"/a", 0o600)  # type: ignore[attr-defined]
+    m.chmod(b"/a", 0o600)
+    assert t.lstat(b"/a").ino == real[b"/a"].ino  # type: ignore[attr-defined]
+    t.remount()  # type: ignore[attr-defined]
+    for p in (b"/d", b"/only1", b"/only2"):
+        assert t.lstat(p).ino == real[p].ino, p  # type: ignore[attr-defined]
+
+
+@pytest.mark.privileged
+def test_without_xino_several_filesystems_give_files_their_layers_devices(make: Make) -> None:
+    """The control of the test above: split-fs with xino=off gives lower and upper files
+    devices of their own, and the model says so (``st_dev`` 1 + the layer's idx)."""
+    t, m = make("kernel", "split-fs")
+    real = {p: t.lstat(p) for p in (b"/", b"/a", b"/b", b"/c")}  # type: ignore[attr-defined]
+    assert len({st.dev for st in real.values()}) == 4
+    assert [_model_stat(m, p)[1] for p in (b"/", b"/a", b"/b", b"/c")] == [0, 2, 3, 1]
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("target", ["kernel", "fuse"])
+@pytest.mark.parametrize(("xino", "opaque"), [("on", True), ("auto", False), ("off", False)])
+def test_mkdir_in_a_merged_dir_is_opaque_with_xino_on_even_on_one_filesystem(
+    make: Make, target: str, xino: str, opaque: bool
+) -> None:
+    """xino=on is ignored on one filesystem (every number is the real one) but still
+    forbids offline changes to the lowers (``ovl_allow_offline_changes``), so a new
+    directory in a merged one is made opaque; xino=auto does not count there."""
+    t, m = make(target, "default" if xino == "off" else f"xino={xino}")
+    t.mkdir(b"/d/new", 0o755)  # type: ignore[attr-defined]
+    m.mkdir(b"/d/new", 0o755)
+    got = t.upper_dump()[b"/d/new"].opaque  # type: ignore[attr-defined]
+    assert bool(got) is opaque
+    assert bool(m.upper_dump()[b"/d/new"].opaque) is opaque
+    real_ino = os.lstat(t.dirs.lowers[0] + b"/a").st_ino  # type: ignore[attr-defined]
+    assert t.lstat(b"/a").ino == real_ino  # type: ignore[attr-defined]
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("target", ["kernel", "fuse"])
+def test_a_volatile_mount_leaves_a_marker_that_refuses_the_next_mount(make: Make,
+                                                                      target: str) -> None:
+    """A volatile mount leaves ``work/incompat/volatile/`` after a clean umount; while it is
+    there the next mount of the workdir fails (the kernel: EINVAL, "overlay with incompat
+    feature 'volatile' cannot be mounted"; ovlfuse refuses too); removed, the mount works.
+    The target's remount reports the marker (as the model's does) and removes it."""
+    t, m = make(target, "volatile")
+    assert m.remount() == ("volatile",)
+    t._umount()  # type: ignore[attr-defined]
+    t.mounted = False  # type: ignore[attr-defined]
+    assert t.incompat_left() == ("volatile",)  # type: ignore[attr-defined]
+    with pytest.raises(OSError) as info:
+        t._mount()  # type: ignore[attr-defined]
+    assert info.value.errno == errno.EINVAL or target == "fuse", info.value
+    t.clear_volatile_marker()  # type: ignore[attr-defined]
+    t.mount()  # type: ignore[attr-defined]
+    assert t.remount() == ("volatile",)  # type: ignore[attr-defined]
+    assert t.lstat(b"/c").size == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.privileged
+def test_without_volatile_the_workdir_holds_no_incompat_marker(make: Make) -> None:
+    t, m = make("kernel", "default")
+    assert t.remount() is None and m.remount() is None  # type: ignore[attr-defined]
