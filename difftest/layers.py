@@ -118,14 +118,22 @@ def populate(layer: bytes, entries: Iterable[Entry]) -> None:
             os.utime(p, ns=times, follow_symlinks=False)
 
 
-def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False) -> LayerDirs:
+# What layer directories are called with ``odd_names``: every character a mount option
+# string must escape or that ends a word in one (space, ``,`` ``:`` ``=`` and ``\``).
+ODD_SUFFIX = b" a,b:c=d\\e"
+
+
+def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False,
+                 odd_names: bool = False) -> LayerDirs:
     """Create the layers of ``spec`` and an empty ``merged`` in the existing dir ``root``;
-    with ``split_fs``, each lower layer on a tmpfs of its own."""
+    with ``split_fs``, each lower layer on a tmpfs of its own; with ``odd_names``, the
+    layer directories' names end in :data:`ODD_SUFFIX`."""
     r = os.fsencode(root)
-    lowers = tuple(b"%s/lower%d" % (r, i) for i in range(len(spec.lowers)))
+    odd = ODD_SUFFIX if odd_names else b""
+    lowers = tuple(b"%s/lower%d%s" % (r, i, odd) for i in range(len(spec.lowers)))
     upper = work = None
     if spec.upper is not None:
-        upper, work = r + b"/upper", r + b"/work"
+        upper, work = r + b"/upper" + odd, r + b"/work" + odd
     merged = r + b"/merged"
     old = os.umask(0)
     try:

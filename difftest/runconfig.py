@@ -20,12 +20,16 @@ class RunConfig:
     lowers: int = 2
     has_upper: bool = True
     split_fs: bool = False  # each lower layer on a tmpfs of its own, apart from the upper
+    # layer paths with " ,:=\" in their names; the kernel mounted through fsopen/fsconfig
+    # (lowerdir+, upperdir, workdir: no escaping), FUSE programs get the escaped -o string
+    new_api: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
         upper = "upper" if self.has_upper else "no upper"
         fs = ", each layer on its own filesystem" if self.split_fs else ""
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs})"
+        api = ", odd layer paths, fsconfig" if self.new_api else ""
+        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api})"
 
 
 PRESETS: dict[str, RunConfig] = {
@@ -39,6 +43,7 @@ PRESETS: dict[str, RunConfig] = {
     "split-fs+xino=on": RunConfig("split-fs+xino=on", Config(xino="on"), split_fs=True),
     "split-fs+xino=auto": RunConfig("split-fs+xino=auto", Config(xino="auto"), split_fs=True),
     "volatile": RunConfig("volatile", Config(volatile=True)),
+    "fsconfig": RunConfig("fsconfig", new_api=True),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),

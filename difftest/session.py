@@ -115,7 +115,8 @@ class Session:
         from difftest.targets import make_target
 
         assert self.scratch is not None, "real targets need scratch space"
-        return make_target(name, self.scratch, spec, self.config, self.run_config.split_fs)
+        return make_target(name, self.scratch, spec, self.config, self.run_config.split_fs,
+                           self.run_config.new_api)
 
     def _time(self, name: str, t0: float) -> None:
         self.setup_seconds[name] = self.setup_seconds.get(name, 0.0) + time.perf_counter() - t0

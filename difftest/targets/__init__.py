@@ -22,22 +22,24 @@ FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-overlayfs", "fuse-overlayfs-exact")
 
 
 def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config,
-                split_fs: bool = False) -> Any:  # fmt: skip
+                split_fs: bool = False, new_api: bool = False) -> Any:  # fmt: skip
     """A fresh target called ``name`` holding ``spec``'s layers, mounted with ``config``
-    (``split_fs``: each layer on a filesystem of its own)."""
+    (``split_fs``: each layer on a filesystem of its own; ``new_api``: layer paths with
+    ``,`` ``:`` ``=`` and spaces, and the kernel mounts through fsconfig)."""
     if name == "kernel":
         from difftest.targets.kernel import make_kernel_target
 
-        return make_kernel_target(scratch, spec, config, split_fs)
+        return make_kernel_target(scratch, spec, config, split_fs, new_api)
     if name.endswith("+interchange"):
         from difftest.targets.fuse import make_fuse_target
 
         return make_fuse_target(name.removesuffix("+interchange"), scratch, spec, config, True,
-                                split_fs)  # fmt: skip
+                                split_fs, new_api)  # fmt: skip
     if name in FUSE_TARGETS or name.startswith("cmd:"):
         from difftest.targets.fuse import make_fuse_target
 
-        return make_fuse_target(name, scratch, spec, config, split_fs=split_fs)
+        return make_fuse_target(name, scratch, spec, config, split_fs=split_fs,
+                                new_api=new_api)  # fmt: skip
     if name == "model":
         from model.overlay import Overlay  # type: ignore[import-not-found,unused-ignore]
 

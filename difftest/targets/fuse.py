@@ -245,6 +245,7 @@ class FuseOverlay(KernelOverlay):
         *,
         interchange: bool = False,
         split_fs: bool = False,
+        new_api: bool = False,
     ) -> None:
         self.name = name
         self.argv = program_for(name)
@@ -255,7 +256,7 @@ class FuseOverlay(KernelOverlay):
         self._server = server_for(scratch) if name in OVLFUSE_TARGETS else None
         self.died = ""
         super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers,
-                         split_fs=split_fs)  # fmt: skip
+                         split_fs=split_fs, new_api=new_api)  # fmt: skip
         # Walked by descriptor; ovlfuse in exact mode (timeouts 0, tmpfs timestamps) also with
         # the lookup's attributes and the caches, other programs and modes uncached, so that
         # a stale attribute cannot hide a change of content (observe_real).
@@ -412,6 +413,7 @@ class FuseOverlay(KernelOverlay):
 
 def make_fuse_target(
     name: str, scratch: Scratch, spec: LayersSpec, config: Config, interchange: bool = False,
-    split_fs: bool = False,
+    split_fs: bool = False, new_api: bool = False,
 ) -> FuseOverlay:
-    return FuseOverlay(name, scratch, spec, config, interchange=interchange, split_fs=split_fs)
+    return FuseOverlay(name, scratch, spec, config, interchange=interchange, split_fs=split_fs,
+                       new_api=new_api)  # fmt: skip

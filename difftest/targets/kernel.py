@@ -15,6 +15,7 @@ import shutil
 from difftest import realfs
 from difftest.credhelper import HelperPool
 from difftest.layers import LayerDirs, build_layers, unmount_layers
+from difftest.newmount import NewMountError, fsconfig_mount, overlay_params
 from difftest.scratch import Scratch
 from difftest.targets.real import RealOverlay
 from model.config import Config
@@ -60,12 +61,14 @@ class KernelOverlay(RealOverlay):
         *,
         helpers: HelperPool | None = None,
         split_fs: bool = False,
+        new_api: bool = False,
     ) -> None:
         self.example_dir = os.fsencode(example_dir)
         self.spec = spec
         self.config = config if config is not None else Config()
+        self.new_api = new_api
         try:
-            self.dirs = build_layers(self.example_dir, spec, split_fs)
+            self.dirs = build_layers(self.example_dir, spec, split_fs, odd_names=new_api)
         except BaseException:
             shutil.rmtree(self.example_dir, ignore_errors=True)
             raise
@@ -93,8 +96,18 @@ class KernelOverlay(RealOverlay):
     def _mount(self) -> None:
         self._detached = False
         try:
-            realfs.mount(b"overlay", self.mountpoint, b"overlay", self.mount_flags,
-                         self.mount_options)  # fmt: skip
+            if self.new_api:
+                params = overlay_params(self.dirs.lowers, self.dirs.upper, self.dirs.work,
+                                        [o for o in self.config.mount_options() if o != "ro"])
+                fsconfig_mount(b"overlay", self.mountpoint, params,
+                               bool(self.mount_flags & realfs.MS_RDONLY))  # fmt: skip
+            else:
+                realfs.mount(b"overlay", self.mountpoint, b"overlay", self.mount_flags,
+                             self.mount_options)  # fmt: skip
+        except NewMountError as e:
+            where = os.fsdecode(self.mountpoint)
+            raise MountError(e.errno or _errno.EIO,
+                             f"mount overlay on {where} (new mount API): {e.strerror}") from None
         except OSError as e:
             err = e.errno or _errno.EIO
             name = _errno.errorcode.get(err, str(err))
@@ -161,11 +174,12 @@ class KernelOverlay(RealOverlay):
 
 
 def make_kernel_target(
-    scratch: Scratch, spec: LayersSpec, config: Config | None = None, split_fs: bool = False
+    scratch: Scratch, spec: LayersSpec, config: Config | None = None, split_fs: bool = False,
+    new_api: bool = False,
 ) -> KernelOverlay:
     """A kernel target in a fresh directory of ``scratch``, using the scratch's helpers."""
     return KernelOverlay(scratch.new_dir(), spec, config, helpers=scratch.helpers,
-                         split_fs=split_fs)  # fmt: skip
+                         split_fs=split_fs, new_api=new_api)  # fmt: skip
 
 
 # --- environment check ---------------------------------------------------------------------

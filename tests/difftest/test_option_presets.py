@@ -1,7 +1,9 @@
-"""The xino and volatile presets reach the kernel and ovlfuse, and the model says what they do.
+"""The xino, volatile and fsconfig presets reach the kernel and ovlfuse, and the model says
+what they do.
 
 Issue 15's options beyond redirect_dir: ``xino=on|auto`` on one filesystem and on layers that
-span several (``split-fs+xino=...``), and ``volatile``.  The differential runs compare inode
+span several (``split-fs+xino=...``), ``volatile``, and layers mounted through the new mount
+API with paths that need escaping (``fsconfig``).  The differential runs compare inode
 identity and devices as classes; these tests pin down the raw values the classes stand for
 (the fsid in st_ino's high bits, the marker a volatile mount leaves) on real mounts.
 """
@@ -15,12 +17,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from difftest import realfs
+from difftest.layers import ODD_SUFFIX
 from difftest.runconfig import PRESETS
 from difftest.scratch import Scratch
 from difftest.targets import make_target, teardown_target
 from model.inode import xino_bits
 from model.overlay import Overlay
 from model.spec import Entry, LayersSpec
+from model.types import DirEntry
 
 Make = Callable[[str, str], tuple[object, Overlay]]
 
@@ -44,7 +48,7 @@ def make() -> Iterator[Make]:
 
         def _make(target: str, preset: str) -> tuple[object, Overlay]:
             rc = PRESETS[preset]
-            t = make_target(target, scratch, SPEC, rc.config, rc.split_fs)
+            t = make_target(target, scratch, SPEC, rc.config, rc.split_fs, rc.new_api)
             made.append(t)
             return t, Overlay.from_spec(SPEC, rc.config, samefs=not rc.split_fs)
 
@@ -143,3 +147,31 @@ def test_a_volatile_mount_leaves_a_marker_that_refuses_the_next_mount(make: Make
 def test_without_volatile_the_workdir_holds_no_incompat_marker(make: Make) -> None:
     t, m = make("kernel", "default")
     assert t.remount() is None and m.remount() is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("target", ["kernel", "fuse"])
+def test_the_fsconfig_preset_mounts_layers_whose_paths_need_escaping(make: Make,
+                                                                     target: str) -> None:
+    """Preset ``fsconfig``: every layer directory's name holds a space, ``,`` ``:`` ``=``
+    and ``\\``.  The kernel takes them through the new mount API (``lowerdir+`` as given,
+    ``upperdir``/``workdir`` with the backslash doubled: measured, see difftest.newmount);
+    ovlfuse through its escaped ``-o`` string, as mount(8) would pass it.  The overlay works
+    and keeps its upper layer across a remount."""
+    t, m = make(target, "fsconfig")
+    dirs = t.dirs  # type: ignore[attr-defined]
+    assert all(d.endswith(ODD_SUFFIX) for d in (*dirs.lowers, dirs.upper, dirs.work))
+    with open("/proc/self/mountinfo", "rb") as f:
+        line = next(ln for ln in f if ln.split()[4] == t.mountpoint)  # type: ignore[attr-defined]
+    assert (b"lowerdir+=" in line) == (target == "kernel"), line
+    for sys in (t, m):
+        sys.mkdir(b"/d/new", 0o700)  # type: ignore[attr-defined]
+        sys.chmod(b"/b", 0o600)  # type: ignore[attr-defined]
+    t.remount()  # type: ignore[attr-defined]
+    got = {p: e.kind for p, e in t.upper_dump().items()}  # type: ignore[attr-defined]
+    assert got == {p: e.kind for p, e in m.upper_dump().items()}
+    assert _names(t.readdir(b"/d")) == {b"top", b"low", b"new"}  # type: ignore[attr-defined]
+
+
+def _names(entries: list[DirEntry]) -> set[bytes]:
+    return {e.name for e in entries} - {b".", b".."}
