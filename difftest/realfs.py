@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterator
 
 from model.content import LARGE, content_digest, windows
-from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
+from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT
 from model.types import PATH_MAX, DirEntry, Stat, StatFs, UpperEntry
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -411,7 +411,9 @@ KINDS = {
     _stat.S_IFSOCK: "sock",
 }
 
-_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE = (os.fsdecode(n) for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE))
+_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE, _METACOPY = (
+    os.fsdecode(n) for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE, METACOPY)
+)
 _PRIVATE = "trusted.overlay."
 _ESCAPED = "trusted.overlay.overlay."
 
@@ -423,13 +425,13 @@ def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
     if kind == "chr" and st.st_rdev == 0:
         kind = "whiteout"
     opaque = redirect = None
-    origin = impure = False
+    origin = impure = metacopy = False
     xattrs = []
     for name in os.listxattr(path, follow_symlinks=False):
         if name.startswith(_PRIVATE) and not name.startswith(_ESCAPED):
             # The overlay's own bookkeeping.  origin is reported by presence wherever it
             # is, the upper root included (the kernel writes a root origin only with
-            # index=on); uuid, metacopy, nlink etc. are not part of UpperEntry.
+            # index=on), metacopy by presence; uuid, nlink etc. are not part of UpperEntry.
             if name == _ORIGIN:
                 origin = True
             elif name == _OPAQUE:
@@ -438,6 +440,8 @@ def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
                 redirect = os.getxattr(path, name, follow_symlinks=False)
             elif name == _IMPURE:
                 impure = os.getxattr(path, name, follow_symlinks=False) == b"y"
+            elif name == _METACOPY:
+                metacopy = True
             continue
         xattrs.append((os.fsencode(name), os.getxattr(path, name, follow_symlinks=False)))
     if kind == "reg":
@@ -448,7 +452,7 @@ def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
         digest = ""
     return UpperEntry(
         kind, _stat.S_IMODE(mode), st.st_uid, st.st_gid, 0 if kind == "dir" else st.st_size,
-        digest, opaque, redirect, origin, impure, tuple(sorted(xattrs)),
+        digest, opaque, redirect, origin, impure, tuple(sorted(xattrs)), metacopy,
     )  # fmt: skip
 
 

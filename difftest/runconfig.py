@@ -43,6 +43,7 @@ PRESETS: dict[str, RunConfig] = {
     "split-fs+xino=on": RunConfig("split-fs+xino=on", Config(xino="on"), split_fs=True),
     "split-fs+xino=auto": RunConfig("split-fs+xino=auto", Config(xino="auto"), split_fs=True),
     "volatile": RunConfig("volatile", Config(volatile=True)),
+    "metacopy=on": RunConfig("metacopy=on", Config(redirect_dir="on", metacopy=True)),
     "fsconfig": RunConfig("fsconfig", new_api=True),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),

@@ -133,7 +133,7 @@ def do_truncate(fs: OvlFs, cred: Cred, path: bytes, length: int) -> None:
     if fs.readonly:
         raise fail(errno.EROFS, "read-only overlay")
     inode_permission(cred, d.real, MAY_WRITE, fs.readonly)
-    truncate_node(fs, cred, copy_up(fs, d), length, touch=False)
+    truncate_node(fs, cred, copy_up(fs, d, data=True), length, touch=False)
 
 
 def truncate_node(fs: OvlFs, cred: Cred, node: Node, length: int, touch: bool) -> None:

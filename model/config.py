@@ -36,11 +36,25 @@ class Config:
     def unsupported(self) -> list[str]:
         """Options set here that the model does not model yet."""
         out = []
-        if self.metacopy:  # pragma: no cover - issue 15
-            out.append("metacopy=on")
         if self.userxattr:  # pragma: no cover - issue 15
             out.append("userxattr")
         return out
+
+    def resolved(self) -> Config:
+        """The options the kernel mounts with (``ovl_fs_params_verify``): metacopy=on
+        needs redirect_dir=on and turns the default ``follow`` into it.  An explicit
+        ``nofollow`` or ``off`` with metacopy=on is a conflict (EINVAL, see
+        :meth:`conflict`); the model cannot tell an explicit ``follow`` from the default
+        and reads it as the default."""
+        if self.metacopy and self.redirect_dir == "follow":
+            return replace(self, redirect_dir="on")
+        return self
+
+    def conflict(self) -> str | None:
+        """Why the kernel refuses these options at mount (EINVAL), or None."""
+        if self.metacopy and self.redirect_dir in ("nofollow", "off"):
+            return f"conflicting options: metacopy=on,redirect_dir={self.redirect_dir}"
+        return None
 
     @property
     def redirect_create(self) -> bool:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from model.fs import IndexEntry, OvlFs
 from model.inode import inode_copied_up, inode_key
-from model.layer import DIR, REG, Layer, Node, is_whiteout
+from model.layer import DIR, REG, Layer, Node, SparseData, is_metacopy, is_whiteout
 from model.lookup import Dentry, set_impure
-from model.spec import ORIGIN
+from model.spec import METACOPY, ORIGIN
 from model.xattrs import is_private
 
 
@@ -30,6 +30,7 @@ class CopyUpCtx:
     layer: Layer
     lower: Node
     trunc: bool  # open(O_TRUNC): copy no data (the file is about to be emptied)
+    metacopy: bool  # copy the metadata only (``ovl_need_meta_copy_up``)
 
     def need_index(self, fs: OvlFs) -> bool:
         """``ovl_need_index``: with index=on, lower hard links are copied up to the index."""
@@ -40,9 +41,17 @@ class CopyUpCtx:
         return self.lower.kind == DIR or self.lower.nlink == 1 or self.need_index(fs)
 
 
-def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False) -> Node:
-    """Give ``d`` an upper node (a no-op when it has one under its name) and return it."""
+def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) -> Node:
+    """Give ``d`` an upper node (a no-op when it has one under its name) and return it.
+
+    ``data``: the caller writes the data (open for writing or with O_TRUNC, truncate), so a
+    regular file is copied with its data even with metacopy=on, and a metacopy upper gets
+    its data now.  Every other copy-up of a regular file with metacopy=on copies the
+    metadata only (``ovl_need_meta_copy_up``; catalogue §4, checked on 6.18: chmod, chown,
+    utimes, setxattr, rename and link; truncate and write opens copy the data)."""
     if d.upper is not None and d.upper_alias:
+        if data and is_metacopy(d.upper):
+            _copy_up_data(fs, d, trunc)
         return d.upper
     parent = d.parent
     assert parent is not None, "the root always has an upper"
@@ -56,7 +65,8 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False) -> Node:
         d.upper, d.upper_alias = existing, True
         return existing
     layer, lower = d.lowers[0]
-    ctx = CopyUpCtx(d, parent, layer, lower, trunc)
+    meta = fs.config.metacopy and lower.kind == REG and not data
+    ctx = CopyUpCtx(d, parent, layer, lower, trunc, meta)
     old_key = inode_key(fs, d)
     new = _link_up(fs, ctx, d.upper) if d.upper is not None else _copy_up_one(fs, ctx)
     d.upper = new
@@ -67,7 +77,7 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False) -> Node:
 
 def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
     """``ovl_do_copy_up``: build the copy, record origin and index, link it in place."""
-    new = clone_node(fs, c.lower, c.trunc)
+    new = clone_node(fs, c.lower, c.trunc, c.metacopy)
     if c.want_origin(fs):
         new.xattrs[ORIGIN] = b""
         new.origin = (c.layer, c.lower)
@@ -80,6 +90,25 @@ def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
     set_impure(c.parent)
     _insert(c.parent, c.dentry.name, new)
     return new
+
+
+def _copy_up_data(fs: OvlFs, d: Dentry, trunc: bool) -> None:
+    """``ovl_copy_up_meta_inode_data``: copy the lower data file's data into the metacopy
+    upper in place and remove ``trusted.overlay.metacopy``.  The copy writes the upper file
+    and nothing restores its mtime afterwards, so the mtime moves when there was data to
+    write (checked on 6.18: an all-hole or empty file keeps its mtime; with O_TRUNC the size
+    copied is 0)."""
+    upper = d.upper
+    assert upper is not None and upper.data is not None
+    lower = d.lowers[-1][1]
+    assert lower.data is not None
+    del upper.xattrs[METACOPY]
+    if trunc:
+        return
+    written = bool(lower.data.extents)
+    upper.data = lower.data.copy()
+    if written:
+        upper.mtime = fs.tick()
 
 
 def _link_up(fs: OvlFs, c: CopyUpCtx, upper: Node) -> Node:
@@ -98,15 +127,21 @@ def _insert(parent: Dentry, name: bytes, node: Node) -> None:
     parent.upper.changed()
 
 
-def clone_node(fs: OvlFs, lower: Node, trunc: bool = False) -> Node:
+def clone_node(fs: OvlFs, lower: Node, trunc: bool = False, metacopy: bool = False) -> Node:
     """The upper copy of ``lower``: same type, attributes, xattrs (but overlay's private
-    ones, ``ovl_copy_xattr``), data (nothing when truncating), target and rdev."""
+    ones, ``ovl_copy_xattr``), data (nothing when truncating), target and rdev.  A metacopy
+    is a sparse file of the same size, no data, marked ``trusted.overlay.metacopy`` (empty
+    value: no verity digest)."""
     new = Node(lower.kind, lower.mode, lower.uid, lower.gid, fs.clock.new_ino(), lower.mtime)
     new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(k)}
     new.target = lower.target
     new.rdev = lower.rdev
     if lower.kind == REG:
         assert lower.data is not None
+        if metacopy:
+            new.data = SparseData(lower.data.size)
+            new.xattrs[METACOPY] = b""
+            return new
         new.data = lower.data.copy()
         if trunc:
             new.data.truncate(0)

@@ -1,8 +1,9 @@
 """The upper layer as a listing of the real upper directory shows it (catalogue §5).
 
 Same reading rules as ``difftest.realfs.upper_entry``: a char device 0:0 is a ``whiteout``;
-``opaque`` and ``redirect`` by value, ``origin`` by presence, ``impure`` when ``y``; the
-other ``trusted.overlay.*`` names (uuid, nlink, metacopy...) are bookkeeping and not shown;
+``opaque`` and ``redirect`` by value, ``origin`` and ``metacopy`` by presence, ``impure``
+when ``y``; the other ``trusted.overlay.*`` names (uuid, nlink...) are bookkeeping and not
+shown;
 escaped ``trusted.overlay.overlay.*`` and all other xattrs are listed, sorted.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 from model.fs import OvlFs
 from model.layer import CHR, DIR, LNK, REG, Node, walk_tree
-from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT
+from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT
 from model.types import UpperEntry
 from model.xattrs import is_private
 
 UpperFields = tuple[
     str, int, int, int, int, str, bytes | None, bytes | None, bool, bool,
-    tuple[tuple[bytes, bytes], ...],
+    tuple[tuple[bytes, bytes], ...], bool,
 ]  # fmt: skip
 
 
@@ -33,7 +34,8 @@ def upper_fields(node: Node) -> UpperFields:
     size = 0 if node.kind == DIR else node.size
     x = node.xattrs
     if not x:
-        return (kind, node.mode, node.uid, node.gid, size, digest, None, None, False, False, ())
+        return (kind, node.mode, node.uid, node.gid, size, digest, None, None, False, False, (),
+                False)  # fmt: skip
     return (
         kind,
         node.mode,
@@ -46,6 +48,7 @@ def upper_fields(node: Node) -> UpperFields:
         ORIGIN in x,
         x.get(IMPURE) == b"y",
         tuple(sorted((k, v) for k, v in x.items() if not is_private(k))),
+        METACOPY in x,
     )
 
 

@@ -19,7 +19,7 @@ from model.copy_up import copy_up
 from model.errors import OvlError, fail
 from model.fs import OvlFs, OvlInode
 from model.inode import const_ino, getattr_dentry, grab_inode, release_inode
-from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, is_impure
+from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, data_node, is_impure
 from model.lookup import Dentry, LowerStack, lookup_child, ovl_lookup
 from model.namei import (
     LAST_NORM,
@@ -108,7 +108,7 @@ def do_open(fs: OvlFs, cred: Cred, path: bytes, flags: int, mode: int) -> Handle
     write = (flags & O_ACCMODE) in (os.O_WRONLY, os.O_RDWR) or bool(flags & os.O_TRUNC)
     kind = d.real.kind
     if write and not created and kind not in SPECIAL:
-        upper = copy_up(fs, d, trunc=bool(flags & os.O_TRUNC))
+        upper = copy_up(fs, d, trunc=bool(flags & os.O_TRUNC), data=True)
         if flags & os.O_TRUNC and kind == REG:
             truncate_node(fs, cred, upper, 0, touch=True)
     h = _new_handle(fs, cred, d, flags)
@@ -194,9 +194,11 @@ def _new_handle(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> Handle:
 
 
 def _data_node(h: Handle) -> Node:
+    """The node a handle reads and writes: the real data (a metacopy's lower data file;
+    after its data is copied up, the upper: ``ovl_real_file`` reopens it)."""
     if h.dir is not None:
         raise fail(errno.EISDIR, "read/write on a directory")
-    return h.inode.real
+    return data_node(h.inode.upper, h.inode.lowers)
 
 
 def _check_positioned(h: Handle, offset: int | None) -> None:
@@ -449,4 +451,4 @@ def resolve_content(fs: OvlFs, path: bytes) -> Node:  # pragma: no cover - libra
         raise fail(errno.EISDIR, "content of a directory")
     if d.real.kind != REG:
         raise fail(errno.ELOOP if d.is_symlink else errno.EINVAL, "not a regular file")
-    return d.real
+    return data_node(d.upper, d.lowers)

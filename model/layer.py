@@ -17,7 +17,7 @@ import stat as _stat
 from collections.abc import Iterator
 
 from model.content import content_digest
-from model.spec import IMPURE, OPAQUE, ORIGIN, REDIRECT, XWHITEOUT, Entry
+from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT, XWHITEOUT, Entry
 
 DIR, REG, LNK, CHR, BLK, FIFO, SOCK = "dir", "reg", "lnk", "chr", "blk", "fifo", "sock"
 
@@ -243,6 +243,20 @@ def is_impure(node: Node) -> bool:
 
 def has_origin(node: Node) -> bool:
     return ORIGIN in node.xattrs
+
+
+def is_metacopy(node: Node) -> bool:
+    """A regular file carrying ``trusted.overlay.metacopy`` (``ovl_check_metacopy_xattr``):
+    its metadata only; the data is the lower data file's (catalogue §4, §5)."""
+    return node.kind == REG and METACOPY in node.xattrs
+
+
+def data_node(upper: Node | None, lowers: tuple[tuple[Layer, Node], ...]) -> Node:
+    """The node whose data an object shows (``ovl_inode_realdata``): the upper unless it is
+    a metacopy, else the bottom of the lower stack (the lower data file)."""
+    if upper is not None and (not lowers or not is_metacopy(upper)):
+        return upper
+    return lowers[-1][1]
 
 
 def redirect_of(node: Node) -> bytes | None:

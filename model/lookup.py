@@ -24,6 +24,7 @@ from model.layer import (
     has_origin,
     is_chr_whiteout,
     is_impure,
+    is_metacopy,
     is_whiteout,
     redirect_of,
     xattr_flag,
@@ -112,9 +113,10 @@ class Dentry:
 
     @property
     def merged(self) -> bool:
-        """``OVL_TYPE_MERGE`` for a dir: an upper plus a lower, or several lowers."""
+        """``OVL_TYPE_MERGE``: a dir of an upper plus a lower, or of several lowers; a
+        metacopy upper file with its lower data (``ovl_path_type``: no upper data)."""
         if self.upper is not None:
-            return bool(self.lowers) and self.is_dir
+            return bool(self.lowers) and (self.is_dir or is_metacopy(self.upper))
         return len(self.lowers) > 1
 
     @property
@@ -152,10 +154,15 @@ def root_dentry(fs: OvlFs) -> Dentry:
 class LookupData:
     """``struct ovl_lookup_data``: the state of one name's walk down the layers."""
 
-    __slots__ = ("is_dir", "last", "name", "opaque", "redirect", "stop", "xwhiteouts")
+    __slots__ = (
+        "follow_metacopy", "is_dir", "last", "metacopy", "name", "opaque", "redirect", "stop",
+        "xwhiteouts",
+    )  # fmt: skip
 
-    def __init__(self, name: bytes, last: bool) -> None:
+    def __init__(self, name: bytes, last: bool, follow_metacopy: bool = False) -> None:
         self.name = name
+        self.follow_metacopy = follow_metacopy  # metacopy=on
+        self.metacopy = False  # the last non-dir found holds metadata only
         self.is_dir = False
         self.opaque = False
         self.stop = False
@@ -201,7 +208,16 @@ def _lookup_single(
     if this.kind != DIR:
         # §1 steps 3 and 5: a non-dir ends the stack; below a dir it is hidden.
         d.stop = True
-        return None if d.is_dir or not last_element else this
+        if d.is_dir or not last_element:
+            return None
+        # With metacopy=on a metacopy file goes on down to its data file, following its
+        # redirect (``ovl_lookup_single``: ``d->stop = !d->metacopy``).
+        d.metacopy = d.follow_metacopy and is_metacopy(this)
+        if d.metacopy:
+            d.stop = False
+            if not d.last:
+                _check_redirect(d, this, prelen, post)
+        return this
     if last_element:
         d.is_dir = True
     if d.last:
@@ -268,7 +284,8 @@ def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
         raise fail(errno.ENAMETOOLONG, "name longer than 255 bytes")
     follow = fs.config.redirect_follow
     poe = parent.lowers
-    d = LookupData(name, last=False if follow else not poe)
+    d = LookupData(name, last=False if follow else not poe,
+                   follow_metacopy=fs.config.metacopy)  # fmt: skip
     upper: Node | None = None
     origin: LowerStack = ()
     upperredirect: bytes | None = None
@@ -283,6 +300,9 @@ def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
                 poe = _root_lowers(fs)
         upperopaque = d.opaque
     stack = _lookup_lowers(fs, d, parent, upper, poe, follow)
+    if d.metacopy:
+        # the upper (or last) file found holds metadata only and no data file was found
+        raise fail(errno.EIO, "metacopy with no lower data found")
     if not d.is_dir and upper is not None and not stack:
         stack = origin
     upper_alias = upper is not None

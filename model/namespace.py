@@ -16,7 +16,7 @@ from model.copy_up import copy_up
 from model.errors import fail
 from model.fs import OvlFs
 from model.inode import index_entry, lose_link, overlay_links
-from model.layer import BLK, CHR, DIR, FIFO, LNK, REG, SOCK, Node, is_whiteout
+from model.layer import BLK, CHR, DIR, FIFO, LNK, REG, SOCK, Node, is_metacopy, is_whiteout
 from model.lookup import Dentry, lower_positive, set_impure
 from model.namei import (
     LAST_DOT,
@@ -32,6 +32,7 @@ from model.namei import (
 )
 from model.perm import MAY_EXEC, MAY_WRITE, check_sticky, in_group, inode_permission
 from model.readdir import check_empty_dir, is_real_dir
+from model.redirect import set_redirect
 from model.spec import OPAQUE
 from model.types import Cred
 
@@ -243,9 +244,13 @@ def _may_linkat(nd: Nameidata, src: Dentry) -> None:
 
 
 def ovl_link(fs: OvlFs, src: Dentry, d: Dentry) -> None:
-    """``ovl_link``: copy up the source (data too) and the new parent, then make an upper
-    hard link; the new parent becomes impure when the source has a const-ino origin."""
+    """``ovl_link``: copy up the source (data too, or with metacopy=on its metadata: a
+    metacopy source then gets an absolute redirect, ``ovl_set_link_redirect``, which every
+    upper link shares) and the new parent, then make an upper hard link; the new parent
+    becomes impure when the source has a const-ino origin."""
     upper = copy_up(fs, src)
+    if is_metacopy(upper):
+        set_redirect(fs, src, samedir=False)
     parent = d.parent
     assert parent is not None
     copy_up(fs, parent)

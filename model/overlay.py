@@ -54,7 +54,10 @@ class Overlay:
         no_upper_one_lower = spec.upper is None and len(spec.lowers) < 2
         if not spec.lowers or no_upper_one_lower:  # pragma: no cover - no such difftest preset
             raise fail(errno.EINVAL, "need a lower layer, and two without an upper")
-        return cls(OvlFs.build(spec, config, samefs))
+        conflict = config.conflict()
+        if conflict is not None:  # pragma: no cover - no such difftest preset
+            raise fail(errno.EINVAL, conflict)
+        return cls(OvlFs.build(spec, config.resolved(), samefs))
 
     # ---- looking -------------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ from model.namespace import (
 )
 from model.perm import MAY_WRITE, inode_permission
 from model.readdir import check_empty_dir
-from model.spec import OPAQUE, REDIRECT
+from model.redirect import set_redirect
+from model.spec import OPAQUE
 from model.types import Cred
 
 RENAME_NOREPLACE = 1
@@ -212,41 +213,6 @@ def _set_opaque(d: Dentry) -> None:
     assert d.upper is not None
     d.upper.xattrs[OPAQUE] = b"y"
     d.opaque = True
-
-
-def set_redirect(fs: OvlFs, d: Dentry, samedir: bool) -> None:
-    """``ovl_set_redirect``: keep an existing redirect unless an absolute one is needed and
-    it is relative; else the bare current name (same dir) or the absolute path of the lower
-    location (``ovl_get_redirect``)."""
-    absolute = not samedir
-    if d.redirect is not None and (not absolute or d.redirect.startswith(b"/")):
-        return
-    value = _absolute_redirect(fs, d) if absolute else d.name
-    assert d.upper is not None
-    d.upper.xattrs[REDIRECT] = value
-    d.redirect = value
-
-
-def _absolute_redirect(fs: OvlFs, d: Dentry) -> bytes:
-    """Walk up from ``d``, each dir contributing its redirect or its name, until the root
-    or an absolute redirect; longer than redirect_max is EXDEV ("fall back to userspace
-    move", after the copy-ups already done)."""
-    room = fs.config.redirect_max
-    parts: list[bytes] = []
-    cur = d
-    while cur.parent is not None:
-        name = cur.redirect if cur.redirect is not None else cur.name
-        is_abs = name.startswith(b"/")
-        if len(name) + (0 if is_abs else 1) > room:
-            raise fail(errno.EXDEV, "redirect longer than redirect_max")
-        room -= len(name)
-        parts.append(name)
-        if is_abs:
-            break
-        room -= 1
-        parts.append(b"/")
-        cur = cur.parent
-    return b"".join(reversed(parts))
 
 
 def _real_rename(

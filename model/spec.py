@@ -18,6 +18,7 @@ REDIRECT = b"trusted.overlay.redirect"
 ORIGIN = b"trusted.overlay.origin"
 IMPURE = b"trusted.overlay.impure"
 XWHITEOUT = b"trusted.overlay.whiteout"
+METACOPY = b"trusted.overlay.metacopy"
 PRIVATE_PREFIX = b"trusted.overlay."
 
 

@@ -74,7 +74,8 @@ class UpperEntry:
 
     ``kind`` is ``whiteout`` for a char device 0:0.  Overlay xattrs are reported as the
     kernel writes them: ``opaque`` and ``redirect`` by value, ``origin`` by presence,
-    ``impure`` by presence of ``y``.  ``user_xattrs`` are the non-private xattrs.
+    ``impure`` by presence of ``y``, ``metacopy`` by presence.  ``xattrs`` are the
+    non-private xattrs.
     """
 
     kind: str
@@ -88,3 +89,4 @@ class UpperEntry:
     origin: bool
     impure: bool
     xattrs: tuple[tuple[bytes, bytes], ...]
+    metacopy: bool = False

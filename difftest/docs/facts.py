@@ -253,6 +253,8 @@ def upper_facts(e: UpperEntry, data: bytes | None) -> tuple[str, ...]:
         facts.append("origin")
     if e.impure:
         facts.append("impure")
+    if e.metacopy:
+        facts.append("metacopy")
     facts += [xattr_word(k, v) for k, v in e.xattrs]
     return tuple(facts)
 

@@ -55,11 +55,13 @@ def teardown_target(target: object) -> None:
 
 
 # Configs a target refuses by design (not a divergence worth a default run's time): ovlfuse
-# keeps no index directory, so it refuses index=on at mount (tests/difftest/test_gate_fuse.py).
-UNSUPPORTED_CONFIGS = {
-    "fuse": {"index=on": "ovlfuse does not implement index=on (it refuses to mount)"},
-    "fuse-cached": {"index=on": "ovlfuse does not implement index=on (it refuses to mount)"},
+# keeps no index directory and copies data with every copy-up, so it refuses index=on and
+# metacopy=on at mount (tests/difftest/test_gate_fuse.py).
+_OVLFUSE_REFUSES = {
+    "index=on": "ovlfuse does not implement index=on (it refuses to mount)",
+    "metacopy=on": "ovlfuse does not implement metacopy=on (it refuses to mount)",
 }
+UNSUPPORTED_CONFIGS = {"fuse": _OVLFUSE_REFUSES, "fuse-cached": _OVLFUSE_REFUSES}
 
 
 def unsupported_config(name: str, config: str) -> str | None:

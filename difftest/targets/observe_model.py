@@ -36,7 +36,7 @@ from model.dump import UpperFields, upper_fields
 from model.errors import OvlError
 from model.file import readdir_names
 from model.inode import st_dev, st_ino, st_nlink
-from model.layer import DIR, LNK, REG, Node, walk_tree
+from model.layer import DIR, LNK, REG, Node, data_node, walk_tree
 from model.lookup import Dentry, lookup_child
 from model.namei import fs_root, too_long
 from model.overlay import Overlay
@@ -114,7 +114,7 @@ def observe_model(ov: Overlay) -> Observation:
         kind = node.kind
         nlink = st_nlink(fs, upper, lowers)
         if kind == REG:
-            data = node.data
+            data = data_node(upper, lowers).data
             assert data is not None
             fields: MergedFields = (
                 kind, node.mode & 0o7777, node.uid, node.gid, data.size, nlink, node.rdev,

@@ -3,10 +3,11 @@
 Each fault is a one-line change to a copy of ``model/`` (the original is untouched).  The
 tester runs against the kernel with a small, fixed budget (1500 examples of up to 12
 steps, seed 7, 5 s for each distinct divergence's shrink) in the fault's config (the
-default one unless the fault is in a mount option's rule), in a subprocess whose import
-path puts the broken copy first, and must exit 1 with a shrunk case of a few steps (the
-smallest of its reports: one per distinct divergence).  If the model's
-code moves and a fault's line is no longer found, the test fails (it never silently passes).
+default one unless the fault is in a mount option's rule; those run 500 examples), in a
+subprocess whose import path puts the broken copy first, and must exit 1 with a shrunk
+case of a few steps (the smallest of its reports: one per distinct divergence).  If the
+model's code moves and a fault's line is no longer found, the test fails (it never
+silently passes).
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ FAULTS = [
         "xattrs.py",
         "    if flags & XATTR_REPLACE and not exists:\n",
         "    if False:\n",
-    ),    # Issue 15: one in each mount option's rules (configs other than the default).
+    ),    # Issue 15: faults in mount options' rules, each run in its option's config with a
+    # budget of OPTION_EXAMPLES (each found within it; the controls run the same budget).
     Fault(
         "xino=auto makes mkdir in a merged dir opaque, as xino=on does",
         "config.py",
@@ -191,8 +193,44 @@ FAULTS = [
         "return None",
         config="volatile",
     ),
+    Fault(
+        "metacopy=on copies the data with every copy-up",
+        "copy_up.py",
+        "    meta = fs.config.metacopy and lower.kind == REG and not data",
+        "    meta = False",
+        config="metacopy=on",
+    ),
+    Fault(
+        "a metacopy file renamed gets no redirect",
+        "lookup.py",
+        "            return bool(self.lowers) and (self.is_dir or is_metacopy(self.upper))",
+        "            return bool(self.lowers) and self.is_dir",
+        config="metacopy=on",
+    ),
+    Fault(
+        "copying up a metacopy file's data keeps its mtime",
+        "copy_up.py",
+        "    if written:\n        upper.mtime = fs.tick()",
+        "    if False:\n        upper.mtime = fs.tick()",
+        config="metacopy=on",
+    ),
+    Fault(
+        "a linked metacopy file gets no redirect",
+        "namespace.py",
+        "    if is_metacopy(upper):\n        set_redirect(fs, src, samedir=False)",
+        "    if False:\n        set_redirect(fs, src, samedir=False)",
+        config="metacopy=on",
+    ),
+    Fault(
+        "a renamed metacopy of a lower hard link gets a relative redirect",
+        "redirect.py",
+        "not samedir or (not d.is_dir and bool(d.lowers) and d.lowers[0][1].nlink > 1)",
+        "not samedir",
+        config="metacopy=on",
+    ),
 ]
 NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
+DEFAULT_EXAMPLES, OPTION_EXAMPLES = 1500, 500
 
 
 def broken_copy(fault: Fault, where: Path) -> Path:
@@ -208,11 +246,12 @@ def broken_copy(fault: Fault, where: Path) -> Path:
 
 def run_difftest(path: Path, tmp_path: Path, *extra: str,
                  config: str = "default") -> tuple[subprocess.CompletedProcess[str], Path]:
+    examples = DEFAULT_EXAMPLES if config == "default" else OPTION_EXAMPLES
     reports = tmp_path / "reports"
     env = dict(os.environ, PYTHONPATH=f"{path}{os.pathsep}{ROOT}")
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", "kernel", "--config", config,
-         "--examples", "1500", "--steps", "12", "--seed", "7", "--no-db", "-q",
+         "--examples", str(examples), "--steps", "12", "--seed", "7", "--no-db", "-q",
          "--shrink-time", "5",
          "--report-dir", str(reports), *extra],
         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path,
