@@ -22,7 +22,7 @@ EXAMPLES: list[Example] = [
         "numbers (dmesg: 'xino=on' is useless with all layers on same fs, ignore) and "
         "does not show it in /proc/mounts, but the option still forbids offline changes to "
         "the lower layers, as `redirect_dir=on` and `index=on` do.",
-        features=("mkdir-merged-parent",),
+        features=("xino", "mkdir-merged-parent"),
     ),
     Example(
         id="mkdir-in-merged-parent-not-opaque-with-xino-auto",
@@ -34,7 +34,7 @@ EXAMPLES: list[Example] = [
         expect={"results": ["ok", ". .. f n/"], "upper": {b"/d/n": "dir -opaque"}},
         notes="`auto` only asks for inode-number mapping where the layers span several "
         "filesystems; it does not promise that the lower layers stay unchanged.",
-        features=("mkdir-merged-parent",),
+        features=("xino", "mkdir-merged-parent"),
     ),
     Example(
         id="volatile-leaves-incompat-marker",
@@ -50,7 +50,7 @@ EXAMPLES: list[Example] = [
         "(dmesg: overlay with incompat feature 'volatile' cannot be mounted). After a clean "
         "umount, as here, removing `workdir/work/incompat/volatile/` is allowed, and that "
         "is what the remount of this example does before it mounts again.",
-        features=("remount",),
+        features=("volatile", "remount"),
     ),
     Example(
         id="mkdir-in-upper-parent-not-opaque-with-xino-on",
@@ -65,7 +65,7 @@ EXAMPLES: list[Example] = [
         "directory of the same name through the new one: `u/` exists in the upper layer "
         "only, so `u/n` stays as it is; the root merges the lower root, so `n` is made "
         "opaque although no lower layer holds an `n` now.",
-        features=("mkdir-merged-parent",),
+        features=("xino", "mkdir-merged-parent"),
     ),
     Example(
         id="volatile-marker-made-at-mount",
@@ -78,7 +78,7 @@ EXAMPLES: list[Example] = [
                 "upper": {b"/f": "absent"}},
         notes="Each volatile mount makes the marker again, so every remount of a volatile "
         "overlay finds it, whether or not the overlay was changed.",
-        features=("remount",),
+        features=("volatile", "remount"),
     ),
     Example(
         id="volatile-fsync-returns-0",
@@ -93,7 +93,7 @@ EXAMPLES: list[Example] = [
                        "upper": {b"/f": "file"}},
         notes="What a sync would have made durable is not observable without a crash; the "
         "calls return 0 under both options, and the copy-up is the same.",
-        features=("copy-up-triggers",),
+        features=("volatile", "copy-up-triggers"),
     ),
     # difftest promote: new examples go above this line
 ]
