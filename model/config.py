@@ -1,7 +1,8 @@
 """Mount options, as declared in the kernel's ``fs/overlayfs/params.c``.
 
 Only what userspace can choose at mount time lives here; the layers themselves are passed
-separately.  Defaults are those of kernel 6.18 on the reference machines
+separately, and how option words become a config (and which combinations the kernel
+refuses) is :mod:`model.options`.  Defaults are those of kernel 6.18 on the reference machines
 (``CONFIG_OVERLAY_FS_REDIRECT_DIR`` unset, ``REDIRECT_ALWAYS_FOLLOW=y``, no index, xino,
 metacopy): ``redirect_dir=follow``, ``index=off``, ``metacopy=off``, ``xino=off``.
 """
@@ -25,6 +26,7 @@ class Config:
     redirect_dir: RedirectDir = "follow"
     index: bool = False
     metacopy: bool = False
+    nfs_export: bool = False
     xino: Xino = "off"
     userxattr: bool = False
     volatile: bool = False
@@ -36,25 +38,11 @@ class Config:
     def unsupported(self) -> list[str]:
         """Options set here that the model does not model yet."""
         out = []
+        if self.nfs_export:  # pragma: no cover - issue 15
+            out.append("nfs_export=on")
         if self.userxattr:  # pragma: no cover - issue 15
             out.append("userxattr")
         return out
-
-    def resolved(self) -> Config:
-        """The options the kernel mounts with (``ovl_fs_params_verify``): metacopy=on
-        needs redirect_dir=on and turns the default ``follow`` into it.  An explicit
-        ``nofollow`` or ``off`` with metacopy=on is a conflict (EINVAL, see
-        :meth:`conflict`); the model cannot tell an explicit ``follow`` from the default
-        and reads it as the default."""
-        if self.metacopy and self.redirect_dir == "follow":
-            return replace(self, redirect_dir="on")
-        return self
-
-    def conflict(self) -> str | None:
-        """Why the kernel refuses these options at mount (EINVAL), or None."""
-        if self.metacopy and self.redirect_dir in ("nofollow", "off"):
-            return f"conflicting options: metacopy=on,redirect_dir={self.redirect_dir}"
-        return None
 
     @property
     def redirect_create(self) -> bool:
@@ -84,8 +72,10 @@ class Config:
             opts.append(f"redirect_dir={self.redirect_dir}")
         if self.index:
             opts.append("index=on")
-        if self.metacopy:  # pragma: no cover - issue 15
+        if self.metacopy:
             opts.append("metacopy=on")
+        if self.nfs_export:  # pragma: no cover - issue 15
+            opts.append("nfs_export=on")
         if self.xino != "off":
             opts.append(f"xino={self.xino}")
         if self.userxattr:  # pragma: no cover - issue 15

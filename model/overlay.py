@@ -20,6 +20,7 @@ from model.fs import OvlFs
 from model.inode import getattr_dentry, getattr_inode
 from model.layer import LNK, REG
 from model.namei import Nameidata, check_path, last_component, resolve, walk_parent
+from model.options import given_by, verify
 from model.spec import LayersSpec
 from model.types import (
     NAME_MAX,
@@ -45,7 +46,10 @@ class Overlay:
     def from_spec(cls, spec: LayersSpec, config: Config, *, samefs: bool = True) -> Overlay:
         """Mount ``spec`` with ``config``.  EINVAL for what the kernel refuses to mount (no
         lower, or no upper and a single lower: "at least 2 lowerdir are needed while
-        upperdir nonexistent", catalogue §4); NotImplementedError for options the model
+        upperdir nonexistent", catalogue §4; conflicting options, :func:`model.options.verify`,
+        the options that differ from their defaults counting as given); the mount runs with
+        the options resolved (metacopy=on turns on redirect_dir=on); NotImplementedError for
+        options the model
         does not model (``Config.unsupported``).  ``samefs=False``: each layer sits on a
         filesystem of its own."""
         missing = config.unsupported()
@@ -54,10 +58,7 @@ class Overlay:
         no_upper_one_lower = spec.upper is None and len(spec.lowers) < 2
         if not spec.lowers or no_upper_one_lower:  # pragma: no cover - no such difftest preset
             raise fail(errno.EINVAL, "need a lower layer, and two without an upper")
-        conflict = config.conflict()
-        if conflict is not None:  # pragma: no cover - no such difftest preset
-            raise fail(errno.EINVAL, conflict)
-        return cls(OvlFs.build(spec, config.resolved(), samefs))
+        return cls(OvlFs.build(spec, verify(config, given_by(config)), samefs))
 
     # ---- looking -------------------------------------------------------------------------
 
