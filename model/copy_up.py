@@ -63,6 +63,8 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) ->
         # Another dentry of this same operation for the same name already copied it up
         # (the kernel has one dentry per name; the model may hold two).
         d.upper, d.upper_alias = existing, True
+        if data and is_metacopy(existing):
+            _copy_up_data(fs, d, trunc)
         return existing
     layer, lower = d.lowers[0]
     meta = fs.config.metacopy and lower.kind == REG and not data
