@@ -55,7 +55,8 @@ class MachineCore(RuleBasedStateMachine):
     @initialize(data=st.data())
     def start(self, data: st.DataObject) -> None:
         s = self.session
-        spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper), label="layers")
+        spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper,
+                                     data_only=s.run_config.data_only), label="layers")
         if isinstance(self._rules_strategy, SwarmRules):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")
         self.example = Example(s, spec)

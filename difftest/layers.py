@@ -33,6 +33,7 @@ class LayerDirs:
     work: bytes | None
     merged: bytes
     mounted: tuple[bytes, ...] = ()  # layer directories that are tmpfs mounts of their own
+    data: tuple[bytes, ...] = ()  # data-only lower layers
 
 
 def _apply_meta(p: bytes, e: Entry, *, chmod: bool = True) -> None:
@@ -134,10 +135,11 @@ def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False,
     upper = work = None
     if spec.upper is not None:
         upper, work = r + b"/upper" + odd, r + b"/work" + odd
+    datas = tuple(b"%s/data%d%s" % (r, i, odd) for i in range(len(spec.data)))
     merged = r + b"/merged"
     old = os.umask(0)
     try:
-        for d in (*lowers, upper, work, merged):
+        for d in (*lowers, *datas, upper, work, merged):
             if d is not None:
                 os.mkdir(d, 0o755)
         mounted = []
@@ -145,7 +147,7 @@ def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False,
             for d in lowers:
                 realfs.mount(b"difftest-layer", d, b"tmpfs", 0, b"mode=0755")
                 mounted.append(d)
-        for d, entries in zip(lowers, spec.lowers, strict=True):
+        for d, entries in zip((*lowers, *datas), (*spec.lowers, *spec.data), strict=True):
             populate(d, entries)
         if upper is not None and spec.upper is not None:
             populate(upper, spec.upper)
@@ -154,7 +156,7 @@ def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False,
         raise
     finally:
         os.umask(old)
-    return LayerDirs(r, lowers, upper, work, merged, tuple(mounted))
+    return LayerDirs(r, lowers, upper, work, merged, tuple(mounted), datas)
 
 
 def unmount_layers(dirs: LayerDirs) -> None:

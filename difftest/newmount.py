@@ -77,10 +77,12 @@ def _escape(path: bytes) -> bytes:
 
 
 def overlay_params(lowers: Sequence[bytes], upper: bytes | None, work: bytes | None,
-                   options: Sequence[str]) -> list[Param]:
+                   options: Sequence[str], data: Sequence[bytes] = ()) -> list[Param]:
     """The parameters of an overlay mount: a ``lowerdir+`` for each lower layer, top first,
-    ``upperdir`` and ``workdir`` (escaped), then each option (``key=value`` or a flag)."""
+    a ``datadir+`` for each data-only layer, ``upperdir`` and ``workdir`` (escaped), then
+    each option (``key=value`` or a flag)."""
     params: list[Param] = [("lowerdir+", d) for d in lowers]
+    params += [("datadir+", d) for d in data]
     if upper is not None and work is not None:
         params += [("upperdir", _escape(upper)), ("workdir", _escape(work))]
     for opt in options:

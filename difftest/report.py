@@ -42,10 +42,13 @@ def spec_to_json(spec: LayersSpec) -> dict[str, Any]:
             "xattrs": [[k.hex(), v.hex()] for k, v in e.xattrs],
         }
 
-    return {
+    out: dict[str, Any] = {
         "lowers": [[entry(e) for e in layer] for layer in spec.lowers],
         "upper": None if spec.upper is None else [entry(e) for e in spec.upper],
     }
+    if spec.data:
+        out["data"] = [[entry(e) for e in layer] for layer in spec.data]
+    return out
 
 
 def spec_from_json(d: dict[str, Any]) -> LayersSpec:
@@ -64,7 +67,9 @@ def spec_from_json(d: dict[str, Any]) -> LayersSpec:
         )
 
     upper = None if d["upper"] is None else tuple(entry(e) for e in d["upper"])
-    return LayersSpec(tuple(tuple(entry(e) for e in layer) for layer in d["lowers"]), upper)
+    data = tuple(tuple(entry(e) for e in layer) for layer in d.get("data", ()))
+    return LayersSpec(tuple(tuple(entry(e) for e in layer) for layer in d["lowers"]), upper,
+                      data=data)  # fmt: skip
 
 
 def run_id(run_config: RunConfig, targets: list[str]) -> str:
@@ -210,7 +215,9 @@ def repr_spec(spec: LayersSpec) -> str:
 
     lows = "".join(f"    {layer(entries)},\n" for entries in spec.lowers)
     up = "None" if spec.upper is None else layer(spec.upper)
-    return f"LayersSpec(\n  lowers=(\n{lows}  ),\n  upper={up},\n)"
+    datas = "".join(f"    {layer(entries)},\n" for entries in spec.data)
+    data = f"  data=(\n{datas}  ),\n" if spec.data else ""
+    return f"LayersSpec(\n  lowers=(\n{lows}  ),\n  upper={up},\n{data})"
 
 
 def write_report(

@@ -29,6 +29,7 @@ def _entry_tuple(e: object) -> str:
 def render_repro_py(record: ExampleRecord, rc: RunConfig) -> str:
     layers = [[_entry_tuple(e) for e in layer] for layer in record.spec.lowers]
     upper = None if record.spec.upper is None else [_entry_tuple(e) for e in record.spec.upper]
+    data = [[_entry_tuple(e) for e in layer] for layer in record.spec.data]
     lines = [
         "#!/usr/bin/env python3",
         '"""Reproducer written by difftest: run as root on Linux with overlayfs.',
@@ -40,6 +41,10 @@ def render_repro_py(record: ExampleRecord, rc: RunConfig) -> str:
         *["    [" + ", ".join(layer) + "]," for layer in layers],
         "]",
         "UPPER = " + ("None" if upper is None else "[" + ", ".join(upper) + "]"),
+        "# data-only lower layers (lowerdir=...::data0)",
+        "DATA = [",
+        *["    [" + ", ".join(layer) + "]," for layer in data],
+        "]",
         f"OPTIONS = {rc.config.mount_options()!r}",
         "# Each step: (syscall, args, uid, gid, expected by the model, recorded results)",
         "STEPS = [",
@@ -97,7 +102,7 @@ def _layer_sh(root: str, entries: tuple[Entry, ...]) -> list[str]:
             out.append(f"chown -h {e.uid}:{e.gid} {p}")
             out.append(f"chmod {e.mode:o} {p}")
         for k, v in e.xattrs:
-            out.append(f"setfattr -h -n {_q(k)} -v 0x{v.hex() or '00'} {p}")
+            out.append(f"setfattr -h -n {_q(k)}{_xattr_value(v)} {p}")
     return [*out, "cd /"]
 
 
@@ -131,11 +136,13 @@ def _op_sh(op: ops.Op) -> str:
         ops.Chmod: lambda o: f"chmod {o.mode:o} {m(o.path)}",
         ops.Truncate: lambda o: f"truncate -s {o.length} {m(o.path)}",
         ops.Setxattr: lambda o: (
-            f"setfattr -n {_q(o.name)} -v 0x{o.value.hex() or '00'} {m(o.path)}"
+            f"setfattr -n {_q(o.name)}{_xattr_value(o.value)} {m(o.path)}"
         ),
         ops.Removexattr: lambda o: f"setfattr -x {_q(o.name)} {m(o.path)}",
         ops.Statfs: lambda o: f"stat -f -c 'type=%T namelen=%l' {m(o.path)}",
-        ops.Remount: lambda o: 'umount "$M" && mount -t overlay overlay -o "$OPTS" "$M"',
+        # (a volatile mount's marker refuses the next mount; after a clean umount it may go)
+        ops.Remount: lambda o: ('umount "$M" && rm -rf "$T/w/work/incompat/volatile" && '
+                                'mount -t overlay overlay -o "$OPTS" "$M"'),
         ops.RemountRo: lambda o: 'mount -o remount,ro "$M"',
         ops.RemountRw: lambda o: 'mount -o remount,rw "$M"',
     }
@@ -151,9 +158,17 @@ def _op_sh(op: ops.Op) -> str:
     return su + fn(op)
 
 
+def _xattr_value(value: bytes) -> str:
+    """setfattr's ``-v`` for ``value`` in hex; none for an empty value (``-v 0x`` is refused,
+    and ``0x00`` would be one NUL byte: an empty metacopy xattr read as a broken one)."""
+    return f" -v 0x{value.hex()}" if value else ""
+
+
 def render_repro_sh(record: ExampleRecord, rc: RunConfig) -> str:
-    nl = len(record.spec.lowers)
-    opts = ["lowerdir=" + ":".join(f"$T/l{i}" for i in range(nl))]
+    nl, nd = len(record.spec.lowers), len(record.spec.data)
+    opts = ["lowerdir=" + ":".join(f"$T/l{i}" for i in range(nl))
+            + "".join(f"::$T/d{i}" for i in range(nd))]  # fmt: skip
+    layer_dirs = " ".join([*(f"$T/l{i}" for i in range(nl)), *(f"$T/d{i}" for i in range(nd))])
     if record.spec.upper is not None:
         opts += ["upperdir=$T/u", "workdir=$T/w"]
     opts += rc.config.mount_options()
@@ -169,11 +184,13 @@ def render_repro_sh(record: ExampleRecord, rc: RunConfig) -> str:
         'M="$T/m"',
         'cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }',
         "trap cleanup EXIT",
-        f'mkdir "$M" {" ".join(f"$T/l{i}" for i in range(nl))}'
+        f'mkdir "$M" {layer_dirs}'
         + (' "$T/u" "$T/w"' if record.spec.upper is not None else ""),
     ]
     for i, layer in enumerate(record.spec.lowers):
         lines += _layer_sh(f"$T/l{i}", layer)
+    for i, layer in enumerate(record.spec.data):
+        lines += _layer_sh(f"$T/d{i}", layer)
     if record.spec.upper is not None:
         lines += _layer_sh("$T/u", record.spec.upper)
     lines += [f'OPTS="{",".join(opts)}"', 'mount -t overlay overlay -o "$OPTS" "$M"', ""]

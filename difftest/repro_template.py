@@ -269,6 +269,7 @@ def main():
     top = tempfile.mkdtemp(prefix="ovl-repro-")
     mount(b"tmpfs", top.encode(), b"tmpfs", 0, b"")
     mnt = os.path.join(top, "m")
+    runner = None
     try:
         os.mkdir(mnt)
         lowers = []
@@ -277,7 +278,13 @@ def main():
             os.mkdir(d)
             build(d, entries)
             lowers.append(d)
-        opts = ["lowerdir=" + ":".join(lowers)]
+        datas = []
+        for i, entries in enumerate(DATA):
+            d = os.path.join(top, "d%d" % i)
+            os.mkdir(d)
+            build(d, entries)
+            datas.append(d)
+        opts = ["lowerdir=" + ":".join(lowers) + "".join("::" + d for d in datas)]
         MOUNT_FLAGS = 0
         if UPPER is not None:
             for d in ("u", "w"):
@@ -300,6 +307,8 @@ def main():
                 got = "ok" if got is None else repr(got) if not isinstance(got, str) else got
             except OSError as e:
                 got = errno.errorcode.get(e.errno, str(e.errno))
+            except KeyError:  # a handle this script never opened
+                got = "EBADF"
             print("step %d: %s(%s)" % (i, name, ", ".join("%s=%r" % kv for kv in a.items())))
             print("    now: %s" % got)
             print("    model expected: %s   recorded: %s" % (expected, recorded))
@@ -308,13 +317,19 @@ def main():
             dump_upper(os.path.join(top, "u"))
         for fd in runner.fds.values():
             os.close(fd)
+        runner.fds.clear()
     finally:
         os.chdir("/")
-        try:
-            umount(mnt.encode())
-        except OSError:
-            pass
-        umount(top.encode())
+        for fd in runner.fds.values() if runner is not None else ():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for target in (mnt.encode(), top.encode()):
+            try:
+                umount(target)
+            except OSError:  # busy (a helper still holds it): detach, never leave it behind
+                libc.umount2(target, 2)  # MNT_DETACH
         os.rmdir(top)
 
 

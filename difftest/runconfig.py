@@ -23,13 +23,16 @@ class RunConfig:
     # layer paths with " ,:=\" in their names; the kernel mounted through fsopen/fsconfig
     # (lowerdir+, upperdir, workdir: no escaping), FUSE programs get the escaped -o string
     new_api: bool = False
+    # the bottom lower's files are metacopy files whose data is in a data-only layer
+    data_only: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
         upper = "upper" if self.has_upper else "no upper"
         fs = ", each layer on its own filesystem" if self.split_fs else ""
         api = ", odd layer paths, fsconfig" if self.new_api else ""
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api})"
+        data = ", a data-only layer" if self.data_only else ""
+        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api}{data})"
 
 
 PRESETS: dict[str, RunConfig] = {
@@ -45,6 +48,10 @@ PRESETS: dict[str, RunConfig] = {
     "volatile": RunConfig("volatile", Config(volatile=True)),
     "metacopy=on": RunConfig("metacopy=on", Config(redirect_dir="on", metacopy=True)),
     "fsconfig": RunConfig("fsconfig", new_api=True),
+    "data-only": RunConfig("data-only", data_only=True),
+    "data-only+metacopy=on": RunConfig("data-only+metacopy=on",
+                                       Config(redirect_dir="on", metacopy=True), data_only=True),
+    "data-only+fsconfig": RunConfig("data-only+fsconfig", new_api=True, data_only=True),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from model.spec import OPAQUE, Entry, LayersSpec
+from model.spec import METACOPY, OPAQUE, REDIRECT, Entry, LayersSpec
 from model.types import NAME_MAX, PATH_MAX
 
 TOP_NAMES = [b"a", b"b", b"c", b"d"]
@@ -173,22 +174,48 @@ def _alias_dir(src: bytes, dirs: list[bytes], choice: int) -> bytes:
 _GENOME = st.binary(min_size=GENOME, max_size=GENOME)
 
 
+DATA_DIR = b"objs"  # where a data-only layer keeps its files (a name no other layer uses)
+
+
+def with_data_layer(spec: LayersSpec) -> LayersSpec:
+    """``spec`` with the regular files of its bottom lower layer made metacopy files whose
+    data sits in one data-only layer, as composefs builds an image: each keeps its
+    attributes, xattrs and size, holds no data, and gains ``trusted.overlay.metacopy`` and
+    the absolute redirect ``/objs/<n>``; the data layer holds its data at ``objs/<n>``.
+    (Only the bottom layer: a redirect is also looked up in the lower layers below the
+    file's own, and none is below the bottom one.)"""
+    entries: list[Entry] = []
+    data = [Entry(DATA_DIR, "dir", 0o755)]
+    for e in spec.lowers[-1]:
+        if e.kind != "reg":
+            entries.append(e)
+            continue
+        obj = DATA_DIR + b"/%d" % len(data)
+        data.append(Entry(obj, "reg", 0o644, data=e.data, size=e.size))
+        meta = ((METACOPY, b""), (REDIRECT, b"/" + obj))
+        entries.append(replace(e, data=b"", size=e.file_size, xattrs=(*e.xattrs, *meta)))
+    return replace(spec, lowers=(*spec.lowers[:-1], tuple(entries)), data=(tuple(data),))
+
+
 @st.composite
-def _layers_spec(draw: Draw, *, lowers: int, upper: bool) -> LayersSpec:
+def _layers_spec(draw: Draw, *, lowers: int, upper: bool, data_only: bool) -> LayersSpec:
     lows = tuple(
         decode_layer(draw(_GENOME), can_whiteout=i < lowers - 1, opaque_ok=i < lowers - 1)  # type: ignore[arg-type]
         for i in range(lowers)
     )
     up = decode_layer(draw(_GENOME), can_whiteout=True, opaque_ok=True) if upper else None  # type: ignore[arg-type]
-    return LayersSpec(lowers=lows, upper=up)
+    spec = LayersSpec(lowers=lows, upper=up)
+    return with_data_layer(spec) if data_only else spec
 
 
 @functools.cache
-def layers_spec(*, lowers: int, upper: bool) -> st.SearchStrategy[LayersSpec]:
-    """``lowers`` lower layers (the bottom one without whiteouts) and maybe an upper.  One
-    strategy object per shape: Hypothesis validates a new one at its first draw, which cost
-    a fresh strategy per example about 0.3 ms."""
-    return _layers_spec(lowers=lowers, upper=upper)
+def layers_spec(*, lowers: int, upper: bool,
+                data_only: bool = False) -> st.SearchStrategy[LayersSpec]:
+    """``lowers`` lower layers (the bottom one without whiteouts) and maybe an upper;
+    ``data_only``: the bottom layer's files keep their data in a data-only layer (the same
+    draws, :func:`with_data_layer`).  One strategy object per shape: Hypothesis validates
+    a new one at its first draw, which cost a fresh strategy per example about 0.3 ms."""
+    return _layers_spec(lowers=lowers, upper=upper, data_only=data_only)
 
 
 def spec_paths(spec: LayersSpec) -> set[bytes]:

@@ -79,7 +79,8 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) ->
 
 def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
     """``ovl_do_copy_up``: build the copy, record origin and index, link it in place."""
-    new = clone_node(fs, c.lower, c.trunc, c.metacopy)
+    # the data comes from the lower data file: a lower metacopy's is in a data-only layer
+    new = clone_node(fs, c.lower, c.trunc, c.metacopy, c.dentry.lowers[-1][1])
     if c.want_origin(fs):
         new.xattrs[ORIGIN] = b""
         new.origin = (c.layer, c.lower)
@@ -129,11 +130,12 @@ def _insert(parent: Dentry, name: bytes, node: Node) -> None:
     parent.upper.changed()
 
 
-def clone_node(fs: OvlFs, lower: Node, trunc: bool = False, metacopy: bool = False) -> Node:
+def clone_node(fs: OvlFs, lower: Node, trunc: bool = False, metacopy: bool = False,
+               data: Node | None = None) -> Node:
     """The upper copy of ``lower``: same type, attributes, xattrs (but overlay's private
-    ones, ``ovl_copy_xattr``), data (nothing when truncating), target and rdev.  A metacopy
-    is a sparse file of the same size, no data, marked ``trusted.overlay.metacopy`` (empty
-    value: no verity digest)."""
+    ones, ``ovl_copy_xattr``), data (``data``'s if given: the lower data file; nothing when
+    truncating), target and rdev.  A metacopy is a sparse file of the same size, no data,
+    marked ``trusted.overlay.metacopy`` (empty value: no verity digest)."""
     new = Node(lower.kind, lower.mode, lower.uid, lower.gid, fs.clock.new_ino(), lower.mtime)
     new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(k)}
     new.target = lower.target
@@ -144,7 +146,9 @@ def clone_node(fs: OvlFs, lower: Node, trunc: bool = False, metacopy: bool = Fal
             new.data = SparseData(lower.data.size)
             new.xattrs[METACOPY] = b""
             return new
-        new.data = lower.data.copy()
+        source = (data if data is not None else lower).data
+        assert source is not None
+        new.data = source.copy()
         if trunc:
             new.data.truncate(0)
     return new

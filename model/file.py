@@ -19,7 +19,7 @@ from model.copy_up import copy_up
 from model.errors import OvlError, fail
 from model.fs import OvlFs, OvlInode
 from model.inode import const_ino, getattr_dentry, grab_inode, release_inode
-from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, data_node, is_impure
+from model.layer import BLK, CHR, FIFO, LNK, REG, SOCK, Node, data_node, is_impure, is_metacopy
 from model.lookup import Dentry, LowerStack, lookup_child, ovl_lookup
 from model.namei import (
     LAST_NORM,
@@ -107,6 +107,10 @@ def do_open(fs: OvlFs, cred: Cred, path: bytes, flags: int, mode: int) -> Handle
         _may_open(fs, cred, d, flags)
     write = (flags & O_ACCMODE) in (os.O_WRONLY, os.O_RDWR) or bool(flags & os.O_TRUNC)
     kind = d.real.kind
+    if kind == REG and is_metacopy(data_node(d.upper, d.lowers)):
+        # a lower metacopy whose data-only layers lack its redirect's target: looked up
+        # at open (``ovl_verify_lowerdata``), and missing (checked on 6.18: cat gives ENOENT)
+        raise fail(errno.ENOENT, "the data file of a metacopy is missing")
     if write and not created and kind not in SPECIAL:
         upper = copy_up(fs, d, trunc=bool(flags & os.O_TRUNC), data=True)
         if flags & os.O_TRUNC and kind == REG:

@@ -71,6 +71,9 @@ class OvlFs:
     # Every layer on one filesystem (the kernel's ovl_same_fs); False: each layer on a
     # filesystem of its own, which changes st_dev and directory inode numbers (§3)
     samefs: bool = True
+    # data-only lower layers (below the lowers, idx numlower + 1 ...): reached only through
+    # the absolute redirects of metacopy files (``ovl_lookup_data_layers``)
+    datas: list[Layer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root_lowers = tuple((layer, layer.root) for layer in self.lowers)
@@ -83,7 +86,11 @@ class OvlFs:
             build_layer(clock, i + 1, entries, built) for i, entries in enumerate(spec.lowers)
         ]
         upper = build_layer(clock, 0, spec.upper, built) if spec.upper is not None else None
-        fs = cls(config, clock, lowers, upper, samefs=samefs)
+        datas = [
+            build_layer(clock, len(lowers) + 1 + i, entries, built)
+            for i, entries in enumerate(spec.data)
+        ]
+        fs = cls(config, clock, lowers, upper, samefs=samefs, datas=datas)
         if upper is not None and config.index:
             # index=on records the lower root in trusted.overlay.origin of the upper root
             # at mount (catalogue §0, "Side effects of mounting").

@@ -285,7 +285,7 @@ def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
     follow = fs.config.redirect_follow
     poe = parent.lowers
     d = LookupData(name, last=False if follow else not poe,
-                   follow_metacopy=fs.config.metacopy)  # fmt: skip
+                   follow_metacopy=fs.config.metacopy or bool(fs.datas))  # fmt: skip
     upper: Node | None = None
     origin: LowerStack = ()
     upperredirect: bytes | None = None
@@ -300,6 +300,13 @@ def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
                 poe = _root_lowers(fs)
         upperopaque = d.opaque
     stack = _lookup_lowers(fs, d, parent, upper, poe, follow)
+    if d.metacopy and stack and fs.datas and d.redirect is not None and d.redirect[:1] == b"/":
+        # the data of a lower metacopy is in a data-only layer, at its absolute redirect
+        # (looked up at first access in the kernel: a missing one fails the open, ENOENT)
+        d.metacopy = False
+        data = _lookup_data(fs, d.redirect)
+        if data is not None:
+            stack = (*stack, data)
     if d.metacopy:
         # the upper (or last) file found holds metadata only and no data file was found
         raise fail(errno.EIO, "metacopy with no lower data found")
@@ -351,6 +358,19 @@ def _still_named(d: Dentry, lower: Node) -> bool:
     return parent.upper.dir_children().get(d.name) is d.upper
 
 
+def _lookup_data(fs: OvlFs, path: bytes) -> tuple[Layer, Node] | None:
+    """``ovl_lookup_data_layers``: the regular file at the absolute ``path`` in the first
+    data-only layer that has one."""
+    for layer in fs.datas:
+        node: Node | None = layer.root
+        for comp in path.strip(b"/").split(b"/"):
+            children = node.children if node is not None else None
+            node = children.get(comp) if children is not None else None
+        if node is not None and node.kind != DIR and not is_whiteout(node):
+            return layer, node
+    return None
+
+
 def _lookup_lowers(
     fs: OvlFs, d: LookupData, parent: Dentry, upper: Node | None, poe: LowerStack, follow: bool
 ) -> LowerStack:
@@ -360,7 +380,9 @@ def _lookup_lowers(
     i = 0
     while not d.stop and i < len(poe):
         layer, base = poe[i]
-        d.last = layer.idx == fs.numlower if follow else i == len(poe) - 1
+        # with data-only layers a non-dir reads its redirect also in the last lower layer
+        last = layer.idx == fs.numlower and (d.is_dir or not fs.datas)
+        d.last = last if follow else i == len(poe) - 1
         this = _lookup_layer(d, layer, base)
         i += 1
         if this is None:

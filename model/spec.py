@@ -53,8 +53,12 @@ class LayersSpec:
     """The layers of one overlay: ``lowers[0]`` is the top lower (leftmost in ``lowerdir=``).
 
     ``upper`` is ``None`` for an overlay without an upper layer (mounted read-only).
+    ``data`` are data-only lower layers below the lowers (``lowerdir=l0::d0``, or
+    ``datadir+``): their names are never visible; they hold the data of the lowers'
+    metacopy files, found through absolute redirects.
     """
 
     lowers: tuple[tuple[Entry, ...], ...]
     upper: tuple[Entry, ...] | None = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    data: tuple[tuple[Entry, ...], ...] = ()

@@ -60,6 +60,9 @@ def teardown_target(target: object) -> None:
 _OVLFUSE_REFUSES = {
     "index=on": "ovlfuse does not implement index=on (it refuses to mount)",
     "metacopy=on": "ovlfuse does not implement metacopy=on (it refuses to mount)",
+    "data-only": "ovlfuse does not implement data-only layers (it refuses '::' at mount)",
+    "data-only+metacopy=on": "ovlfuse does not implement data-only layers or metacopy=on",
+    "data-only+fsconfig": "ovlfuse does not implement data-only layers (it refuses '::')",
 }
 UNSUPPORTED_CONFIGS = {"fuse": _OVLFUSE_REFUSES, "fuse-cached": _OVLFUSE_REFUSES}
 

@@ -34,7 +34,10 @@ def escape_layer_path(p: bytes) -> bytes:
 
 def mount_data(dirs: LayerDirs, config: Config) -> tuple[int, bytes]:
     """(mount flags, option string) for ``dirs`` mounted with ``config``."""
-    words = [b"lowerdir=" + b":".join(escape_layer_path(d) for d in dirs.lowers)]
+    # data-only layers follow the lowers, each after "::" (lowerdir=l0:l1::d0::d1)
+    lowerdir = b":".join(escape_layer_path(d) for d in dirs.lowers)
+    lowerdir += b"".join(b"::" + escape_layer_path(d) for d in dirs.data)
+    words = [b"lowerdir=" + lowerdir]
     flags = 0
     if dirs.upper is not None and dirs.work is not None:
         words.append(b"upperdir=" + escape_layer_path(dirs.upper))
@@ -98,7 +101,8 @@ class KernelOverlay(RealOverlay):
         try:
             if self.new_api:
                 params = overlay_params(self.dirs.lowers, self.dirs.upper, self.dirs.work,
-                                        [o for o in self.config.mount_options() if o != "ro"])
+                                        [o for o in self.config.mount_options() if o != "ro"],
+                                        self.dirs.data)
                 fsconfig_mount(b"overlay", self.mountpoint, params,
                                bool(self.mount_flags & realfs.MS_RDONLY))  # fmt: skip
             else:

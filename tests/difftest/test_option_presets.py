@@ -12,14 +12,21 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from difftest import realfs
+from difftest import ops, realfs
+from difftest.example import run_program
 from difftest.layers import ODD_SUFFIX
 from difftest.runconfig import PRESETS
 from difftest.scratch import Scratch
+from difftest.session import Session
+from difftest.strategies import with_data_layer
 from difftest.targets import make_target, teardown_target
 from model.inode import xino_bits
 from model.overlay import Overlay
@@ -164,9 +171,9 @@ def test_the_fsconfig_preset_mounts_layers_whose_paths_need_escaping(make: Make,
     with open("/proc/self/mountinfo", "rb") as f:
         line = next(ln for ln in f if ln.split()[4] == t.mountpoint)  # type: ignore[attr-defined]
     assert (b"lowerdir+=" in line) == (target == "kernel"), line
-    for sys in (t, m):
-        sys.mkdir(b"/d/new", 0o700)  # type: ignore[attr-defined]
-        sys.chmod(b"/b", 0o600)  # type: ignore[attr-defined]
+    for target in (t, m):
+        target.mkdir(b"/d/new", 0o700)  # type: ignore[attr-defined]
+        target.chmod(b"/b", 0o600)  # type: ignore[attr-defined]
     t.remount()  # type: ignore[attr-defined]
     got = {p: e.kind for p, e in t.upper_dump().items()}  # type: ignore[attr-defined]
     assert got == {p: e.kind for p, e in m.upper_dump().items()}
@@ -175,3 +182,54 @@ def test_the_fsconfig_preset_mounts_layers_whose_paths_need_escaping(make: Make,
 
 def _names(entries: list[DirEntry]) -> set[bytes]:
     return {e.name for e in entries} - {b".", b".."}
+
+
+PLAIN_SPEC = LayersSpec(
+    lowers=((Entry(b"a", "reg", data=b"top"),),
+            (Entry(b"f", "reg", data=b"hello"), Entry(b"d", "dir"),
+             Entry(b"d/g", "reg", data=b"x", size=10))),
+    upper=(),
+)  # fmt: skip
+DATA_SPEC = with_data_layer(PLAIN_SPEC)
+DATA_PROGRAM = [
+    ops.Open(b"/f", os.O_RDONLY), ops.Read(0, 100), ops.Close(0), ops.Chmod(b"/d/g", 0o600),
+    ops.Rename(b"/f", b"/d/f2"), ops.Remount(), ops.Open(b"/d/f2", os.O_RDONLY),
+    ops.Read(1, 100),
+]  # fmt: skip
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("preset", ["data-only", "data-only+metacopy=on", "data-only+fsconfig",
+                                    "volatile"])
+def test_data_only_and_volatile_cases_replay_and_their_reproducers_run(
+    tmp_path: Path, preset: str
+) -> None:
+    """The bottom lower's files are metacopy files with their data in a data-only layer
+    (``with_data_layer``): the kernel reads the data through the redirects, before and after
+    copy-ups and renames, as the model says; a report's reproducers (Python and shell)
+    build the data layer and mount it after ``::`` (and a volatile one remounts), and every
+    step of the Python one gives what the model expected."""
+    from difftest.repro import render_repro_py, render_repro_sh
+
+    rc = PRESETS[preset]
+    spec = DATA_SPEC if rc.data_only else PLAIN_SPEC
+    with Scratch() as scratch:
+        record = run_program(Session(rc, ["kernel"], scratch), spec, DATA_PROGRAM)
+    assert record.divergence is None, record.divergence
+    assert record.steps[1].outcomes["kernel"].value == b"hello"
+    assert record.steps[-1].outcomes["kernel"].value == b"hello"
+    (tmp_path / "repro.py").write_text(render_repro_py(record, rc))
+    (tmp_path / "repro.sh").write_text(render_repro_sh(record, rc))
+    py = subprocess.run([sys.executable, str(tmp_path / "repro.py")], capture_output=True,
+                        text=True, timeout=120, check=False)  # fmt: skip
+    assert py.returncode == 0, py.stdout + py.stderr
+    assert ("::" in py.stdout) == rc.data_only, py.stdout
+    now = re.findall(r"^    now: (.*)$", py.stdout, re.M)
+    expected = re.findall(r"^    model expected: (.*?)   recorded", py.stdout, re.M)
+    # the model's value of an open is the text 'handle', printed quoted
+    assert len(now) == len(DATA_PROGRAM), py.stdout
+    assert now == [e[1:-1] if e.startswith("'") else e for e in expected], py.stdout
+    sh = subprocess.run(["bash", str(tmp_path / "repro.sh")], capture_output=True, text=True,
+                        timeout=120, check=False)  # fmt: skip
+    assert f"--- step {len(DATA_PROGRAM)}" in sh.stdout, sh.stdout + sh.stderr
+    assert "failed" not in sh.stdout.replace("step", ""), sh.stdout + sh.stderr

@@ -228,6 +228,20 @@ FAULTS = [
         "not samedir",
         config="metacopy=on",
     ),
+    Fault(
+        "a copy-up of a lower metacopy copies the metacopy's hole, not its data",
+        "copy_up.py",
+        "c.metacopy, c.dentry.lowers[-1][1])",
+        "c.metacopy, None)",
+        config="data-only",
+    ),
+    Fault(
+        "a metacopy in the last lower layer does not read its redirect",
+        "lookup.py",
+        "        last = layer.idx == fs.numlower and (d.is_dir or not fs.datas)",
+        "        last = layer.idx == fs.numlower",
+        config="data-only",
+    ),
 ]
 NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
 DEFAULT_EXAMPLES, OPTION_EXAMPLES = 1500, 500
