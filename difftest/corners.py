@@ -20,7 +20,7 @@ from hypothesis.stateful import multiple, rule
 from difftest import ops
 from difftest.aims import AimedRules
 from difftest.core import HANDLES
-from difftest.draws import PATH
+from difftest.draws import LONG_PRIVATE_NAME, PATH
 
 handles = HANDLES
 
@@ -217,11 +217,12 @@ class CornerRules(AimedRules):
         128 MiB (digest windows short of 4 GiB), a new dir renamed over a merged dir that
         holds only whiteouts, O_CREAT on the root (EISDIR), rmdir of ``..`` (ENOTEMPTY), a
         trailing slash on a file renamed (ENOTDIR), XATTR_CREATE of a name that exists
-        (EEXIST), two directories of different parents exchanged, a new directory exchanged
-        with a lower or merged one (EXDEV unless redirect_dir=on), a lower directory
-        renamed twice in its parent (the first redirect is kept), getxattr and setxattr of
-        a name the layer's filesystem cannot hold (its EOPNOTSUPP, not ENODATA; three
-        families of the twenty: a FUSE daemon's xattr path is where this went wrong)."""
+        (EEXIST) or of a private name too long once escaped (EOPNOTSUPP, no copy-up), two
+        directories of different parents exchanged, a new directory exchanged with a lower
+        or merged one (EXDEV unless redirect_dir=on), a lower directory renamed twice in
+        its parent (the first redirect is kept), getxattr and setxattr of a name the
+        layer's filesystem cannot hold (its EOPNOTSUPP, not ENODATA; three families of the
+        twenty: a FUSE daemon's xattr path is where this went wrong)."""
         f = self._pick("reg", p)
         if family == 0:
             self.run_op(ops.Rename(b"/", b"/", ops.RENAME_NOREPLACE))
@@ -255,6 +256,11 @@ class CornerRules(AimedRules):
             self.run_op(ops.Rmdir(d + b"/.."))
         elif family == 12 and f is not None:
             self.run_op(ops.Rename(f + b"/", f + b".new"))
+        elif family == 13 and p % 2 and (lower := self._lower_only("reg")):
+            # a private name too long once escaped, on a file not yet copied up: EOPNOTSUPP
+            # before any copy-up, also with a flag (a FUSE daemon copied up first)
+            target = lower[p % len(lower)]
+            self.run_op(ops.Setxattr(target, LONG_PRIVATE_NAME, b"v", ops.XATTR_CREATE))
         elif family == 13 and f is not None:
             if not self.run_op(ops.Setxattr(f, b"user.c", b"v")).is_error:
                 self.run_op(ops.Setxattr(f, b"user.c", b"w", ops.XATTR_CREATE))

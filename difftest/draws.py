@@ -44,10 +44,12 @@ XATTR_NAMES = [b"user.a", b"user.b", b"user.new", b"trusted.overlay.x", b"truste
 # gives it (stored escaped since 6.7, as ``trusted.overlay.overlay.*``; an escaped name past
 # 255 bytes is EOPNOTSUPP), an escaped name given again, security.*, namespaces the layers'
 # filesystem has no handler for, and names of no or too many bytes.
+# a private name of 251 bytes: its escaped form (trusted.overlay.overlay.*) is past 255
+LONG_PRIVATE_NAME = b"trusted.overlay." + b"l" * 235
 ODD_XATTR_NAMES = [
     b"trusted.overlay.overlay.x",
     b"trusted.overlay.opaque",
-    b"trusted.overlay." + b"l" * 235,
+    LONG_PRIVATE_NAME,
     b"security.s",
     b"system.x",
     b"other.x",

@@ -188,8 +188,11 @@ def set_origin(ofs: OverlayFs, target: bytes, lower: Hit | LowerRef) -> None:
 
 
 def _fix_origin(ofs: OverlayFs, parent_rel: bytes, upper: Hit, lower: Hit) -> None:
-    """Give a merged upper dir the origin it lacks; mark its parent impure (ovl_fix_origin)."""
-    if not ofs.writable or ofs.upper is None:
+    """Give a merged upper dir the origin it lacks; mark its parent impure (ovl_fix_origin).
+    Also on a read-only overlay with an upper layer: the kernel writes through its private
+    upper mount, which ``ro`` does not make read-only (found by difftest in the ``ro``
+    config, reports/ovlfuse-20261205b)."""
+    if ofs.upper is None:
         return
     path = ofs.upper.real(upper.rel)
     if layers.getxattr(path, ofs.private(b"origin")) is not None:

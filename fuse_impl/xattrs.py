@@ -94,9 +94,12 @@ def setxattr(ofs: OverlayFs, node: Node, name: bytes, value: bytes,
 
 def before_flag_check(ofs: OverlayFs, node: Node, name: bytes,
                       invalidate: Invalidate = None) -> None:
-    """setxattr with XATTR_CREATE/REPLACE copies up before the flag is checked (ovl_xattr_set)."""
+    """setxattr with XATTR_CREATE/REPLACE copies up before the flag is checked (ovl_xattr_set),
+    but after the name is escaped: a private name too long once escaped is EOPNOTSUPP with
+    nothing copied up (ovl_own_xattr_set; found by difftest, reports/ovlfuse-20261205b)."""
     _check_settable(ofs, name)
     if ofs.writable:
+        escape(ofs, name)
         copy_up(ofs, node, invalidate=invalidate)
 
 

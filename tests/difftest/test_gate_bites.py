@@ -128,6 +128,20 @@ FAULTS = [
         "        if e.errno == 61:  # ENODATA\n",
         "        if e.errno in (61, 95):  # ENODATA\n",
     ),
+    # The bugs of reports/ovlfuse-20261205b, found by difftest before they were fixed.
+    Fault(
+        "setxattr with XATTR_CREATE copies up before a too-long private name is refused",
+        "xattrs.py",
+        "        escape(ofs, name)\n        copy_up(ofs, node, invalidate=invalidate)",
+        "        copy_up(ofs, node, invalidate=invalidate)",
+    ),
+    Fault(
+        "a read-only mount does not give merged upper dirs their origin at lookup",
+        "lookup.py",
+        "    if ofs.upper is None:\n        return\n    path = ofs.upper.real(upper.rel)",
+        "    if not ofs.writable:\n        return\n    path = ofs.upper.real(upper.rel)",
+        config="ro",
+    ),
 ]
 
 
