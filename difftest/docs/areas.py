@@ -157,14 +157,15 @@ AREAS: tuple[Area, ...] = (
     Area(
         "option-metacopy",
         "opt_metacopy",
-        "Option metacopy=on",
+        "Option metacopy=on and data-only layers",
         "With `metacopy=on` (which turns on `redirect_dir=on`) every copy-up of a regular file "
         "that does not write its data copies the metadata only: the upper file is a hole of "
         "the lower file's size carrying `trusted.overlay.metacopy`, and reads take the data "
         "from the lower file. Opening it for writing, or truncating it, copies the data. A "
         "metacopy file renamed or linked records where its data is with a redirect, as a "
-        "moved directory does. Some examples run under the default options and under "
-        "`metacopy=on`, side by side.",
+        "moved directory does. Lower layers may hold metacopy files too, with their data in "
+        "data-only layers (`lowerdir=l0::d0`), as composefs images do. Some examples run "
+        "under the default options and under `metacopy=on`, side by side.",
     ),
     Area(
         "option-xino-volatile",

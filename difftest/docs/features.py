@@ -112,7 +112,7 @@ FEATURES: tuple[Feature, ...] = (
         "difftest does not remount the upper filesystem",
     ),
     Feature("metacopy", "metacopy"),
-    _out("data-only-layers", "data-only layers `::`", OUT_OF_SCOPE),
+    Feature("data-only-layers", "data-only layers `::`"),
     _out("metacopy-lower", "metacopy lower without metacopy", OUT_OF_SCOPE),
     _out("userxattr", "userxattr", OUT_OF_SCOPE),
     Feature("xwhiteout", "xwhiteout"),

@@ -21,7 +21,7 @@ from typing import TypedDict
 
 from difftest import ops
 from difftest.session import PRESETS
-from model.spec import OPAQUE, REDIRECT, XWHITEOUT, Entry, LayersSpec
+from model.spec import METACOPY, OPAQUE, REDIRECT, XWHITEOUT, Entry, LayersSpec
 
 
 class Expect(TypedDict, total=False):
@@ -155,6 +155,12 @@ def redirected(path: bytes, redirect: bytes, *, opaque_value: bytes | None = Non
     return dir_(path, xattrs=x)
 
 
+def metacopy(path: bytes, size: int, data_path: bytes) -> Entry:
+    """A metacopy file of ``size`` bytes (a hole) whose data is the file at the absolute
+    ``data_path`` of a data-only layer, as composefs writes them."""
+    return reg(path, size=size, xattrs={METACOPY: b"", REDIRECT: data_path})
+
+
 def whiteout(path: bytes) -> Entry:
     """A whiteout: a character device 0:0."""
     return Entry(path, "whiteout", 0)
@@ -184,11 +190,13 @@ def fifo(path: bytes, *, mode: int = 0o644) -> Entry:
     return Entry(path, "fifo", mode)
 
 
-def layers(*lowers: Sequence[Entry], upper: Sequence[Entry] | None = ()) -> LayersSpec:
+def layers(*lowers: Sequence[Entry], upper: Sequence[Entry] | None = (),
+           data: Sequence[Sequence[Entry]] = ()) -> LayersSpec:
     """The layers of an example: ``lowers[0]`` is the top lower layer; ``upper=None`` for an
-    overlay without an upper layer."""
+    overlay without an upper layer; ``data``: data-only lower layers (``l0::d0``)."""
     return LayersSpec(
-        tuple(tuple(layer) for layer in lowers), None if upper is None else tuple(upper)
+        tuple(tuple(layer) for layer in lowers), None if upper is None else tuple(upper),
+        data=tuple(tuple(layer) for layer in data),
     )
 
 

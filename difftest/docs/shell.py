@@ -28,7 +28,8 @@ def layer_names(spec: LayersSpec) -> list[str]:
 
 def mount_command(spec: LayersSpec, config: Config) -> str:
     """The ``mount`` command for an example's layers and options."""
-    opts = ["lowerdir=" + ":".join(layer_names(spec))]
+    opts = ["lowerdir=" + ":".join(layer_names(spec))
+            + "".join(f"::d{i}" for i in range(len(spec.data)))]  # fmt: skip
     if spec.upper is not None:
         opts += ["upperdir=u", "workdir=w"]
     opts += [o for o in config.mount_options() if o != "ro"]

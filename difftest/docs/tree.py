@@ -127,7 +127,8 @@ def _layer(entries: Sequence[Entry]) -> tuple[dict[bytes, tuple[str, bool]], str
 
 
 def draw_layers(spec: LayersSpec) -> list[str]:
-    """Every layer of the example, top lower first, the upper layer last."""
+    """Every layer of the example, top lower first, then the data-only layers, the upper
+    layer last."""
     blocks = []
     n = len(spec.lowers)
     for i, layer in enumerate(spec.lowers):
@@ -136,6 +137,9 @@ def draw_layers(spec: LayersSpec) -> list[str]:
             role = " (bottom lower)"
         entries, note = _layer(layer)
         blocks.append(draw(f"l{i}/{role}", entries, note))
+    for i, layer in enumerate(spec.data):
+        entries, note = _layer(layer)
+        blocks.append(draw(f"d{i}/ (data-only)", entries, note))
     if spec.upper is not None:
         entries, note = _layer(spec.upper)
         blocks.append(draw("u/ (upper)", entries, note))

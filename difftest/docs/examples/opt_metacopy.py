@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from difftest import ops
-from difftest.docs.schema import Example, dir_, hardlink, layers, reg
+from difftest.docs.schema import Example, dir_, hardlink, layers, metacopy, reg
 
 ON = "metacopy=on"
 
@@ -101,6 +101,38 @@ EXAMPLES: list[Example] = [
         "absolute redirects, since other links copied up later may land elsewhere. With "
         "index=off the copy of a lower hard link gets no origin.",
         features=("metacopy", "hardlinks-index-off"),
+    ),
+    Example(
+        id="data-only-layer-supplies-data",
+        title="A lower metacopy file takes its data from a data-only layer",
+        rule="catalogue §4 (data-only lower `L0::D1`) [V t13, t20]; namei.c "
+        "`ovl_lookup_data_layers`",
+        spec=layers([metacopy(b"f", 5, b"/objs/1")],
+                    data=[[dir_(b"objs"), reg(b"objs/1", b"hello")]]),
+        program=[ops.Readdir(b"/"), ops.Open(b"/f", os.O_RDONLY), ops.Read(0, 100),
+                 ops.Stat(b"/objs")],
+        expect={"results": [". .. f", "fd0", "hello", "ENOENT"],
+                "merged": {b"/f": "file data=hello"}},
+        notes="This is how composefs builds images: `l0` holds the tree with metadata only, "
+        "each file pointing with an absolute redirect into a data-only layer, whose own "
+        "names never show in the merged view. No `metacopy=on` is needed to read it.",
+        features=("data-only-layers", "metacopy"),
+    ),
+    Example(
+        id="data-only-copy-up",
+        title="Copying up a file of a data-only image copies the data (or only the metadata)",
+        rule="catalogue §4 [V t20]; copy_up.c (the data comes from the lower data file)",
+        versus=ON,
+        spec=layers([metacopy(b"f", 5, b"/objs/1")],
+                    data=[[dir_(b"objs"), reg(b"objs/1", b"hello")]]),
+        program=[ops.Chmod(b"/f", 0o600)],
+        expect={"results": ["ok"], "upper": {b"/f": "file -metacopy data=hello"}},
+        expect_versus={"results": ["ok"], "upper": {b"/f": "file metacopy"},
+                       "merged": {b"/f": "file data=hello"}},
+        notes="Without metacopy=on the copy-up reads the data through the redirect; with it "
+        "the upper copy is again metadata only, and its lookup goes through the lower "
+        "metacopy file to the data-only layer.",
+        features=("data-only-layers", "metacopy", "copy-up-triggers"),
     ),
     # difftest promote: new examples go above this line
 ]
