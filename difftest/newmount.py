@@ -16,11 +16,10 @@ The syscall numbers are those of the unified table (x86_64 and aarch64 agree fro
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno as _errno
 import os
 from collections.abc import Sequence
+
+from difftest.realfs import raw_syscall as _call
 
 SYS_MOVE_MOUNT = 429
 SYS_FSOPEN = 430
@@ -36,10 +35,6 @@ MOUNT_ATTR_RDONLY = 1
 MOVE_MOUNT_F_EMPTY_PATH = 4
 AT_FDCWD = -100
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
-
 # (key, value): a string parameter, or a flag when the value is None
 Param = tuple[str, bytes | None]
 
@@ -51,11 +46,6 @@ class NewMountError(OSError):
         said = f"; kernel says: {' / '.join(messages)}" if messages else ""
         super().__init__(err, f"{step} failed: {os.strerror(err)}{said}")
         self.messages = messages
-
-
-def _call(*args: object) -> int:
-    ret = int(_syscall(*args))
-    return ret if ret >= 0 else -ctypes.get_errno()
 
 
 def _messages(fs_fd: int) -> list[str]:
@@ -120,12 +110,3 @@ def fsconfig_mount(fstype: bytes, target: bytes, params: Sequence[Param],
             raise NewMountError(-err, "move_mount", [])
     finally:
         os.close(mnt_fd)
-
-
-def available() -> bool:
-    """Whether this kernel has fsopen (Linux 5.2+); overlayfs takes ``lowerdir+`` from 6.8."""
-    fd = _call(SYS_FSOPEN, b"overlay", FSOPEN_CLOEXEC)
-    if fd < 0:
-        return fd != -_errno.ENOSYS
-    os.close(fd)
-    return True

@@ -57,6 +57,12 @@ _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 _c_long = ctypes.c_long
 
+
+def raw_syscall(*args: object) -> int:
+    """syscall(2) with ``args`` as given: its return value, or minus the errno."""
+    ret = int(_syscall(*args))
+    return ret if ret >= 0 else -ctypes.get_errno()
+
 _libc.mount.argtypes = [
     ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p,
 ]  # fmt: skip

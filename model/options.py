@@ -68,7 +68,7 @@ def verify(config: Config, given: frozenset[str]) -> Config:
     if config.metacopy and config.redirect_dir != "on":
         if "metacopy" in given and "redirect_dir" in given:
             raise _refuse(f"conflicting options: metacopy=on,redirect_dir={_mode(config)}")
-        # only a module default could enable metacopy here; difftest's are off
+        # metacopy=on given, redirect_dir not: the default mode becomes on
         config = replace(config, redirect_dir="on")
     if config.nfs_export and not config.index:
         if "index" in given:

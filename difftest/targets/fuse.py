@@ -308,8 +308,7 @@ class FuseOverlay(KernelOverlay):
         self.close_handles()
         self._umount()
         self.mounted = False
-        left = self.incompat_left()
-        self.clear_volatile_marker()
+        left = self.take_incompat()
         if self.interchange:
             self.on_kernel = not self.on_kernel
         self._dumper_reset()
@@ -399,7 +398,7 @@ class FuseOverlay(KernelOverlay):
         before = last if last is not None else observe(self)
         self.close_handles()
         self._umount()
-        self.clear_volatile_marker()  # a clean umount: the kernel may mount the layers
+        self.take_incompat()  # a clean umount: the kernel may mount the layers
         self.on_kernel = True
         try:
             self._dumper_reset()

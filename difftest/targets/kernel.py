@@ -125,24 +125,21 @@ class KernelOverlay(RealOverlay):
                 + (f"; kernel says: {' / '.join(why)}" if why else ""),
             ) from None
 
-    def incompat_left(self) -> tuple[str, ...] | None:
-        if self.dirs.work is None:
-            return None
-        try:
-            names = os.listdir(os.path.join(os.fsdecode(self.dirs.work), "work", "incompat"))
-        except FileNotFoundError:
-            return None
-        return tuple(sorted(names)) or None
-
-    def clear_volatile_marker(self) -> None:
+    def take_incompat(self) -> tuple[str, ...] | None:
         """A volatile mount leaves ``work/incompat/volatile/`` behind, and while it is there
         the kernel (and ovlfuse) refuse every later mount of the workdir with EINVAL
         (catalogue §2.15, ``tests/difftest/test_option_presets.py``).  overlayfs.rst lets a
         user who knows the system has not crashed remove it; the tester's remounts follow a
-        clean umount, so it does."""
-        if self.dirs.work is not None:
-            marker = os.path.join(self.dirs.work, b"work", b"incompat", b"volatile")
-            shutil.rmtree(marker, ignore_errors=True)
+        clean umount, so it does, after listing what was there."""
+        if self.dirs.work is None:
+            return None
+        incompat = os.path.join(self.dirs.work, b"work", b"incompat")
+        try:
+            names = sorted(os.fsdecode(n) for n in os.listdir(incompat))
+        except FileNotFoundError:
+            return None
+        shutil.rmtree(os.path.join(incompat, b"volatile"), ignore_errors=True)
+        return tuple(names) or None
 
     def _umount(self) -> None:
         try:

@@ -91,7 +91,7 @@ class RealOverlay(ABC):
 
     def remount(self) -> tuple[str, ...] | None:
         """Close all handles, unmount, mount again with the same layers and options; the
-        incompat features the umount left in the workdir (:meth:`incompat_left`), or None.
+        incompat features the umount left in the workdir (:meth:`take_incompat`), or None.
 
         The observation caches stay: their keys are the real files' attributes (inode,
         ctime, mtime, size, ...), which a remount does not change unless it changes the file
@@ -103,19 +103,14 @@ class RealOverlay(ABC):
         if self.mounted:
             self.mounted = False
             self._umount()
-        left = self.incompat_left()
-        self.clear_volatile_marker()
+        left = self.take_incompat()
         self.mount()
         return left
 
     @abstractmethod
-    def incompat_left(self) -> tuple[str, ...] | None:
-        """The names in the unmounted workdir's ``work/incompat/`` (None: none, or no
-        workdir)."""
-
-    @abstractmethod
-    def clear_volatile_marker(self) -> None:
-        """Remove what a volatile mount left in the workdir, if anything."""
+    def take_incompat(self) -> tuple[str, ...] | None:
+        """After a clean umount: the names in the workdir's ``work/incompat/`` (None: none,
+        or no workdir), and the volatile marker among them removed."""
 
     def observe_state(self) -> Observation:
         """The observation of :func:`difftest.observe.walk`, taken faster (observe_real)."""

@@ -140,11 +140,12 @@ def test_a_volatile_mount_leaves_a_marker_that_refuses_the_next_mount(make: Make
     assert m.remount() == ("volatile",)
     t._umount()  # type: ignore[attr-defined]
     t.mounted = False  # type: ignore[attr-defined]
-    assert t.incompat_left() == ("volatile",)  # type: ignore[attr-defined]
+    work = t.dirs.work  # type: ignore[attr-defined]
+    assert os.listdir(os.path.join(work, b"work", b"incompat")) == [b"volatile"]
     with pytest.raises(OSError) as info:
         t._mount()  # type: ignore[attr-defined]
     assert info.value.errno == errno.EINVAL or target == "fuse", info.value
-    t.clear_volatile_marker()  # type: ignore[attr-defined]
+    assert t.take_incompat() == ("volatile",)  # type: ignore[attr-defined]
     t.mount()  # type: ignore[attr-defined]
     assert t.remount() == ("volatile",)  # type: ignore[attr-defined]
     assert t.lstat(b"/c").size == 1  # type: ignore[attr-defined]
