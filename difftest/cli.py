@@ -413,13 +413,17 @@ def _run_config(args: argparse.Namespace, rc: RunConfig, targets: list[str], scr
     session = Session(rc, targets, scratch, on_progress=_on_progress(view, recorder))
     view.start(session, examples, seconds)
     survey = Survey(rc, targets, args.report_dir, view.console) if args.survey else None
+    if survey is not None and rc.userns:  # a survey runs in-process; userns needs a worker
+        view.console.print(f"[yellow]{rc.name}: runs in a worker inside a user namespace, "
+                           "reported as an ordinary run, not surveyed[/]")
+        survey = None
     if survey is not None:
         session.known = Known()
     common = dict(examples=examples, seconds=seconds, steps=steps, seed=args.seed,
                   store=args.store, shrink=not args.no_shrink, profile=args.profile,
                   shrink_seconds=args.shrink_time)  # fmt: skip
     rules = args.rules
-    if args.jobs > 1:
+    if args.jobs > 1 or rc.userns:  # a user namespace is entered by a worker, never here
         result = run_parallel(session, args.jobs, base=scratch.path, pin=not args.no_pin,
                               recorder=recorder, coverage=rules is not None,
                               **common)  # fmt: skip

@@ -27,6 +27,7 @@ from difftest.outcome import Outcome
 from difftest.session import Session
 from difftest.strategies import CHAIN_DIR, CHAIN_FRESH, FRESH_NAMES, layers_spec, spec_paths
 from difftest.swarm import SwarmRules
+from model.xattrs import spelled
 
 HANDLES = Bundle("handles")
 # What run_op answers once the example has run its maximum number of operations: an error,
@@ -55,8 +56,10 @@ class MachineCore(RuleBasedStateMachine):
     @initialize(data=st.data())
     def start(self, data: st.DataObject) -> None:
         s = self.session
-        spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper,
-                                     data_only=s.run_config.data_only), label="layers")
+        rc = s.run_config
+        spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper, data_only=rc.data_only,
+                                     userxattr=rc.config.userxattr, userns=rc.userns),
+                         label="layers")  # fmt: skip
         if isinstance(self._rules_strategy, SwarmRules):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")
         self.example = Example(s, spec)
@@ -102,6 +105,13 @@ class MachineCore(RuleBasedStateMachine):
         assert self.example is not None
         self.last_op = op
         return self.example.step(op)
+
+    def xname(self, name: bytes) -> bytes:
+        """A drawn xattr name as this config's overlay sees it: the draws name the overlay's
+        own namespace ``trusted.overlay.``; with ``userxattr`` that is ``user.overlay.``
+        and the other becomes an ordinary ``trusted.*`` name (:func:`model.xattrs.spelled`:
+        the same draws, so fixed seeds of the other configs generate what they did)."""
+        return spelled(name, self.session.config.userxattr)
 
     def at(self, index: int) -> bytes:
         """The path an index names: the known paths and fresh names, in a fixed order

@@ -260,7 +260,8 @@ class CornerRules(AimedRules):
             # a private name too long once escaped, on a file not yet copied up: EOPNOTSUPP
             # before any copy-up, also with a flag (a FUSE daemon copied up first)
             target = lower[p % len(lower)]
-            self.run_op(ops.Setxattr(target, LONG_PRIVATE_NAME, b"v", ops.XATTR_CREATE))
+            self.run_op(ops.Setxattr(target, self.xname(LONG_PRIVATE_NAME), b"v",
+                                     ops.XATTR_CREATE))  # fmt: skip
         elif family == 13 and f is not None:
             if not self.run_op(ops.Setxattr(f, b"user.c", b"v")).is_error:
                 self.run_op(ops.Setxattr(f, b"user.c", b"w", ops.XATTR_CREATE))

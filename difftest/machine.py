@@ -56,7 +56,7 @@ class OverlayMachine(CornerRules):
     @rule(p=PATH, who=WHO, name=st.sampled_from(XATTR_NAMES))
     def getxattr(self, p: int, who: tuple[int, int], name: bytes) -> None:
         uid, gid = who
-        self.run_op(ops.Getxattr(self.at(p), name, uid=uid, gid=gid))
+        self.run_op(ops.Getxattr(self.at(p), self.xname(name), uid=uid, gid=gid))
 
     @rule(p=PATH)
     def statfs(self, p: int) -> None:
@@ -217,12 +217,12 @@ class OverlayMachine(CornerRules):
     )
     def setxattr(self, p: int, who: tuple[int, int], name: bytes, value: bytes, flags: int) -> None:
         uid, gid = who
-        self.run_op(ops.Setxattr(self.at(p), name, value, flags, uid=uid, gid=gid))
+        self.run_op(ops.Setxattr(self.at(p), self.xname(name), value, flags, uid=uid, gid=gid))
 
     @rule(p=PATH, who=WHO, name=st.sampled_from(XATTR_NAMES))
     def removexattr(self, p: int, who: tuple[int, int], name: bytes) -> None:
         uid, gid = who
-        self.run_op(ops.Removexattr(self.at(p), name, uid=uid, gid=gid))
+        self.run_op(ops.Removexattr(self.at(p), self.xname(name), uid=uid, gid=gid))
 
     @rule(
         p=PATH, who=WHO, name=st.sampled_from(ODD_XATTR_NAMES),
@@ -246,6 +246,7 @@ class OverlayMachine(CornerRules):
             flags = ops.XATTR_REPLACE
         uid, gid = who
         path = self.at(p)
+        name = self.xname(name)
         if p % 2:  # half the time an object with xattrs, now and then one of its user.* names
             merged = self._model_merged()
             with_xattrs = sorted({*self.xattr_paths, *(k for k, e in merged.items() if e.xattrs)})

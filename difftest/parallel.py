@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from difftest import placement, realfs, stop
+from difftest import placement, realfs, stop, userns
 from difftest.campaign import Recorder
 from difftest.divergence import ExampleRecord
 from difftest.rulecov import Collector
@@ -95,6 +95,8 @@ def _worker(index: int, out: Any, inherited: list[Any], rc: RunConfig, targets: 
 
     session: Session | None = None
     try:
+        if rc.userns:  # before the scratch: its tmpfs is then the namespace's own
+            userns.enter()
         with Scratch(dir=kw.pop("base")) as scratch:
             session = Session(rc, targets, scratch, on_progress=progress)
             with rules.measuring() if rules is not None else contextlib.nullcontext():

@@ -49,6 +49,7 @@ MS_REMOUNT = 32
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_PRIVATE = 1 << 18
+MS_REC = 1 << 14
 MNT_FORCE = 1
 MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
@@ -417,15 +418,23 @@ KINDS = {
     _stat.S_IFSOCK: "sock",
 }
 
-_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE, _METACOPY = (
-    os.fsdecode(n) for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE, METACOPY)
-)
 _PRIVATE = "trusted.overlay."
-_ESCAPED = "trusted.overlay.overlay."
+# the private names UpperEntry shows, without the prefix
+_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE, _METACOPY = (
+    os.fsdecode(n)[len(_PRIVATE):] for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE, METACOPY)
+)
 
 
-def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
-    """One object of a layer directory as :class:`model.types.UpperEntry`."""
+def private_prefix(userxattr: bool) -> str:
+    """Where the overlay keeps its own xattrs: ``trusted.overlay.``, ``user.overlay.`` with
+    userxattr."""
+    return "user.overlay." if userxattr else _PRIVATE
+
+
+def upper_entry(path: bytes, st: os.stat_result, private: str = _PRIVATE) -> UpperEntry:
+    """One object of a layer directory as :class:`model.types.UpperEntry`; ``private``: the
+    overlay's xattr namespace (:func:`private_prefix`)."""
+    escaped = private + "overlay."
     mode = st.st_mode
     kind = KINDS[_stat.S_IFMT(mode)]
     if kind == "chr" and st.st_rdev == 0:
@@ -434,19 +443,20 @@ def upper_entry(path: bytes, st: os.stat_result) -> UpperEntry:
     origin = impure = metacopy = False
     xattrs = []
     for name in os.listxattr(path, follow_symlinks=False):
-        if name.startswith(_PRIVATE) and not name.startswith(_ESCAPED):
+        if name.startswith(private) and not name.startswith(escaped):
             # The overlay's own bookkeeping.  origin is reported by presence wherever it
             # is, the upper root included (the kernel writes a root origin only with
             # index=on), metacopy by presence; uuid, nlink etc. are not part of UpperEntry.
-            if name == _ORIGIN:
+            own = name[len(private):]
+            if own == _ORIGIN:
                 origin = True
-            elif name == _OPAQUE:
+            elif own == _OPAQUE:
                 opaque = os.getxattr(path, name, follow_symlinks=False)
-            elif name == _REDIRECT:
+            elif own == _REDIRECT:
                 redirect = os.getxattr(path, name, follow_symlinks=False)
-            elif name == _IMPURE:
+            elif own == _IMPURE:
                 impure = os.getxattr(path, name, follow_symlinks=False) == b"y"
-            elif name == _METACOPY:
+            elif own == _METACOPY:
                 metacopy = True
             continue
         xattrs.append((os.fsencode(name), os.getxattr(path, name, follow_symlinks=False)))
@@ -491,8 +501,10 @@ class TreeDumper:
     the cache every dump counts as a change.
     """
 
-    def __init__(self, root: bytes, *, cache: bool | None = None) -> None:
+    def __init__(self, root: bytes, *, cache: bool | None = None,
+                 private: str = _PRIVATE) -> None:
         self.root = root
+        self.private = private
         if cache is None:
             cache = os.environ.get("DIFFTEST_UPPER_CACHE", "1") != "0"
         self.cache = cache
@@ -538,7 +550,8 @@ class TreeDumper:
         key = stat_key(st)
         hit = self._entries.get(k)
         same = hit is not None and hit[0] == key
-        entries[k] = (key, hit[1] if same and hit is not None else upper_entry(real, st))
+        fresh = hit[1] if same and hit is not None else upper_entry(real, st, self.private)
+        entries[k] = (key, fresh)
         if not _stat.S_ISDIR(st.st_mode):
             return same, []
         seen = self._names.get(k)
@@ -547,10 +560,10 @@ class TreeDumper:
         return same, children
 
 
-def dump_tree(root: bytes) -> dict[bytes, UpperEntry]:
+def dump_tree(root: bytes, private: str = _PRIVATE) -> dict[bytes, UpperEntry]:
     """Every object under the real directory ``root``: ``{b"/": ..., b"/a": ..., ...}``
     (no cache)."""
-    return TreeDumper(root, cache=False).dump()
+    return TreeDumper(root, cache=False, private=private).dump()
 
 
 def remove_tree(path: bytes) -> None:

@@ -25,6 +25,10 @@ class RunConfig:
     new_api: bool = False
     # the bottom lower's files are metacopy files whose data is in a data-only layer
     data_only: bool = False
+    # the tester runs inside a user namespace of its own (difftest.userns), as rootless
+    # container engines mount the overlay: its root lacks every capability of the initial
+    # namespace; such a config runs in a worker process, which enters the namespace first
+    userns: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
@@ -32,7 +36,8 @@ class RunConfig:
         fs = ", each layer on its own filesystem" if self.split_fs else ""
         api = ", odd layer paths, fsconfig" if self.new_api else ""
         data = ", a data-only layer" if self.data_only else ""
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api}{data})"
+        ns = ", inside a user namespace" if self.userns else ""
+        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api}{data}{ns})"
 
 
 PRESETS: dict[str, RunConfig] = {
@@ -52,6 +57,8 @@ PRESETS: dict[str, RunConfig] = {
     "data-only+metacopy=on": RunConfig("data-only+metacopy=on",
                                        Config(redirect_dir="on", metacopy=True), data_only=True),
     "data-only+fsconfig": RunConfig("data-only+fsconfig", new_api=True, data_only=True),
+    "userxattr": RunConfig("userxattr", Config(userxattr=True)),
+    "userns": RunConfig("userns", Config(userxattr=True), userns=True),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),

@@ -73,9 +73,8 @@ class Session:
         self.kernel_only = all(t in ("kernel", "model") for t in target_names)
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
-        self.expected = expected or (
-            partial(Overlay.from_spec, samefs=False) if run_config.split_fs
-            else Overlay.from_spec)  # fmt: skip
+        self.expected = expected or partial(Overlay.from_spec, samefs=not run_config.split_fs,
+                                            userns=run_config.userns)  # fmt: skip
 
     @property
     def lowers(self) -> int:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from model.spec import METACOPY, OPAQUE, REDIRECT, Entry, LayersSpec
 from model.types import NAME_MAX, PATH_MAX
+from model.xattrs import spelled
 
 TOP_NAMES = [b"a", b"b", b"c", b"d"]
 SUB_NAMES = [b"x", b"y", b"z"]
@@ -197,25 +198,48 @@ def with_data_layer(spec: LayersSpec) -> LayersSpec:
     return replace(spec, lowers=(*spec.lowers[:-1], tuple(entries)), data=(tuple(data),))
 
 
+def respelled(spec: LayersSpec, userxattr: bool, userns: bool) -> LayersSpec:
+    """``spec`` as the layers of a ``userxattr`` mount spell it: the draws name the
+    overlay's xattrs ``trusted.overlay.*``, which become ``user.overlay.*`` (and the other
+    way round: :func:`model.xattrs.spelled`).  Inside a user namespace nobody may write a
+    ``trusted.*`` xattr, so a layer built there has none: they are left out."""
+    if not (userxattr or userns):
+        return spec
+
+    def names(xattrs: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[bytes, bytes], ...]:
+        out = ((spelled(k, userxattr), v) for k, v in xattrs)
+        return tuple((k, v) for k, v in out if not (userns and k.startswith(b"trusted.")))
+
+    def layer(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+        return tuple(replace(e, xattrs=names(e.xattrs)) if e.xattrs else e for e in entries)
+
+    return replace(spec, lowers=tuple(layer(x) for x in spec.lowers),
+                   upper=None if spec.upper is None else layer(spec.upper),
+                   data=tuple(layer(x) for x in spec.data))  # fmt: skip
+
+
 @st.composite
-def _layers_spec(draw: Draw, *, lowers: int, upper: bool, data_only: bool) -> LayersSpec:
+def _layers_spec(draw: Draw, *, lowers: int, upper: bool, data_only: bool, userxattr: bool,
+                 userns: bool) -> LayersSpec:
     lows = tuple(
         decode_layer(draw(_GENOME), can_whiteout=i < lowers - 1, opaque_ok=i < lowers - 1)  # type: ignore[arg-type]
         for i in range(lowers)
     )
     up = decode_layer(draw(_GENOME), can_whiteout=True, opaque_ok=True) if upper else None  # type: ignore[arg-type]
     spec = LayersSpec(lowers=lows, upper=up)
-    return with_data_layer(spec) if data_only else spec
+    return respelled(with_data_layer(spec) if data_only else spec, userxattr, userns)
 
 
 @functools.cache
-def layers_spec(*, lowers: int, upper: bool,
-                data_only: bool = False) -> st.SearchStrategy[LayersSpec]:
+def layers_spec(*, lowers: int, upper: bool, data_only: bool = False, userxattr: bool = False,
+                userns: bool = False) -> st.SearchStrategy[LayersSpec]:
     """``lowers`` lower layers (the bottom one without whiteouts) and maybe an upper;
     ``data_only``: the bottom layer's files keep their data in a data-only layer (the same
-    draws, :func:`with_data_layer`).  One strategy object per shape: Hypothesis validates
-    a new one at its first draw, which cost a fresh strategy per example about 0.3 ms."""
-    return _layers_spec(lowers=lowers, upper=upper, data_only=data_only)
+    draws, :func:`with_data_layer`); ``userxattr``, ``userns``: as :func:`respelled`.  One
+    strategy object per shape: Hypothesis validates a new one at its first draw, which cost a
+    fresh strategy per example about 0.3 ms."""
+    return _layers_spec(lowers=lowers, upper=upper, data_only=data_only, userxattr=userxattr,
+                        userns=userns)
 
 
 def spec_paths(spec: LayersSpec) -> set[bytes]:

@@ -38,6 +38,7 @@ from model.xattrs import (
     real_name,
     remove_value,
     set_value,
+    spelled,
     xattr_permission,
 )
 
@@ -144,7 +145,7 @@ def truncate_node(fs: OvlFs, cred: Cred, node: Node, length: int, touch: bool) -
     checked on 6.18: truncating a 3-byte file to 3 changes mtime, an empty one to 0 not)."""
     data = node.data
     assert data is not None
-    if should_remove_suid(cred, node):
+    if should_remove_suid(cred, node, fs.userns):
         kill_suid(node)
     if touch or data.size != length or (length <= data.size and data.extents):
         node.mtime = fs.tick()
@@ -164,8 +165,8 @@ def do_setxattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes, value: bytes, f
     if len(value) > XATTR_SIZE_MAX:
         raise fail(errno.E2BIG, "xattr value too large")
     d = _target(fs, cred, path)
-    xattr_permission(cred, d.real, name, MAY_WRITE, fs.readonly)
-    stored = real_name(name)
+    xattr_permission(cred, d.real, name, MAY_WRITE, fs.readonly, fs.userns)
+    stored = _stored(fs, name)
     set_value(_xattr_node(fs, d), stored, value, flags)
 
 
@@ -174,15 +175,15 @@ def do_getxattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes) -> bytes:
     check_name(name)
     check_path(path)
     d = resolve(Nameidata(fs, cred), path, follow=True)
-    xattr_permission(cred, d.real, name, MAY_READ, fs.readonly)
-    return get_value(d.real, real_name(name))
+    xattr_permission(cred, d.real, name, MAY_READ, fs.readonly, fs.userns)
+    return get_value(d.real, _stored(fs, name))
 
 
 def do_listxattr(fs: OvlFs, cred: Cred, path: bytes) -> list[bytes]:
     """listxattr(2): no permission needed; private names hidden (§2.13)."""
     check_path(path)
     d = resolve(Nameidata(fs, cred), path, follow=True)
-    return listed_names(d.real, cred)
+    return listed_names(d.real, cred, fs.config.userxattr, fs.userns)
 
 
 def do_removexattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes) -> None:
@@ -190,11 +191,17 @@ def do_removexattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes) -> None:
     (``ovl_xattr_set`` checks the lower first, §2.13)."""
     check_name(name)
     d = _target(fs, cred, path)
-    xattr_permission(cred, d.real, name, MAY_WRITE, fs.readonly)
-    stored = real_name(name)
+    xattr_permission(cred, d.real, name, MAY_WRITE, fs.readonly, fs.userns)
+    stored = _stored(fs, name)
     if d.upper is None:
         get_value(d.real, stored)
     remove_value(_xattr_node(fs, d), stored)
+
+
+def _stored(fs: OvlFs, name: bytes) -> bytes:
+    """The model's name for what the layer stores for ``name`` (escaped if private)."""
+    ux = fs.config.userxattr
+    return spelled(real_name(name, ux), ux)
 
 
 def _xattr_node(fs: OvlFs, d: Dentry) -> Node:

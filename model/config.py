@@ -40,8 +40,6 @@ class Config:
         out = []
         if self.nfs_export:  # pragma: no cover - issue 15
             out.append("nfs_export=on")
-        if self.userxattr:  # pragma: no cover - issue 15
-            out.append("userxattr")
         return out
 
     @property
@@ -78,7 +76,7 @@ class Config:
             opts.append("nfs_export=on")
         if self.xino != "off":
             opts.append(f"xino={self.xino}")
-        if self.userxattr:  # pragma: no cover - issue 15
+        if self.userxattr:
             opts.append("userxattr")
         if self.volatile:
             opts.append("volatile")

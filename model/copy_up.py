@@ -18,7 +18,7 @@ from model.inode import inode_copied_up, inode_key
 from model.layer import DIR, REG, Layer, Node, SparseData, is_metacopy, is_whiteout
 from model.lookup import Dentry, set_impure
 from model.spec import METACOPY, ORIGIN
-from model.xattrs import is_private
+from model.xattrs import is_private, spelled
 
 
 @dataclass
@@ -39,6 +39,18 @@ class CopyUpCtx:
     def want_origin(self, fs: OvlFs) -> bool:
         """Catalogue §2.3: origin only for dirs, non-hard-linked lowers, or indexed copies."""
         return self.lower.kind == DIR or self.lower.nlink == 1 or self.need_index(fs)
+
+    def origin_stored(self, fs: OvlFs) -> bool:
+        """With ``userxattr`` only regular files and dirs can carry the origin: ``user.*``
+        xattrs are refused on other types (EPERM), which ``ovl_set_origin_fh`` ignores."""
+        return not fs.config.userxattr or self.lower.kind in (REG, DIR)
+
+    def origin_decodable(self, fs: OvlFs) -> bool:
+        """A later lookup can decode the stored origin: not in a user namespace, where
+        ``ovl_can_decode_fh`` asks ``capable(CAP_DAC_READ_SEARCH)`` of the initial one and the
+        origin is written empty (a null file handle: "copied up", nothing to follow; checked
+        on 6.18).  A dir's lower is found by name anyway, so only non-dirs lose it."""
+        return self.origin_stored(fs) and (not fs.userns or self.lower.kind == DIR)
 
 
 def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) -> Node:
@@ -82,8 +94,18 @@ def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
     # the data comes from the lower data file: a lower metacopy's is in a data-only layer
     new = clone_node(fs, c.lower, c.trunc, c.metacopy, c.dentry.lowers[-1][1])
     if c.want_origin(fs):
-        new.xattrs[ORIGIN] = b""
-        new.origin = (c.layer, c.lower)
+        if c.origin_stored(fs):
+            new.xattrs[ORIGIN] = b""
+        if c.origin_decodable(fs):
+            new.origin = (c.layer, c.lower)
+        else:
+            # kept by this name's dentry only (checked on 6.18: a copied-up FIFO or symlink
+            # of a userxattr mount, any copy-up in a user namespace, keeps the lower's st_ino
+            # under its name, also renamed, while a new link to it and the name after a
+            # remount show the upper's)
+            assert c.parent.upper is not None
+            fs.named_origins[(id(c.parent.upper), c.dentry.name)] = (
+                c.parent.upper, new, (c.layer, c.lower))
     if c.need_index(fs):
         # Copied to workdir/index/ first: the index holds one link of the upper inode.
         fs.index[c.lower.ino] = IndexEntry(new, c.lower.nlink)
@@ -137,7 +159,8 @@ def clone_node(fs: OvlFs, lower: Node, trunc: bool = False, metacopy: bool = Fal
     truncating), target and rdev.  A metacopy is a sparse file of the same size, no data,
     marked ``trusted.overlay.metacopy`` (empty value: no verity digest)."""
     new = Node(lower.kind, lower.mode, lower.uid, lower.gid, fs.clock.new_ino(), lower.mtime)
-    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(k)}
+    ux = fs.config.userxattr
+    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(spelled(k, ux), ux)}
     new.target = lower.target
     new.rdev = lower.rdev
     if lower.kind == REG:

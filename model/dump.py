@@ -2,9 +2,9 @@
 
 Same reading rules as ``difftest.realfs.upper_entry``: a char device 0:0 is a ``whiteout``;
 ``opaque`` and ``redirect`` by value, ``origin`` and ``metacopy`` by presence, ``impure``
-when ``y``; the other ``trusted.overlay.*`` names (uuid, nlink...) are bookkeeping and not
-shown;
-escaped ``trusted.overlay.overlay.*`` and all other xattrs are listed, sorted.
+when ``y``; the other private names (uuid, nlink...) are bookkeeping and not shown;
+escaped names (``trusted.overlay.overlay.*``) and all other xattrs are listed, sorted, as the
+layer spells them (``user.overlay.*`` with userxattr: :func:`model.xattrs.spelled`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from model.fs import OvlFs
 from model.layer import CHR, DIR, LNK, REG, Node, walk_tree
 from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT
 from model.types import UpperEntry
-from model.xattrs import is_private
+from model.xattrs import is_private, spelled
 
 UpperFields = tuple[
     str, int, int, int, int, str, bytes | None, bytes | None, bool, bool,
@@ -21,7 +21,7 @@ UpperFields = tuple[
 ]  # fmt: skip
 
 
-def upper_fields(node: Node) -> UpperFields:
+def upper_fields(node: Node, userxattr: bool = False) -> UpperFields:
     """The fields of :func:`upper_entry`, in order (hashable: observers intern entries)."""
     kind = "whiteout" if node.kind == CHR and node.rdev == 0 else node.kind
     if node.kind == REG:
@@ -47,13 +47,21 @@ def upper_fields(node: Node) -> UpperFields:
         x.get(REDIRECT),
         ORIGIN in x,
         x.get(IMPURE) == b"y",
-        tuple(sorted((k, v) for k, v in x.items() if not is_private(k))),
+        _ordinary(x, userxattr),
         METACOPY in x,
     )
 
 
-def upper_entry(node: Node) -> UpperEntry:  # pragma: no cover - see dump_upper
-    return UpperEntry(*upper_fields(node))
+def _ordinary(x: dict[bytes, bytes], userxattr: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The xattrs a dump lists by name: all but the private ones, as the layer spells them."""
+    if not userxattr:
+        return tuple(sorted((k, v) for k, v in x.items() if not is_private(k)))
+    spelt = ((spelled(k, True), v) for k, v in x.items())
+    return tuple(sorted((k, v) for k, v in spelt if not is_private(k, True)))
+
+
+def upper_entry(node: Node, userxattr: bool = False) -> UpperEntry:  # pragma: no cover
+    return UpperEntry(*upper_fields(node, userxattr))
 
 
 # difftest's model observer walks the upper layer itself (observe_model.py)
@@ -62,4 +70,5 @@ def dump_upper(fs: OvlFs) -> dict[bytes, UpperEntry]:  # pragma: no cover - libr
     without one)."""
     if fs.upper is None:
         return {}
-    return {path: upper_entry(node) for path, node in walk_tree(fs.upper.root)}
+    ux = fs.config.userxattr
+    return {path: upper_entry(node, ux) for path, node in walk_tree(fs.upper.root)}

@@ -247,7 +247,7 @@ def write(fs: OvlFs, h: Handle, data: bytes, offset: int | None = None) -> int:
         return write_special(h.inode, data, offset is not None)
     assert node.data is not None
     pos = node.data.size if h.flags & os.O_APPEND else h.pos if offset is None else offset
-    if should_remove_suid(h.cred, node):
+    if should_remove_suid(h.cred, node, fs.userns):
         kill_suid(node)
     node.data.write(pos, data)
     node.mtime = fs.tick()
@@ -348,9 +348,15 @@ def getdents(fs: OvlFs, h: Handle) -> list[DirEntry]:
 def _drop_needless_impure(fs: OvlFs, upper: Node, lowers: LowerStack) -> None:
     """``ovl_cache_get_impure``: reading a real upper dir marked impure looks up every entry;
     when none shows an inode number other than its real one, the "impure" xattr is removed
-    ("a good opportunity to get rid of an unneeded impure flag"; not on a read-only mount).
+    ("a good opportunity to get rid of an unneeded impure flag"; also on a mount that is
+    read-only, whose upper mount is not: checked on 6.18, mounted ``ro`` and remounted ro).
+    A list that is not empty stays cached in the dir's inode until an entry with an origin
+    comes or goes (``OvlFs.impure_lists``, :func:`model.fs.impurity_changed`; checked on
+    6.18: unlinking an entry whose origin only its forgotten dentry knew keeps the flag).
     Only with :attr:`OvlFs.same_dev`: otherwise ``ovl_iterate`` reads the real dir as it is
     (checked on 6.18 with each layer on its own tmpfs: the flag stays)."""
+    if fs.impure_lists.get(id(upper)) is upper:
+        return
     pseudo = Dentry(None, b"", upper, lowers)
     for name in list(upper.dir_children()):
         try:
@@ -359,9 +365,9 @@ def _drop_needless_impure(fs: OvlFs, upper: Node, lowers: LowerStack) -> None:
             continue
         cu, lowers = child.upper, child.lowers
         if cu is not None and lowers and const_ino(fs, cu, lowers) and lowers[0][1].ino != cu.ino:
+            fs.impure_lists[id(upper)] = upper
             return
-    if not fs.readonly:
-        upper.xattrs.pop(IMPURE, None)
+    upper.xattrs.pop(IMPURE, None)
 
 
 def close(fs: OvlFs, h: Handle) -> None:

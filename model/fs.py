@@ -7,12 +7,13 @@ memory only (open files, inode flags) lives in :mod:`model.file`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from model.config import Config
 from model.layer import Clock, Layer, Node, build_layer
-from model.spec import ORIGIN, LayersSpec
+from model.spec import ORIGIN, Entry, LayersSpec
+from model.xattrs import spelled
 
 
 @dataclass
@@ -74,12 +75,30 @@ class OvlFs:
     # data-only lower layers (below the lowers, idx numlower + 1 ...): reached only through
     # the absolute redirects of metacopy files (``ovl_lookup_data_layers``)
     datas: list[Layer] = field(default_factory=list)
+    # Copied-up objects whose origin could not be stored (userxattr: no user.* xattr on a
+    # FIFO or symlink): the dentry of the name that was copied up keeps its lower stack in
+    # memory until the mount goes, and moves with a rename (d_move); another name of the
+    # object, or the same name after a remount, finds none.  (id(upper parent dir), name)
+    # -> (that parent, the upper node, its origin).
+    named_origins: dict[tuple[int, bytes], tuple[Node, Node, tuple[Layer, Node]]] = field(
+        default_factory=dict)
+    # Upper dirs whose impure list (ovl_cache_get_impure) was found not empty, cached in
+    # the dir's inode until an impure change (impurity_changed): id -> the dir.  Dropped
+    # with the inode (a remount; a reconfigure, unless an open file holds the dir).
+    impure_lists: dict[int, Node] = field(default_factory=dict)
+    # mounted from inside a user namespace: its root holds no capability of the initial
+    # namespace (trusted.* xattrs out of reach, no device nodes; difftest.userns)
+    userns: bool = False
 
     def __post_init__(self) -> None:
         self.root_lowers = tuple((layer, layer.root) for layer in self.lowers)
 
     @classmethod
-    def build(cls, spec: LayersSpec, config: Config, samefs: bool = True) -> OvlFs:
+    def build(cls, spec: LayersSpec, config: Config, samefs: bool = True,
+              userns: bool = False) -> OvlFs:
+        """The overlay of ``spec``, whose xattrs are named as the layers spell them (with
+        ``userxattr``, the private ones ``user.overlay.*``: :func:`model.xattrs.spelled`)."""
+        spec = _model_names(spec, config.userxattr)
         clock = Clock()
         built = clock.tick()
         lowers = [
@@ -90,7 +109,7 @@ class OvlFs:
             build_layer(clock, len(lowers) + 1 + i, entries, built)
             for i, entries in enumerate(spec.data)
         ]
-        fs = cls(config, clock, lowers, upper, samefs=samefs, datas=datas)
+        fs = cls(config, clock, lowers, upper, samefs=samefs, datas=datas, userns=userns)
         if upper is not None and config.index:
             # index=on records the lower root in trusted.overlay.origin of the upper root
             # at mount (catalogue §0, "Side effects of mounting").
@@ -115,3 +134,52 @@ class OvlFs:
 
     def tick(self) -> int:
         return self.clock.tick()
+
+
+def _model_names(spec: LayersSpec, userxattr: bool) -> LayersSpec:
+    """``spec`` with its xattrs under the model's names (:func:`model.xattrs.spelled`)."""
+    if not userxattr:
+        return spec
+
+    def layer(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+        return tuple(
+            replace(e, xattrs=tuple((spelled(k, True), v) for k, v in e.xattrs))
+            if e.xattrs else e
+            for e in entries
+        )
+
+    return replace(spec, lowers=tuple(layer(x) for x in spec.lowers),
+                   upper=None if spec.upper is None else layer(spec.upper),
+                   data=tuple(layer(x) for x in spec.data))  # fmt: skip
+
+
+def kept_origin(fs: OvlFs, parent: Node, name: bytes,
+                upper: Node) -> tuple[Layer, Node] | None:
+    """The in-memory origin of ``upper`` under ``name`` in ``parent`` (see
+    ``OvlFs.named_origins``), or None."""
+    kept = fs.named_origins.get((id(parent), name))
+    if kept is None or kept[0] is not parent or kept[1] is not upper:
+        return None
+    return kept[2]
+
+
+def move_kept_origins(fs: OvlFs, odir: Node, oname: bytes, ndir: Node, nname: bytes,
+                      exchange: bool) -> None:
+    """A rename moves the dentry (both, exchanging), and in-memory origins with them; the
+    dentry of a name renamed over goes."""
+    named = fs.named_origins
+    src = named.pop((id(odir), oname), None)
+    dst = named.pop((id(ndir), nname), None)
+    if src is not None and src[0] is odir:
+        named[(id(ndir), nname)] = (ndir, src[1], src[2])
+    if exchange and dst is not None and dst[0] is ndir:
+        named[(id(odir), oname)] = (odir, dst[1], dst[2])
+
+
+def impurity_changed(fs: OvlFs, *dirs: Node | None) -> None:
+    """``ovl_dir_modified(dir, impurity=true)``: an entry with an origin came or went, so
+    the impure lists cached for ``dirs`` are stale (a change of another entry leaves a real
+    dir's list valid: ``ovl_dir_version_inc`` counts only impure changes there)."""
+    for d in dirs:
+        if d is not None:
+            fs.impure_lists.pop(id(d), None)

@@ -7,7 +7,8 @@ walk state lives in one small record, :class:`LookupData` (``struct ovl_lookup_d
 
 The model keeps no dentry cache: every operation resolves its path from the root.  That is
 equivalent to the kernel's cached dentries because everything the cache remembers (opaque,
-redirect, origin) is written to the upper layer when it is decided.
+redirect, origin) is written to the upper layer when it is decided, but for one thing: an
+origin a userxattr mount cannot store, which ``OvlFs.named_origins`` keeps per name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import errno
 
 from model.errors import fail
-from model.fs import OvlFs
+from model.fs import OvlFs, kept_origin
 from model.layer import (
     DIR,
     LNK,
@@ -294,6 +295,9 @@ def ovl_lookup(fs: OvlFs, parent: Dentry, name: bytes) -> Dentry:
         upper = _lookup_layer(d, _upper_layer(fs), parent.upper)
         if upper is not None and not d.is_dir and upper.origin is not None:
             origin = (upper.origin,)  # ovl_check_origin: decode the copy-up origin
+        elif upper is not None and not d.is_dir and fs.named_origins:
+            kept = kept_origin(fs, parent.upper, name, upper)
+            origin = () if kept is None else (kept,)
         if d.redirect is not None:
             upperredirect = d.redirect
             if d.redirect.startswith(b"/"):

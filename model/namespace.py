@@ -14,7 +14,7 @@ import stat as _stat
 
 from model.copy_up import copy_up
 from model.errors import fail
-from model.fs import OvlFs
+from model.fs import OvlFs, impurity_changed
 from model.inode import index_entry, lose_link, overlay_links
 from model.layer import BLK, CHR, DIR, FIFO, LNK, REG, SOCK, Node, is_metacopy, is_whiteout
 from model.lookup import Dentry, lower_positive, set_impure
@@ -148,6 +148,8 @@ def unlink_from(fs: OvlFs, udir: Node, name: bytes) -> Node:
     (what fstat of an open handle on it shows)."""
     node = udir.dir_children().pop(name)
     udir.changed()
+    if fs.named_origins:  # the name's dentry goes negative: its in-memory origin with it
+        fs.named_origins.pop((id(udir), name), None)
     if node.kind != DIR:
         node.nlink -= 1
     else:
@@ -184,7 +186,9 @@ MKNOD_KINDS = {
 
 def do_mknod(fs: OvlFs, cred: Cred, path: bytes, mode: int, rdev: int) -> None:
     """mknod(2): a dir type is EPERM, an unknown type EINVAL (``may_mknod``); devices need
-    CAP_MKNOD; a char device 0:0 through the overlay is EPERM (``ovl_mknod``, §2.5)."""
+    CAP_MKNOD in the initial user namespace (``vfs_mknod``: no root of a user namespace
+    has it, checked on 6.18); a char device 0:0 through the overlay is EPERM (``ovl_mknod``,
+    §2.5)."""
     fmt = _stat.S_IFMT(mode)
     if fmt == _stat.S_IFDIR:
         raise fail(errno.EPERM, "mknod of a directory")
@@ -194,7 +198,7 @@ def do_mknod(fs: OvlFs, cred: Cred, path: bytes, mode: int, rdev: int) -> None:
     nd = Nameidata(fs, cred)
     p, d = filename_create(nd, path)
     may_create(nd, p.dir)
-    if kind in (CHR, BLK) and not cred.is_root:
+    if kind in (CHR, BLK) and (not cred.is_root or fs.userns):
         raise fail(errno.EPERM, "mknod of a device needs CAP_MKNOD")
     if kind == CHR and rdev == WHITEOUT_DEV:
         raise fail(errno.EPERM, "creating a whiteout through the overlay")
@@ -357,6 +361,11 @@ def ovl_do_remove(fs: OvlFs, d: Dentry, is_dir: bool) -> None:
     nlink_drop(fs, d)
     udir = parent.upper
     assert udir is not None
+    if fs.impure_lists and d.upper is not None:
+        from model.inode import const_ino
+
+        if const_ino(fs, d.upper, d.lowers):  # ovl_type_origin: an impure change
+            impurity_changed(fs, udir)
     if whiteouts:
         clear_whiteouts(d, whiteouts)
     if not lower_pos:

@@ -43,7 +43,8 @@ class Overlay:
         self._next_handle = 1
 
     @classmethod
-    def from_spec(cls, spec: LayersSpec, config: Config, *, samefs: bool = True) -> Overlay:
+    def from_spec(cls, spec: LayersSpec, config: Config, *, samefs: bool = True,
+                  userns: bool = False) -> Overlay:
         """Mount ``spec`` with ``config``.  EINVAL for what the kernel refuses to mount (no
         lower, or no upper and a single lower: "at least 2 lowerdir are needed while
         upperdir nonexistent", catalogue §4; conflicting options, :func:`model.options.verify`,
@@ -51,14 +52,15 @@ class Overlay:
         the options resolved (metacopy=on turns on redirect_dir=on); NotImplementedError for
         options the model
         does not model (``Config.unsupported``).  ``samefs=False``: each layer sits on a
-        filesystem of its own."""
+        filesystem of its own; ``userns``: mounted from inside a user namespace (no capability
+        of the initial one: :mod:`difftest.userns`)."""
         missing = config.unsupported()
         if missing:  # pragma: no cover - issue 15
             raise NotImplementedError(f"model does not implement: {', '.join(missing)}")
         no_upper_one_lower = spec.upper is None and len(spec.lowers) < 2
         if not spec.lowers or no_upper_one_lower:  # pragma: no cover - no such difftest preset
             raise fail(errno.EINVAL, "need a lower layer, and two without an upper")
-        return cls(OvlFs.build(spec, verify(config, given_by(config)), samefs))
+        return cls(OvlFs.build(spec, verify(config, given_by(config)), samefs, userns))
 
     # ---- looking -------------------------------------------------------------------------
 
@@ -213,6 +215,8 @@ class Overlay:
             raise OvlError(errno.EBUSY, why="handles are still open")
         self.fs.live.clear()
         self.fs.dir_inodes.clear()
+        self.fs.named_origins.clear()
+        self.fs.impure_lists.clear()
         self.fs.root = None  # the dentry cache goes with the mount
         return ("volatile",) if self.fs.config.volatile and self.fs.upper is not None else None
 
@@ -225,7 +229,14 @@ class Overlay:
         afterwards every write path is EROFS and nothing copies up.  Read-write: EROFS for
         an overlay without an upper layer (``ovl_reconfigure``: ``ovl_force_readonly``).
         The other mount options are not changed by a remount (the legacy mount(2) data is
-        ignored on reconfigure)."""
+        ignored on reconfigure).
+
+        Every attempt first drops the unused dentries (``reconfigure_super`` calls
+        ``shrink_dcache_sb`` before its checks, so also when it then fails): the origins only
+        a dentry remembered (``OvlFs.named_origins``) go, but for a dentry an open file holds
+        (one opened under that name: its inode has the origin as its lower stack), and the
+        impure lists cached in dir inodes no open file holds."""
+        self._shrink_dcache()
         if ro and not self.fs.config.ro:
             for h in self.handles.values():
                 if (h.writable and h.inode.real.kind == REG) or h.inode.removed:
@@ -233,6 +244,23 @@ class Overlay:
         if not ro and self.fs.upper is None:
             raise OvlError(errno.EROFS, why="no upper layer: the overlay stays read-only")
         self.fs.config = self.fs.config.with_(ro=ro)
+
+    def _shrink_dcache(self) -> None:
+        fs = self.fs
+        held = {id(h.inode.upper) for h in self.handles.values() if h.inode.upper is not None}
+        named = fs.named_origins
+        gone = [k for k, v in named.items() if not (id(v[1]) in held and self._opened_as(v[1]))]
+        for key in gone:
+            del named[key]
+        if gone:
+            fs.root = None  # the model's cached dentries remember those origins too
+        for ino in [k for k in fs.impure_lists if k not in held]:
+            del fs.impure_lists[ino]
+
+    def _opened_as(self, node: object) -> bool:
+        """An open file holds ``node`` through the name that keeps its origin (only that
+        name's lookup gives the node a lower stack)."""
+        return any(h.inode.upper is node and h.inode.lowers for h in self.handles.values())
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:  # pragma: no cover - library API
         return dump_upper(self.fs)

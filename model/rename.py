@@ -17,7 +17,7 @@ import errno
 
 from model.copy_up import copy_up
 from model.errors import fail
-from model.fs import OvlFs
+from model.fs import OvlFs, impurity_changed, move_kept_origins
 from model.inode import const_ino, lose_link, overlay_links, same_inode
 from model.layer import Node
 from model.lookup import Dentry, lower_positive, set_impure
@@ -174,6 +174,8 @@ def _rename_upper(
     if whiteouts:
         clear_whiteouts(new, whiteouts)
     samedir = old.parent.path() == new.parent.path()
+    if fs.impure_lists and (_origin_type(fs, old) or _origin_type(fs, new)):
+        impurity_changed(fs, old.parent.upper, new.parent.upper)
     if not samedir:
         if _origin_type(fs, old):
             set_impure(new.parent)
@@ -223,6 +225,8 @@ def _real_rename(
     ochildren, nchildren = odir.dir_children(), ndir.dir_children()
     src = ochildren[oname]
     dst = nchildren.get(nname)
+    if fs.named_origins:  # the dentries move, in-memory origins with them
+        move_kept_origins(fs, odir, oname, ndir, nname, exchange)
     if exchange:
         assert dst is not None
         ochildren[oname], nchildren[nname] = dst, src

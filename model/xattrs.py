@@ -1,15 +1,27 @@
 """Extended attributes through the overlay (``fs/overlayfs/xattrs.c``, catalogue §2.13).
 
-* The overlay's own ``trusted.overlay.*`` xattrs are private: never listed, never readable.
-* Since 6.7 a name ``trusted.overlay.X`` given through the overlay is *escaped*: stored as
-  ``trusted.overlay.overlay.X`` in the real layer, and such escaped names list unescaped.
+* The overlay's own xattrs are private: never listed, never readable.  Their namespace is
+  ``trusted.overlay.``, or ``user.overlay.`` with ``userxattr`` (``ovl_is_private_xattr``).
+* Since 6.7 a name in that namespace given through the overlay is *escaped*: stored with
+  one more ``overlay.`` (``trusted.overlay.overlay.X``, ``user.overlay.overlay.X``) in the
+  real layer, and such escaped names list unescaped.
 * A merged dir shows the upper dir's xattrs only (the real node is the upper).
-* Other ``trusted.*`` names are listed for root only (``ovl_can_list``).
+* Other ``trusted.*`` names are listed for a caller with CAP_SYS_ADMIN in the initial user
+  namespace only (``ovl_can_list``); in a user namespace nobody has it.
+
+The model's rules name the private xattrs ``trusted.overlay.*`` whatever the config, as the
+kernel names them by an enum (``ovl_xattr(ofs, OVL_XATTR_OPAQUE)``) and picks the spelling
+per mount.  With ``userxattr`` the layers spell them ``user.overlay.*``, so a node keeps its
+xattrs under their *model* names: :func:`spelled` maps a layer's spelling to the model's and
+back, swapping the two prefixes (an involution: an ordinary ``trusted.overlay.X`` of a
+userxattr mount is kept as ``user.overlay.X``, never mistaken for a private one).  The
+functions taking ``userxattr`` work on names as the layers spell them.
 """
 
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterator
 
 from model.errors import fail
 from model.layer import DIR, REG, Node
@@ -17,6 +29,7 @@ from model.perm import MAY_WRITE, inode_permission, owner_or_capable
 from model.types import Cred
 
 PRIVATE = b"trusted.overlay."
+USER_PRIVATE = b"user.overlay."
 ESCAPE = b"overlay."
 ESCAPED = PRIVATE + ESCAPE
 XATTR_NAME_MAX = 255
@@ -28,39 +41,68 @@ POSIX_ACL = b"system.posix_acl_"
 SUPPORTED = (b"user.", b"trusted.", b"security.")
 
 
-def is_escaped(name: bytes) -> bool:
-    """``ovl_is_escaped_xattr``: compares one byte short of ``trusted.overlay.overlay.``."""
+def own_prefix(userxattr: bool) -> bytes:
+    """The overlay's private namespace (``OVL_XATTR_{USER,TRUSTED}_PREFIX``)."""
+    return USER_PRIVATE if userxattr else PRIVATE
+
+
+def spelled(name: bytes, userxattr: bool) -> bytes:
+    """A layer's spelling of a model name, and the model name of a layer's spelling: with
+    ``userxattr`` the two prefixes trade places, else names are kept."""
+    if not userxattr:
+        return name
+    if name.startswith(PRIVATE):
+        return USER_PRIVATE + name[len(PRIVATE) :]
+    if name.startswith(USER_PRIVATE):
+        return PRIVATE + name[len(USER_PRIVATE) :]
+    return name
+
+
+def is_escaped(name: bytes, userxattr: bool = False) -> bool:
+    """``ovl_is_escaped_xattr``: ``user.overlay.overlay.`` in full with userxattr; without,
+    one byte short of ``trusted.overlay.overlay.`` (so ``trusted.overlay.overlayX`` counts)."""
+    if userxattr:
+        return name.startswith(USER_PRIVATE + ESCAPE)
     return name.startswith(ESCAPED[:-1])
 
 
-def is_private(name: bytes) -> bool:
+def is_private(name: bytes, userxattr: bool = False) -> bool:
     """``ovl_is_private_xattr``: the overlay's own namespace, escaped names excepted."""
-    return name.startswith(PRIVATE) and not is_escaped(name)
+    return name.startswith(own_prefix(userxattr)) and not is_escaped(name, userxattr)
 
 
-def real_name(name: bytes) -> bytes:
-    """The name stored in the real layer for ``name`` given through the overlay: every
-    ``trusted.overlay.`` name is escaped (``ovl_own_xattr_get/set``); an escaped name longer
+def real_name(name: bytes, userxattr: bool = False) -> bytes:
+    """The name stored in the real layer for ``name`` given through the overlay: every name
+    in the private namespace is escaped (``ovl_own_xattr_get/set``); an escaped name longer
     than XATTR_NAME_MAX gives EOPNOTSUPP (``ovl_xattr_escape_name``)."""
-    if not name.startswith(PRIVATE):
+    prefix = own_prefix(userxattr)
+    if not name.startswith(prefix):
         return name
-    escaped = ESCAPED + name[len(PRIVATE) :]
+    escaped = prefix + ESCAPE + name[len(prefix) :]
     if len(escaped) > XATTR_NAME_MAX:
         raise fail(errno.EOPNOTSUPP, "escaped xattr name too long")
     return escaped
 
 
-def listed_names(node: Node, cred: Cred) -> list[bytes]:
+def layer_names(node: Node, userxattr: bool) -> Iterator[tuple[bytes, bytes]]:
+    """``node``'s xattrs as (name as the layer spells it, value)."""
+    for name, value in node.xattrs.items():
+        yield spelled(name, userxattr), value
+
+
+def listed_names(node: Node, cred: Cred, userxattr: bool = False,
+                 userns: bool = False) -> list[bytes]:
     """``ovl_listxattr``: hide private names, unescape escaped ones, hide other trusted.*
-    from callers without CAP_SYS_ADMIN."""
+    from callers without CAP_SYS_ADMIN in the initial namespace."""
     out = []
-    for name in node.xattrs:
-        if is_private(name):
+    prefix = own_prefix(userxattr)
+    for name, _ in layer_names(node, userxattr):
+        if is_private(name, userxattr):
             continue
-        if name.startswith(b"trusted.") and not cred.is_root:
+        if name.startswith(b"trusted.") and not (cred.is_root and not userns):
             continue
-        if is_escaped(name):
-            name = PRIVATE + name[len(ESCAPED) :]
+        if is_escaped(name, userxattr):
+            name = prefix + name[len(prefix) + len(ESCAPE) :]
         out.append(name)
     return out
 
@@ -84,9 +126,11 @@ def check_supported(name: bytes) -> None:
         raise fail(errno.EOPNOTSUPP, "xattr namespace not supported by the layer fs")
 
 
-def xattr_permission(cred: Cred, node: Node, name: bytes, mask: int, readonly: bool) -> None:
-    """``xattr_permission`` on the overlay inode: trusted.* needs CAP_SYS_ADMIN (EPERM to
-    write, ENODATA to read); user.* only on regular files and dirs, and on a sticky dir
+def xattr_permission(cred: Cred, node: Node, name: bytes, mask: int, readonly: bool,
+                     userns: bool = False) -> None:
+    """``xattr_permission`` on the overlay inode: trusted.* needs CAP_SYS_ADMIN in the
+    initial user namespace (EPERM to write, ENODATA to read; in a user namespace even its
+    root lacks it, checked on 6.18); user.* only on regular files and dirs, and on a sticky dir
     only for its owner; then ordinary read/write permission.  security.* and system.* have
     "no restriction ... from the VFS" (fs/xattr.c): security.* is left to the LSM
     (commoncap: writing needs CAP_SYS_ADMIN), system.* to the filesystem."""
@@ -98,7 +142,7 @@ def xattr_permission(cred: Cred, node: Node, name: bytes, mask: int, readonly: b
             raise fail(errno.EPERM, "security.* needs CAP_SYS_ADMIN")
         return
     if name.startswith(b"trusted."):
-        if not cred.is_root:
+        if not cred.is_root or userns:
             raise fail(errno.EPERM if write else errno.ENODATA, "trusted.* needs root")
         return
     if name.startswith(b"user."):

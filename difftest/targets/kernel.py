@@ -77,7 +77,8 @@ class KernelOverlay(RealOverlay):
             raise
         self.mount_flags, self.mount_options = mount_data(self.dirs, self.config)
         self._detached = True  # nothing of ours is mounted under example_dir
-        super().__init__(self.dirs.merged, self.dirs.upper, helpers=helpers)
+        super().__init__(self.dirs.merged, self.dirs.upper, helpers=helpers,
+                         userxattr=self.config.userxattr)
         try:
             self.mount()
         except BaseException:

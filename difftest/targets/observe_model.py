@@ -16,8 +16,9 @@ checks both the observation and that state, step by step).
 What the walk reads through the syscalls is read here from the real node behind the dentry:
 lstat is ``ovl_getattr`` (:func:`model.inode.st_ino`, :func:`model.inode.st_nlink`), the
 content digest and readlink read that node, listxattr/getxattr of ``user.*`` names read its
-xattrs as stored (a ``user.`` name is never private or escaped; a name over 255 bytes is
-ERANGE to getxattr, ``<unreadable>`` as in the walk).
+xattrs as stored (a ``user.`` name is never private or escaped, but with ``userxattr``, where
+:func:`model.xattrs.listed_names` decides; a name over 255 bytes is ERANGE to getxattr,
+``<unreadable>`` as in the walk).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from model.layer import DIR, LNK, REG, Node, data_node, walk_tree
 from model.lookup import Dentry, lookup_child
 from model.namei import fs_root, too_long
 from model.overlay import Overlay
-from model.types import UpperEntry
-from model.xattrs import XATTR_NAME_MAX
+from model.types import ROOT, UpperEntry
+from model.xattrs import XATTR_NAME_MAX, listed_names, real_name, spelled
 
 _USER = b"user."
 _INTERN_MAX = 1 << 14
@@ -72,11 +73,14 @@ def _upper_entry(fields: UpperFields) -> UpperEntry:
     return e
 
 
-def _user_xattrs(node: Node) -> tuple[tuple[bytes, bytes], ...]:
+def _user_xattrs(node: Node, userxattr: bool = False) -> tuple[tuple[bytes, bytes], ...]:
     """``listxattr`` then ``getxattr`` of each ``user.*`` name, sorted (as the walk)."""
     x = node.xattrs
     if not x:
         return ()
+    if userxattr:
+        shown = sorted(n for n in listed_names(node, ROOT, True) if n.startswith(_USER))
+        return tuple((n, x[spelled(real_name(n, True), True)]) for n in shown)
     names = sorted(n for n in x if n.startswith(_USER))
     return tuple((n, x[n] if len(n) <= XATTR_NAME_MAX else b"<unreadable>") for n in names)
 
@@ -84,6 +88,7 @@ def _user_xattrs(node: Node) -> tuple[tuple[bytes, bytes], ...]:
 def observe_model(ov: Overlay) -> Observation:
     """``walk(ov)``, computed from the model's dentries (see the module docstring)."""
     fs = ov.fs
+    ux = fs.config.userxattr
     merged: dict[bytes, MergedEntry] = {}
     ino: dict[bytes, int] = {}
     mtime: dict[bytes, int] = {}
@@ -118,12 +123,12 @@ def observe_model(ov: Overlay) -> Observation:
             assert data is not None
             fields: MergedFields = (
                 kind, node.mode & 0o7777, node.uid, node.gid, data.size, nlink, node.rdev,
-                data.digest(), _user_xattrs(node),
+                data.digest(), _user_xattrs(node, ux),
             )  # fmt: skip
         elif kind == DIR:
             fields = (
                 kind, node.mode & 0o7777, node.uid, node.gid, 0, nlink, node.rdev, "",
-                _user_xattrs(node),
+                _user_xattrs(node, ux),
             )  # fmt: skip
         else:
             fields = (
@@ -140,7 +145,7 @@ def observe_model(ov: Overlay) -> Observation:
             todo.extend((prefix + n, d, n) for n in names)
     up = fs.upper
     upper_view = (
-        {} if up is None else {p: _upper_entry(upper_fields(n)) for p, n in walk_tree(up.root)}
+        {} if up is None else {p: _upper_entry(upper_fields(n, ux)) for p, n in walk_tree(up.root)}
     )
     # on layers that span filesystems without xino a directory's st_ino is the overlay's
     # own counter, handed out in lookup order and again after a remount or an eviction (§3)

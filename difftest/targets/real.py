@@ -35,9 +35,9 @@ class RealOverlay(ABC):
     """Implements :class:`difftest.syscalls.Syscalls` on ``mountpoint``.
 
     ``upperdir`` is the real upper layer that :meth:`upper_dump` lists (``None``: no upper,
-    the dump is empty).  ``helpers`` is the credential-helper pool to use (usually the
-    scratch's, shared by the run); without one the target makes its own and closes it at
-    :meth:`teardown`.
+    the dump is empty), its private xattrs ``user.overlay.*`` with ``userxattr``.
+    ``helpers`` is the credential-helper pool to use (usually the scratch's, shared by the
+    run); without one the target makes its own and closes it at :meth:`teardown`.
     """
 
 
@@ -47,10 +47,13 @@ class RealOverlay(ABC):
         upperdir: str | bytes | None,
         *,
         helpers: HelperPool | None = None,
+        userxattr: bool = False,
     ) -> None:
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
-        self._dumper = None if self.upperdir is None else realfs.TreeDumper(self.upperdir)
+        private = realfs.private_prefix(userxattr)
+        self._dumper = (None if self.upperdir is None
+                        else realfs.TreeDumper(self.upperdir, private=private))  # fmt: skip
         # digests and xattrs kept between steps, and the whole view while the upper layer
         # is unchanged (observe_real; FUSE targets build an observer of their own)
         self._observer = RealObserver(self.mountpoint, cache=True, reuse_view=True)

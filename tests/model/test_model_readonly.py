@@ -29,7 +29,7 @@ def test_unsupported_options_raise_not_implemented() -> None:
     from model.overlay import Overlay
 
     with pytest.raises(NotImplementedError):
-        Overlay.from_spec(LayersSpec(lowers=((),)), Config(userxattr=True))
+        Overlay.from_spec(LayersSpec(lowers=((),)), Config(nfs_export=True))
 
 
 @pytest.mark.parametrize("config", [None, Config(ro=True)])
