@@ -178,6 +178,18 @@ AREAS: tuple[Area, ...] = (
         "still makes new directories in merged parents opaque. `volatile` drops every sync "
         "and leaves a marker in the workdir that refuses the next mount until removed.",
     ),
+    Area(
+        "option-userxattr",
+        "opt_userxattr",
+        "Option userxattr",
+        "With `userxattr` the overlay keeps its own xattrs in `user.overlay.*` instead of "
+        "`trusted.overlay.*`, which is what lets rootless container engines mount it inside "
+        "a user namespace, where nobody may write `trusted.*`. It implies "
+        "`redirect_dir=nofollow` and refuses `metacopy=on`. A user xattr cannot sit on a "
+        "FIFO or symlink, so copies of those record no origin. (Inside a user namespace the "
+        "origin of every copy-up is written empty, since file handles cannot be decoded "
+        "there; difftest's `userns` preset checks that, these pages run as root.)",
+    ),
 )
 
 BY_SLUG = {a.slug: a for a in AREAS}

@@ -244,6 +244,48 @@ FAULTS = [
         "        last = layer.idx == fs.numlower",
         config="data-only",
     ),
+    Fault(
+        "userxattr keeps the overlay's xattrs in trusted.overlay.*",
+        "xattrs.py",
+        "    return USER_PRIVATE if userxattr else PRIVATE",
+        "    return PRIVATE",
+        config="userxattr",
+    ),
+    Fault(
+        "a copied-up FIFO or symlink of a userxattr mount records its origin",
+        "copy_up.py",
+        "        return not fs.config.userxattr or self.lower.kind in (REG, DIR)",
+        "        return True",
+        config="userxattr",
+    ),
+    Fault(
+        "a reconfigure keeps the dentries that alone know an origin",
+        "overlay.py",
+        "        self._shrink_dcache()\n",
+        "",
+        config="userxattr",
+    ),
+    Fault(
+        "the root of a user namespace may write trusted.* xattrs",
+        "xattrs.py",
+        "        if not cred.is_root or userns:",
+        "        if not cred.is_root:",
+        config="userns",
+    ),
+    Fault(
+        "the root of a user namespace keeps setuid on a write",
+        "perm.py",
+        "    if (cred.is_root and not userns) or node.kind != REG:",
+        "    if cred.is_root or node.kind != REG:",
+        config="userns",
+    ),
+    Fault(
+        "an origin written in a user namespace can be decoded",
+        "copy_up.py",
+        "        return self.origin_stored(fs) and (not fs.userns or self.lower.kind == DIR)",
+        "        return self.origin_stored(fs)",
+        config="userns",
+    ),
 ]
 NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
 DEFAULT_EXAMPLES, OPTION_EXAMPLES = 1500, 300
