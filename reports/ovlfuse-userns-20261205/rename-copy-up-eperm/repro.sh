@@ -1,0 +1,36 @@
+#!/bin/bash
+# Reproducer written by difftest. Run as root; needs attr (setfattr) and util-linux.
+# Config: userns (userxattr; 2 lower(s), upper, inside a user namespace)
+set -u
+T=$(mktemp -d /tmp/ovl-repro.XXXXXX)
+mount -t tmpfs tmpfs "$T"
+M="$T/m"
+cleanup() { umount "$M" 2>/dev/null; umount "$T"; rmdir "$T"; }
+trap cleanup EXIT
+mkdir "$M" $T/l0 $T/l1 "$T/u" "$T/w"
+cd "$T/l0"
+cd /
+cd "$T/l1"
+mkdir a
+chown -h 0:0 a
+chmod 700 a
+printf '%b' '' > a/y
+chown -h 0:0 a/y
+chmod 2755 a/y
+mkdir b
+chown -h 0:0 b
+chmod 755 b
+setfattr -h -n user.a -v 0x31 b
+ln -s y b/y
+cd /
+cd "$T/u"
+cd /
+OPTS="lowerdir=$T/l0:$T/l1,upperdir=$T/u,workdir=$T/w,userxattr"
+mount -t overlay overlay -o "$OPTS" "$M"
+
+echo '--- step 1: Rename(old=b'"'"'/b/y'"'"', new=b'"'"'/a/y'"'"')  (model: ok; recorded: {'"'"'fuse'"'"': '"'"'EPERM'"'"'})'
+(cd "$M" && python3 -c 'import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); r=l.syscall(316,-100,sys.argv[1].encode(),-100,sys.argv[2].encode(),0); print("ok" if r==0 else ctypes.get_errno())' "$M"/b/y "$M"/a/y) || echo "failed: $?"
+
+echo '--- upper layer'
+find "$T/u" -printf "%y %m %U:%G %s %p\n" 2>/dev/null | sort
+getfattr -R -d -m - -e hex --absolute-names "$T/u" 2>/dev/null
