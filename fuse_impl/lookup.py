@@ -182,9 +182,16 @@ def set_impure(ofs: OverlayFs, upper_dir_rel: bytes) -> None:
 
 
 def set_origin(ofs: OverlayFs, target: bytes, lower: Hit | LowerRef) -> None:
-    """Write ``overlay.origin`` on *target* naming the lower object."""
+    """Write ``overlay.origin`` on *target* naming the lower object.  With userxattr a
+    symlink or special file cannot carry it (``user.*`` xattrs are EPERM there), and the
+    kernel goes on without it (``ovl_set_origin_fh``); so does this (found by difftest in
+    the userxattr config: a FIFO's copy-up failed with EPERM, reports/ovlfuse-20261205c)."""
     value = fh.encode(lower.layer.real(lower.rel), ofs.fs_uuid_of(lower.layer))
-    layers.setxattr(target, ofs.private(b"origin"), value)
+    try:
+        layers.setxattr(target, ofs.private(b"origin"), value)
+    except OSError as e:
+        if not (e.errno == errno.EPERM and ofs.cfg.userxattr):
+            raise
 
 
 def _fix_origin(ofs: OverlayFs, parent_rel: bytes, upper: Hit, lower: Hit) -> None:

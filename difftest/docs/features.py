@@ -114,7 +114,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("metacopy", "metacopy"),
     Feature("data-only-layers", "data-only layers `::`"),
     _out("metacopy-lower", "metacopy lower without metacopy", OUT_OF_SCOPE),
-    Feature("userxattr", "userxattr (user.overlay.*); in a user namespace: difftest's userns preset"),
+    Feature("userxattr",
+            "userxattr (user.overlay.*); in a user namespace: difftest's userns preset"),
     Feature("xwhiteout", "xwhiteout"),
     Feature("volatile", "volatile"),
     _out(

@@ -56,14 +56,16 @@ def teardown_target(target: object) -> None:
 
 # Configs a target refuses by design (not a divergence worth a default run's time): ovlfuse
 # keeps no index directory and copies data with every copy-up, so it refuses index=on and
-# metacopy=on at mount (tests/difftest/test_gate_fuse.py).  One it mounts but is known to
-# get wrong, left out of its default lists until fixed: userns.
+# metacopy=on at mount (tests/difftest/test_gate_fuse.py).  Two it mounts but is known to
+# get wrong, left out of its default lists until fixed: userxattr and userns.
 _OVLFUSE_REFUSES = {
     "index=on": "ovlfuse does not implement index=on (it refuses to mount)",
     "metacopy=on": "ovlfuse does not implement metacopy=on (it refuses to mount)",
     "data-only": "ovlfuse does not implement data-only layers (it refuses '::' at mount)",
     "data-only+metacopy=on": "ovlfuse does not implement data-only layers or metacopy=on",
     "data-only+fsconfig": "ovlfuse does not implement data-only layers (it refuses '::')",
+    "userxattr": "ovlfuse keeps a copied-up FIFO's or symlink's lower inode number where the "
+    "kernel's dentry forgets it (reports/ovlfuse-20261205c/)",
     "userns": "ovlfuse inside a user namespace is known to diverge (copy-ups fail with EPERM; "
     "reports/ovlfuse-userns-20261205/)",
 }
