@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from model.spec import METACOPY, OPAQUE, REDIRECT, Entry, LayersSpec
+from model.spec import METACOPY, OPAQUE, REDIRECT, Entry, LayersSpec, Xattrs
 from model.types import NAME_MAX, PATH_MAX
 from model.xattrs import spelled
 
@@ -206,16 +206,11 @@ def respelled(spec: LayersSpec, userxattr: bool, userns: bool) -> LayersSpec:
     if not (userxattr or userns):
         return spec
 
-    def names(xattrs: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[bytes, bytes], ...]:
+    def names(xattrs: Xattrs) -> Xattrs:
         out = ((spelled(k, userxattr), v) for k, v in xattrs)
         return tuple((k, v) for k, v in out if not (userns and k.startswith(b"trusted.")))
 
-    def layer(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
-        return tuple(replace(e, xattrs=names(e.xattrs)) if e.xattrs else e for e in entries)
-
-    return replace(spec, lowers=tuple(layer(x) for x in spec.lowers),
-                   upper=None if spec.upper is None else layer(spec.upper),
-                   data=tuple(layer(x) for x in spec.data))  # fmt: skip
+    return spec.with_xattrs(names)
 
 
 @st.composite

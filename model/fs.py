@@ -7,12 +7,12 @@ memory only (open files, inode flags) lives in :mod:`model.file`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from model.config import Config
 from model.layer import Clock, Layer, Node, build_layer
-from model.spec import ORIGIN, Entry, LayersSpec
+from model.spec import ORIGIN, LayersSpec
 from model.xattrs import spelled
 
 
@@ -140,17 +140,7 @@ def _model_names(spec: LayersSpec, userxattr: bool) -> LayersSpec:
     """``spec`` with its xattrs under the model's names (:func:`model.xattrs.spelled`)."""
     if not userxattr:
         return spec
-
-    def layer(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
-        return tuple(
-            replace(e, xattrs=tuple((spelled(k, True), v) for k, v in e.xattrs))
-            if e.xattrs else e
-            for e in entries
-        )
-
-    return replace(spec, lowers=tuple(layer(x) for x in spec.lowers),
-                   upper=None if spec.upper is None else layer(spec.upper),
-                   data=tuple(layer(x) for x in spec.data))  # fmt: skip
+    return spec.with_xattrs(lambda xattrs: tuple((spelled(k, True), v) for k, v in xattrs))
 
 
 def kept_origin(fs: OvlFs, parent: Node, name: bytes,

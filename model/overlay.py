@@ -249,13 +249,13 @@ class Overlay:
         fs = self.fs
         held = {id(h.inode.upper) for h in self.handles.values() if h.inode.upper is not None}
         named = fs.named_origins
-        gone = [k for k, v in named.items() if not (id(v[1]) in held and self._opened_as(v[1]))]
+        gone = [k for k, v in named.items() if not self._opened_as(v[1])]
         for key in gone:
             del named[key]
         if gone:
             fs.root = None  # the model's cached dentries remember those origins too
-        for ino in [k for k in fs.impure_lists if k not in held]:
-            del fs.impure_lists[ino]
+        for dir_id in [k for k in fs.impure_lists if k not in held]:
+            del fs.impure_lists[dir_id]
 
     def _opened_as(self, node: object) -> bool:
         """An open file holds ``node`` through the name that keeps its origin (only that

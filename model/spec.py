@@ -8,7 +8,8 @@ is a ``trusted.overlay.redirect`` xattr.  Every ``repr`` is valid Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Kind = Literal["dir", "reg", "lnk", "chr", "blk", "fifo", "sock", "whiteout", "hardlink"]
@@ -20,6 +21,9 @@ IMPURE = b"trusted.overlay.impure"
 XWHITEOUT = b"trusted.overlay.whiteout"
 METACOPY = b"trusted.overlay.metacopy"
 PRIVATE_PREFIX = b"trusted.overlay."
+
+
+Xattrs = tuple[tuple[bytes, bytes], ...]
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Entry:
     size: int | None = None
     target: bytes = b""
     rdev: int = 0
-    xattrs: tuple[tuple[bytes, bytes], ...] = ()
+    xattrs: Xattrs = ()
 
     @property
     def file_size(self) -> int:
@@ -62,3 +66,13 @@ class LayersSpec:
     upper: tuple[Entry, ...] | None = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
     data: tuple[tuple[Entry, ...], ...] = ()
+
+    def with_xattrs(self, fn: Callable[[Xattrs], Xattrs]) -> LayersSpec:
+        """The same layers with every entry's xattrs replaced by ``fn(xattrs)``."""
+
+        def layer(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+            return tuple(replace(e, xattrs=fn(e.xattrs)) if e.xattrs else e for e in entries)
+
+        return replace(self, lowers=tuple(layer(x) for x in self.lowers),
+                       upper=None if self.upper is None else layer(self.upper),
+                       data=tuple(layer(x) for x in self.data))  # fmt: skip
