@@ -4,12 +4,15 @@ layers and its program (what ``difftest replay`` and ``difftest docs promote`` s
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from difftest import ops
 from difftest.report import spec_from_json
-from difftest.session import PRESETS, RunConfig
+from difftest.runconfig import PRESETS, RunConfig
 from model.config import Config
+from model.errors import OvlError
+from model.options import named_config
 
 
 def load_case(report_dir: Path) -> tuple[RunConfig, list[str], object, list[ops.Op]]:
@@ -20,26 +23,22 @@ def load_case(report_dir: Path) -> tuple[RunConfig, list[str], object, list[ops.
     data = json.loads(path.read_text())
     c = data["config"]
     base = PRESETS.get(c["name"].split(",")[0], PRESETS["default"])
-    rc = RunConfig(
-        c["name"],
-        config_from_options(c["options"]) if c["options"] else base.config,
-        c["lowers"],
-        c["upper"],
-    )
+    # the preset's layer placement, mount path and namespace (split_fs, new_api, userns)
+    # come with its name; the options and the layer stack's shape are the report's own
+    rc = replace(base, name=c["name"],
+                 config=config_from_options(c["options"]) if c["options"] else base.config,
+                 lowers=c["lowers"], has_upper=c["upper"])  # fmt: skip
     program = [ops.op_from_dict(s["op"]) for s in data["steps"]]
     return rc, data["targets"], spec_from_json(data["spec"]), program
 
 
 def config_from_options(options: list[str]) -> Config:
-    cfg = Config()
-    for o in options:
-        key, _, value = o.partition("=")
-        if key == "redirect_dir":
-            cfg = cfg.with_(redirect_dir=value)
-        elif key == "index":
-            cfg = cfg.with_(index=value == "on")
-        elif key == "ro":
-            cfg = cfg.with_(ro=True)
-        else:
-            raise ValueError(f"option {o!r} is not supported by the model")
-    return cfg
+    """The config a report's mount options name (``Config.mount_options``: the words of
+    ``-o`` and ``ro``), as its preset would give it; ValueError for a word the kernel would
+    refuse."""
+    words = [o for o in options if o != "ro"]
+    try:
+        cfg = named_config(words)
+    except OvlError as exc:
+        raise ValueError(f"options {','.join(options)}: {exc}") from None
+    return cfg.with_(ro=True) if "ro" in options else cfg

@@ -47,18 +47,27 @@ def replay(argv: list[str]) -> int:
         console.print(f"difftest replay: {exc}", style="red")
         return 2
     targets = args.targets or targets
-    from difftest.scratch import Scratch
 
-    os.umask(0)
-    with Scratch() as scratch:
-        session = Session(rc, targets, scratch)
-        record = run_program(session, spec, program)  # type: ignore[arg-type]
-    console.print(steps_table(record, targets, title=f"replay of {args.report} ({rc.describe()})"))
-    if record.divergence is None:
-        console.print("all targets agree with the model", style="green")
-        return 0
-    console.print(record.divergence.summary(), style="red")
-    return 1
+    def body() -> int:
+        from difftest.scratch import Scratch
+
+        os.umask(0)
+        with Scratch() as scratch:
+            session = Session(rc, targets, scratch)
+            record = run_program(session, spec, program)  # type: ignore[arg-type]
+        title = f"replay of {args.report} ({rc.describe()})"
+        console.print(steps_table(record, targets, title=title))
+        if record.divergence is None:
+            console.print("all targets agree with the model", style="green")
+            return 0
+        console.print(record.divergence.summary(), style="red")
+        return 1
+
+    if rc.userns:  # the case ran inside a user namespace: so does its replay
+        from difftest import userns
+
+        return userns.run_inside(body)
+    return body()
 
 
 def main(cmd: str, argv: list[str]) -> int:

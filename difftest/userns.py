@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
+from collections.abc import Callable
 
 from difftest import realfs
 
@@ -101,3 +103,26 @@ def inside() -> bool:
     except OSError:  # pragma: no cover - no /proc
         return False
     return lines != ["0", "0", "4294967295"]
+
+
+def run_inside(body: Callable[[], int]) -> int:
+    """``body()`` in a forked child that entered a user namespace; its exit code (1 if it
+    raised, after printing the traceback; 128 + N if signal N killed it)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            enter()
+            code = body()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)

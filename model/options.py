@@ -39,6 +39,18 @@ def _refuse(why: str) -> OvlError:
 def parse_options(words: Sequence[str]) -> Config:
     """The config of a mount with these option words (a later word overrides an earlier
     one), or :class:`OvlError` EINVAL with the kernel's reason."""
+    config, given = _named(words)
+    return verify(config, given)
+
+
+def named_config(words: Sequence[str]) -> Config:
+    """The config these option words name, before their dependencies are resolved (what
+    :func:`parse_options` verifies); :class:`OvlError` EINVAL for a word the kernel does
+    not know or a bad value."""
+    return _named(words)[0]
+
+
+def _named(words: Sequence[str]) -> tuple[Config, frozenset[str]]:
     given: dict[str, str] = {}
     for word in words:
         key, eq, value = word.partition("=")
@@ -59,7 +71,7 @@ def parse_options(words: Sequence[str]) -> Config:
         userxattr="userxattr" in given,
         volatile="volatile" in given,
     )
-    return verify(config, frozenset(given))
+    return config, frozenset(given)
 
 
 def verify(config: Config, given: frozenset[str]) -> Config:

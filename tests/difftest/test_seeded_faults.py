@@ -46,7 +46,8 @@ FAULTS = [
     Fault(
         "copy-up drops xattrs",
         "copy_up.py",
-        "    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(k)}",
+        "    new.xattrs = {k: v for k, v in lower.xattrs.items()"
+        " if not is_private(spelled(k, ux), ux)}",
         "    new.xattrs = {}",
     ),
     Fault(
@@ -100,7 +101,7 @@ FAULTS = [
     Fault(
         "private xattrs are listed",
         "xattrs.py",
-        "        if is_private(name):\n            continue\n",
+        "        if is_private(name, userxattr):\n            continue\n",
         "",
     ),
     Fault(
@@ -139,7 +140,7 @@ FAULTS = [
     Fault(
         "escaped xattr names are listed escaped",
         "xattrs.py",
-        "            name = PRIVATE + name[len(ESCAPED) :]\n",
+        "            name = prefix + name[len(prefix) + len(ESCAPE) :]\n",
         "            name = name\n",
     ),
     Fault(

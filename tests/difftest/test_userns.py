@@ -167,3 +167,24 @@ def test_difftest_runs_the_userns_preset_in_a_worker_and_agrees(tmp_path: Path) 
     (run,) = json.loads((tmp_path / "s.json").read_text())["runs"]
     assert run["config"] == "userns" and run["agreed"] and run["examples"] >= 60, run
     assert realfs.mounts() == before
+
+
+@pytest.mark.privileged
+def test_replay_of_a_userns_case_runs_inside_a_user_namespace(tmp_path: Path) -> None:
+    """A saved case of the ``userns`` preset replays where it ran: root's trusted.* xattr is
+    EPERM for the model there, and the kernel agrees only from inside a user namespace
+    (outside it, root may set one and the replay would exit 1)."""
+    saved = ROOT / "reports" / "ovlfuse-userns-20261205" / "security-xattr-eperm"
+    case = json.loads((saved / "report.json").read_text())
+    step = case["steps"][0]
+    step["op"]["name"] = {"hex": b"trusted.t".hex()}
+    case["steps"], case["targets"] = [step], ["kernel"]
+    (tmp_path / "case").mkdir()
+    (tmp_path / "case" / "report.json").write_text(json.dumps(case))
+    proc = subprocess.run(
+        [sys.executable, "-m", "difftest", "replay", str(tmp_path / "case")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "EPERM" in proc.stdout and "agree" in proc.stdout
