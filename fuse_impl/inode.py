@@ -191,12 +191,21 @@ def real_key(st: os.stat_result) -> RealKey:
 
 
 def identity(ofs: OverlayFs, node: Node, res: Resolved) -> bool:
-    """Whether *res* is still the object *node* stands for (same type and real inode)."""
+    """Whether *res* is still the object *node* stands for (same type and real inode).
+
+    A copied-up non-dir whose origin the upper layer does not carry (a symlink or special
+    file under userxattr) or nobody can decode (in a user namespace, no open_by_handle_at)
+    resolves to its upper object alone, yet under the name it was copied up as it is still
+    the node that knew its lower: the kernel's dentry keeps the lower stack until it is
+    dropped (the node is forgotten) (found by difftest in the userns preset, an open handle's
+    next read went to a new node's stale path: reports/ovlfuse-userns-20261205)."""
     if res.kind != node.kind:
         return False
     if node.upper != (res.upper is not None):
         return False
-    return reported_ino(ofs, res, res.is_dir) == node.ino
+    if reported_ino(ofs, res, res.is_dir) == node.ino:
+        return True
+    return node.upper and not res.is_dir and node.real == real_key(res.top.st)
 
 
 class NodeTable:
@@ -309,7 +318,9 @@ class NodeTable:
         """The node for a positive *res* at (parent, name), new when the object changed."""
         node = self.child(parent, name)
         if node is not None and identity(self.ofs, node, res):
+            ino = node.ino  # the name's node keeps the number it showed (see identity)
             apply_resolved(self.ofs, node, res)
+            node.ino = ino
             self.track(node)
             return node
         if node is not None:

@@ -66,8 +66,8 @@ _OVLFUSE_REFUSES = {
     "data-only+fsconfig": "ovlfuse does not implement data-only layers (it refuses '::')",
     "userxattr": "ovlfuse keeps a copied-up FIFO's or symlink's lower inode number where the "
     "kernel's dentry forgets it (reports/ovlfuse-20261205c/)",
-    "userns": "ovlfuse inside a user namespace is known to diverge (copy-ups fail with EPERM; "
-    "reports/ovlfuse-userns-20261205/)",
+    "userns": "ovlfuse inside a user namespace is known to diverge (a new link's inode "
+    "number, as under userxattr; reports/ovlfuse-userns-20261205/)",
 }
 UNSUPPORTED_CONFIGS = {"fuse": _OVLFUSE_REFUSES, "fuse-cached": _OVLFUSE_REFUSES}
 
