@@ -195,17 +195,19 @@ def identity(ofs: OverlayFs, node: Node, res: Resolved) -> bool:
 
     A copied-up non-dir whose origin the upper layer does not carry (a symlink or special
     file under userxattr) or nobody can decode (in a user namespace, no open_by_handle_at)
-    resolves to its upper object alone, yet under the name it was copied up as it is still
-    the node that knew its lower: the kernel's dentry keeps the lower stack until it is
-    dropped (the node is forgotten) (found by difftest in the userns preset, an open handle's
-    next read went to a new node's stale path: reports/ovlfuse-userns-20261205)."""
+    resolves to its upper object alone (no decoded origin); under the name it was copied up
+    as, it is still the node that knew its lower, as the kernel's dentry keeps the lower
+    stack until it is dropped (the node is forgotten).  Found by difftest in the userns
+    preset: an open handle's next read went to a new node's stale path
+    (reports/ovlfuse-userns-20261205)."""
     if res.kind != node.kind:
         return False
     if node.upper != (res.upper is not None):
         return False
     if reported_ino(ofs, res, res.is_dir) == node.ino:
         return True
-    return node.upper and not res.is_dir and node.real == real_key(res.top.st)
+    return (node.upper and not res.is_dir and res.origin is None
+            and node.real == real_key(res.top.st))
 
 
 class NodeTable:
