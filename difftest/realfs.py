@@ -176,6 +176,12 @@ def mount_diagnosis(
         os.close(kmsg)
 
 
+def unshare(flags: int) -> None:
+    """unshare(2); OSError with the errno."""
+    if _libc.unshare(flags) != 0:
+        _raise()
+
+
 def set_pdeathsig(sig: int) -> None:
     """prctl(PR_SET_PDEATHSIG): get ``sig`` when the parent (thread) dies."""
     if _libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
@@ -425,15 +431,9 @@ _OPAQUE, _REDIRECT, _ORIGIN, _IMPURE, _METACOPY = (
 )
 
 
-def private_prefix(userxattr: bool) -> str:
-    """Where the overlay keeps its own xattrs: ``trusted.overlay.``, ``user.overlay.`` with
-    userxattr."""
-    return "user.overlay." if userxattr else _PRIVATE
-
-
 def upper_entry(path: bytes, st: os.stat_result, private: str = _PRIVATE) -> UpperEntry:
     """One object of a layer directory as :class:`model.types.UpperEntry`; ``private``: the
-    overlay's xattr namespace (:func:`private_prefix`)."""
+    overlay's xattr namespace (``model.xattrs.own_prefix``)."""
     escaped = private + "overlay."
     mode = st.st_mode
     kind = KINDS[_stat.S_IFMT(mode)]

@@ -19,7 +19,6 @@ mount namespace owned by a less privileged user namespace receives its mounts as
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 from collections.abc import Callable
@@ -30,9 +29,6 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 SUBORDINATE = 100_000  # outside id of inside id 1, as /etc/subuid's usual first range
 COUNT = 65_536  # ids 0..65535 exist inside
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 class UsernsError(OSError):
     """A user namespace could not be entered (no ``CLONE_NEWUSER``, or a map refused)."""
@@ -74,10 +70,12 @@ def enter() -> None:
     os.close(ready_r)
     os.close(done_w)
     try:
-        if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
-            err = ctypes.get_errno()
+        try:
+            realfs.unshare(CLONE_NEWUSER | CLONE_NEWNS)
+        except OSError as e:
             os.write(ready_w, b"x")
-            raise UsernsError(err, f"unshare(CLONE_NEWUSER|CLONE_NEWNS): {os.strerror(err)}")
+            why = f"unshare(CLONE_NEWUSER|CLONE_NEWNS): {e.strerror}"
+            raise UsernsError(e.errno, why) from None
         os.write(ready_w, b"u")
         answer = os.read(done_r, 1)
     finally:

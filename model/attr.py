@@ -35,10 +35,9 @@ from model.xattrs import (
     check_name,
     get_value,
     listed_names,
-    real_name,
     remove_value,
     set_value,
-    spelled,
+    stored_name,
     xattr_permission,
 )
 
@@ -199,9 +198,7 @@ def do_removexattr(fs: OvlFs, cred: Cred, path: bytes, name: bytes) -> None:
 
 
 def _stored(fs: OvlFs, name: bytes) -> bytes:
-    """The model's name for what the layer stores for ``name`` (escaped if private)."""
-    ux = fs.config.userxattr
-    return spelled(real_name(name, ux), ux)
+    return stored_name(name, fs.config.userxattr)
 
 
 def _xattr_node(fs: OvlFs, d: Dentry) -> Node:

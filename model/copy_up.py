@@ -18,7 +18,7 @@ from model.inode import inode_copied_up, inode_key
 from model.layer import DIR, REG, Layer, Node, SparseData, is_metacopy, is_whiteout
 from model.lookup import Dentry, set_impure
 from model.spec import METACOPY, ORIGIN
-from model.xattrs import is_private, spelled
+from model.xattrs import is_own
 
 
 @dataclass
@@ -104,8 +104,7 @@ def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
             # under its name, also renamed, while a new link to it and the name after a
             # remount show the upper's)
             assert c.parent.upper is not None
-            fs.named_origins[(id(c.parent.upper), c.dentry.name)] = (
-                c.parent.upper, new, (c.layer, c.lower))
+            fs.named_origins[(c.parent.upper, c.dentry.name)] = (new, (c.layer, c.lower))
     if c.need_index(fs):
         # Copied to workdir/index/ first: the index holds one link of the upper inode.
         fs.index[c.lower.ino] = IndexEntry(new, c.lower.nlink)
@@ -160,7 +159,7 @@ def clone_node(fs: OvlFs, lower: Node, trunc: bool = False, metacopy: bool = Fal
     marked ``trusted.overlay.metacopy`` (empty value: no verity digest)."""
     new = Node(lower.kind, lower.mode, lower.uid, lower.gid, fs.clock.new_ino(), lower.mtime)
     ux = fs.config.userxattr
-    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_private(spelled(k, ux), ux)}
+    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_own(k, ux)}
     new.target = lower.target
     new.rdev = lower.rdev
     if lower.kind == REG:

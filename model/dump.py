@@ -13,7 +13,7 @@ from model.fs import OvlFs
 from model.layer import CHR, DIR, LNK, REG, Node, walk_tree
 from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT
 from model.types import UpperEntry
-from model.xattrs import is_private, spelled
+from model.xattrs import is_own, spelled
 
 UpperFields = tuple[
     str, int, int, int, int, str, bytes | None, bytes | None, bool, bool,
@@ -54,10 +54,8 @@ def upper_fields(node: Node, userxattr: bool = False) -> UpperFields:
 
 def _ordinary(x: dict[bytes, bytes], userxattr: bool) -> tuple[tuple[bytes, bytes], ...]:
     """The xattrs a dump lists by name: all but the private ones, as the layer spells them."""
-    if not userxattr:
-        return tuple(sorted((k, v) for k, v in x.items() if not is_private(k)))
-    spelt = ((spelled(k, True), v) for k, v in x.items())
-    return tuple(sorted((k, v) for k, v in spelt if not is_private(k, True)))
+    return tuple(sorted((spelled(k, userxattr), v) for k, v in x.items()
+                        if not is_own(k, userxattr)))
 
 
 def upper_entry(node: Node, userxattr: bool = False) -> UpperEntry:  # pragma: no cover

@@ -355,7 +355,7 @@ def _drop_needless_impure(fs: OvlFs, upper: Node, lowers: LowerStack) -> None:
     6.18: unlinking an entry whose origin only its forgotten dentry knew keeps the flag).
     Only with :attr:`OvlFs.same_dev`: otherwise ``ovl_iterate`` reads the real dir as it is
     (checked on 6.18 with each layer on its own tmpfs: the flag stays)."""
-    if fs.impure_lists.get(id(upper)) is upper:
+    if upper in fs.impure_lists:
         return
     pseudo = Dentry(None, b"", upper, lowers)
     for name in list(upper.dir_children()):
@@ -365,7 +365,7 @@ def _drop_needless_impure(fs: OvlFs, upper: Node, lowers: LowerStack) -> None:
             continue
         cu, lowers = child.upper, child.lowers
         if cu is not None and lowers and const_ino(fs, cu, lowers) and lowers[0][1].ino != cu.ino:
-            fs.impure_lists[id(upper)] = upper
+            fs.impure_lists.add(upper)
             return
     upper.xattrs.pop(IMPURE, None)
 

@@ -78,14 +78,14 @@ class OvlFs:
     # Copied-up objects whose origin could not be stored (userxattr: no user.* xattr on a
     # FIFO or symlink): the dentry of the name that was copied up keeps its lower stack in
     # memory until the mount goes, and moves with a rename (d_move); another name of the
-    # object, or the same name after a remount, finds none.  (id(upper parent dir), name)
-    # -> (that parent, the upper node, its origin).
-    named_origins: dict[tuple[int, bytes], tuple[Node, Node, tuple[Layer, Node]]] = field(
+    # object, or the same name after a remount, finds none.  (upper parent dir, name) ->
+    # (the upper node, its origin).
+    named_origins: dict[tuple[Node, bytes], tuple[Node, tuple[Layer, Node]]] = field(
         default_factory=dict)
     # Upper dirs whose impure list (ovl_cache_get_impure) was found not empty, cached in
-    # the dir's inode until an impure change (impurity_changed): id -> the dir.  Dropped
-    # with the inode (a remount; a reconfigure, unless an open file holds the dir).
-    impure_lists: dict[int, Node] = field(default_factory=dict)
+    # the dir's inode until an impure change (impurity_changed).  Dropped with the inode (a
+    # remount; a reconfigure, unless an open file holds the dir).
+    impure_lists: set[Node] = field(default_factory=set)
     # mounted from inside a user namespace: its root holds no capability of the initial
     # namespace (trusted.* xattrs out of reach, no device nodes; difftest.userns)
     userns: bool = False
@@ -147,10 +147,8 @@ def kept_origin(fs: OvlFs, parent: Node, name: bytes,
                 upper: Node) -> tuple[Layer, Node] | None:
     """The in-memory origin of ``upper`` under ``name`` in ``parent`` (see
     ``OvlFs.named_origins``), or None."""
-    kept = fs.named_origins.get((id(parent), name))
-    if kept is None or kept[0] is not parent or kept[1] is not upper:
-        return None
-    return kept[2]
+    kept = fs.named_origins.get((parent, name))
+    return kept[1] if kept is not None and kept[0] is upper else None
 
 
 def move_kept_origins(fs: OvlFs, odir: Node, oname: bytes, ndir: Node, nname: bytes,
@@ -158,18 +156,16 @@ def move_kept_origins(fs: OvlFs, odir: Node, oname: bytes, ndir: Node, nname: by
     """A rename moves the dentry (both, exchanging), and in-memory origins with them; the
     dentry of a name renamed over goes."""
     named = fs.named_origins
-    src = named.pop((id(odir), oname), None)
-    dst = named.pop((id(ndir), nname), None)
-    if src is not None and src[0] is odir:
-        named[(id(ndir), nname)] = (ndir, src[1], src[2])
-    if exchange and dst is not None and dst[0] is ndir:
-        named[(id(odir), oname)] = (odir, dst[1], dst[2])
+    src = named.pop((odir, oname), None)
+    dst = named.pop((ndir, nname), None)
+    if src is not None:
+        named[(ndir, nname)] = src
+    if exchange and dst is not None:
+        named[(odir, oname)] = dst
 
 
 def impurity_changed(fs: OvlFs, *dirs: Node | None) -> None:
     """``ovl_dir_modified(dir, impurity=true)``: an entry with an origin came or went, so
     the impure lists cached for ``dirs`` are stale (a change of another entry leaves a real
     dir's list valid: ``ovl_dir_version_inc`` counts only impure changes there)."""
-    for d in dirs:
-        if d is not None:
-            fs.impure_lists.pop(id(d), None)
+    fs.impure_lists.difference_update(dirs)

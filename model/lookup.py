@@ -8,7 +8,8 @@ walk state lives in one small record, :class:`LookupData` (``struct ovl_lookup_d
 The model keeps no dentry cache: every operation resolves its path from the root.  That is
 equivalent to the kernel's cached dentries because everything the cache remembers (opaque,
 redirect, origin) is written to the upper layer when it is decided, but for one thing: an
-origin a userxattr mount cannot store, which ``OvlFs.named_origins`` keeps per name.
+origin that cannot be stored (userxattr) or decoded (a user namespace), which
+``OvlFs.named_origins`` keeps per name.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def unlink_from(fs: OvlFs, udir: Node, name: bytes) -> Node:
     node = udir.dir_children().pop(name)
     udir.changed()
     if fs.named_origins:  # the name's dentry goes negative: its in-memory origin with it
-        fs.named_origins.pop((id(udir), name), None)
+        fs.named_origins.pop((udir, name), None)
     if node.kind != DIR:
         node.nlink -= 1
     else:

@@ -247,20 +247,16 @@ class Overlay:
 
     def _shrink_dcache(self) -> None:
         fs = self.fs
-        held = {id(h.inode.upper) for h in self.handles.values() if h.inode.upper is not None}
-        named = fs.named_origins
-        gone = [k for k, v in named.items() if not self._opened_as(v[1])]
+        held = {h.inode.upper for h in self.handles.values()}
+        # an open file holds a kept origin's dentry if it was opened under that name: only
+        # that name's lookup gives the upper node a lower stack
+        kept = {h.inode.upper for h in self.handles.values() if h.inode.lowers}
+        gone = [k for k, (node, _) in fs.named_origins.items() if node not in kept]
         for key in gone:
-            del named[key]
+            del fs.named_origins[key]
         if gone:
             fs.root = None  # the model's cached dentries remember those origins too
-        for dir_id in [k for k in fs.impure_lists if k not in held]:
-            del fs.impure_lists[dir_id]
-
-    def _opened_as(self, node: object) -> bool:
-        """An open file holds ``node`` through the name that keeps its origin (only that
-        name's lookup gives the node a lower stack)."""
-        return any(h.inode.upper is node and h.inode.lowers for h in self.handles.values())
+        fs.impure_lists.intersection_update(held)
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:  # pragma: no cover - library API
         return dump_upper(self.fs)

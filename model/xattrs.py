@@ -84,6 +84,18 @@ def real_name(name: bytes, userxattr: bool = False) -> bytes:
     return escaped
 
 
+def is_own(name: bytes, userxattr: bool) -> bool:
+    """A model name (as a node keeps it) that stands for one of the overlay's private
+    xattrs under this config."""
+    return is_private(spelled(name, userxattr), userxattr)
+
+
+def stored_name(name: bytes, userxattr: bool) -> bytes:
+    """The model name of what the layer stores for ``name`` given through the overlay
+    (escaped if private: :func:`real_name`)."""
+    return spelled(real_name(name, userxattr), userxattr)
+
+
 def layer_names(node: Node, userxattr: bool) -> Iterator[tuple[bytes, bytes]]:
     """``node``'s xattrs as (name as the layer spells it, value)."""
     for name, value in node.xattrs.items():

@@ -42,7 +42,7 @@ from model.lookup import Dentry, lookup_child
 from model.namei import fs_root, too_long
 from model.overlay import Overlay
 from model.types import ROOT, UpperEntry
-from model.xattrs import XATTR_NAME_MAX, listed_names, real_name, spelled
+from model.xattrs import XATTR_NAME_MAX, listed_names, stored_name
 
 _USER = b"user."
 _INTERN_MAX = 1 << 14
@@ -80,7 +80,7 @@ def _user_xattrs(node: Node, userxattr: bool = False) -> tuple[tuple[bytes, byte
         return ()
     if userxattr:
         shown = sorted(n for n in listed_names(node, ROOT, True) if n.startswith(_USER))
-        return tuple((n, x[spelled(real_name(n, True), True)]) for n in shown)
+        return tuple((n, x[stored_name(n, True)]) for n in shown)
     names = sorted(n for n in x if n.startswith(_USER))
     return tuple((n, x[n] if len(n) <= XATTR_NAME_MAX else b"<unreadable>") for n in names)
 

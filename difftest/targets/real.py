@@ -24,6 +24,7 @@ from difftest.credhelper import CredHelper, HelperPool
 from difftest.observe import Observation
 from difftest.targets.observe_real import RealObserver, observe_real
 from model.types import ROOT, Cred, DirEntry, Stat, StatFs, UpperEntry
+from model.xattrs import own_prefix
 
 _stat_of = realfs.stat_of
 _getdents = realfs.getdents
@@ -51,7 +52,7 @@ class RealOverlay(ABC):
     ) -> None:
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
-        private = realfs.private_prefix(userxattr)
+        private = os.fsdecode(own_prefix(userxattr))
         self._dumper = (None if self.upperdir is None
                         else realfs.TreeDumper(self.upperdir, private=private))  # fmt: skip
         # digests and xattrs kept between steps, and the whole view while the upper layer

@@ -46,8 +46,7 @@ FAULTS = [
     Fault(
         "copy-up drops xattrs",
         "copy_up.py",
-        "    new.xattrs = {k: v for k, v in lower.xattrs.items()"
-        " if not is_private(spelled(k, ux), ux)}",
+        "    new.xattrs = {k: v for k, v in lower.xattrs.items() if not is_own(k, ux)}",
         "    new.xattrs = {}",
     ),
     Fault(
