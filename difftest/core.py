@@ -58,7 +58,8 @@ class MachineCore(RuleBasedStateMachine):
         s = self.session
         rc = s.run_config
         spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper, data_only=rc.data_only,
-                                     userxattr=rc.config.userxattr, userns=rc.userns),
+                                     userxattr=rc.config.userxattr, userns=rc.userns,
+                                     root_history=rc.root_history),
                          label="layers")  # fmt: skip
         if isinstance(self._rules_strategy, SwarmRules):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")

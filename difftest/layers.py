@@ -48,6 +48,8 @@ def _make(layer: bytes, e: Entry) -> None:
         if e.kind != "dir":
             raise ValueError(f"layer root must be a dir, got {e!r}")
         _apply_meta(layer, e)
+        for name, value in e.xattrs:
+            os.setxattr(layer, name, value, follow_symlinks=False)
         return
     with realfs.beside(layer, rel) as p:
         _make_at(layer, p, e)

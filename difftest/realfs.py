@@ -19,7 +19,8 @@ import struct
 from collections.abc import Iterator
 
 from model.content import LARGE, content_digest, windows
-from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT
+from model.dump import uuid_shape
+from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT, UUID
 from model.types import PATH_MAX, DirEntry, Stat, StatFs, UpperEntry
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -301,7 +302,16 @@ def statfs(path: bytes) -> StatFs:
     buf = _StatfsBuf()
     if _libc.statfs(path, ctypes.byref(buf)) != 0:
         _raise(path)
-    return StatFs(buf.f_type & 0xFFFFFFFF, buf.f_namelen, bool(buf.f_flags & ST_RDONLY))
+    fsid = f"{buf.f_fsid[0] & 0xFFFFFFFF:08x}:{buf.f_fsid[1] & 0xFFFFFFFF:08x}"
+    return StatFs(buf.f_type & 0xFFFFFFFF, buf.f_namelen, bool(buf.f_flags & ST_RDONLY), fsid)
+
+
+def uuid_fsid(uuid: bytes) -> str:
+    """The f_fsid a filesystem with this 16-byte uuid reports (``uuid_to_fsid``: the two
+    little-endian halves xored, low word first), spelled as :func:`statfs` spells it."""
+    a, b = struct.unpack("<QQ", uuid)
+    v = a ^ b
+    return f"{v & 0xFFFFFFFF:08x}:{v >> 32:08x}"
 
 
 def stat_of(st: os.stat_result) -> Stat:
@@ -426,8 +436,8 @@ KINDS = {
 
 _PRIVATE = "trusted.overlay."
 # the private names UpperEntry shows, without the prefix
-_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE, _METACOPY = (
-    os.fsdecode(n)[len(_PRIVATE):] for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE, METACOPY)
+_OPAQUE, _REDIRECT, _ORIGIN, _IMPURE, _METACOPY, _UUID = (
+    os.fsdecode(n)[len(_PRIVATE):] for n in (OPAQUE, REDIRECT, ORIGIN, IMPURE, METACOPY, UUID)
 )
 
 
@@ -441,12 +451,14 @@ def upper_entry(path: bytes, st: os.stat_result, private: str = _PRIVATE) -> Upp
         kind = "whiteout"
     opaque = redirect = None
     origin = impure = metacopy = False
+    uuid = ""
     xattrs = []
     for name in os.listxattr(path, follow_symlinks=False):
         if name.startswith(private) and not name.startswith(escaped):
             # The overlay's own bookkeeping.  origin is reported by presence wherever it
             # is, the upper root included (the kernel writes a root origin only with
-            # index=on), metacopy by presence; uuid, nlink etc. are not part of UpperEntry.
+            # index=on), metacopy by presence, uuid by its shape; nlink etc. are not part
+            # of UpperEntry.
             own = name[len(private):]
             if own == _ORIGIN:
                 origin = True
@@ -458,6 +470,8 @@ def upper_entry(path: bytes, st: os.stat_result, private: str = _PRIVATE) -> Upp
                 impure = os.getxattr(path, name, follow_symlinks=False) == b"y"
             elif own == _METACOPY:
                 metacopy = True
+            elif own == _UUID:
+                uuid = uuid_shape(os.getxattr(path, name, follow_symlinks=False))
             continue
         xattrs.append((os.fsencode(name), os.getxattr(path, name, follow_symlinks=False)))
     if kind == "reg":
@@ -468,7 +482,7 @@ def upper_entry(path: bytes, st: os.stat_result, private: str = _PRIVATE) -> Upp
         digest = ""
     return UpperEntry(
         kind, _stat.S_IMODE(mode), st.st_uid, st.st_gid, 0 if kind == "dir" else st.st_size,
-        digest, opaque, redirect, origin, impure, tuple(sorted(xattrs)), metacopy,
+        digest, opaque, redirect, origin, impure, tuple(sorted(xattrs)), metacopy, uuid,
     )  # fmt: skip
 
 

@@ -29,6 +29,8 @@ class RunConfig:
     # container engines mount the overlay: its root lacks every capability of the initial
     # namespace; such a config runs in a worker process, which enters the namespace first
     userns: bool = False
+    # the upper root may hold a uuid or an impure mark from earlier mounts (uuid= presets)
+    root_history: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
@@ -37,7 +39,8 @@ class RunConfig:
         api = ", odd layer paths, fsconfig" if self.new_api else ""
         data = ", a data-only layer" if self.data_only else ""
         ns = ", inside a user namespace" if self.userns else ""
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api}{data}{ns})"
+        old = ", an upper root of earlier mounts" if self.root_history else ""
+        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api}{data}{ns}{old})"
 
 
 PRESETS: dict[str, RunConfig] = {
@@ -59,6 +62,13 @@ PRESETS: dict[str, RunConfig] = {
     "data-only+fsconfig": RunConfig("data-only+fsconfig", new_api=True, data_only=True),
     "userxattr": RunConfig("userxattr", Config(userxattr=True)),
     "userns": RunConfig("userns", Config(userxattr=True), userns=True),
+    "uuid=on": RunConfig("uuid=on", Config(uuid="on"), root_history=True),
+    "uuid=auto": RunConfig("uuid=auto", root_history=True),
+    "uuid=null": RunConfig("uuid=null", Config(uuid="null"), root_history=True),
+    "uuid=off": RunConfig("uuid=off", Config(uuid="off"), root_history=True),
+    "split-fs+uuid=off": RunConfig("split-fs+uuid=off", Config(uuid="off"), split_fs=True,
+                                   root_history=True),
+    "no-upper+uuid=on": RunConfig("no-upper+uuid=on", Config(uuid="on"), has_upper=False),
     "lowers=1": RunConfig("lowers=1", lowers=1),
     "lowers=3": RunConfig("lowers=3", lowers=3),
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),

@@ -167,7 +167,7 @@ def value_class(syscall: str, e: Any, a: Any) -> str:
         return ",".join(out)
     if syscall == "statfs" and isinstance(e, tuple) and isinstance(a, tuple):
         return ",".join(f"statfs{i}:{x}->{y}" for i, (x, y) in enumerate(zip(e, a, strict=False))
-                        if x != y)  # fmt: skip  # (f_type, namelen, readonly): few values
+                        if x != y)  # fmt: skip  # (f_type, namelen, readonly, fsid): few values
     if isinstance(e, bytes) or isinstance(a, bytes):
         return "data"
     if isinstance(e, int) and isinstance(a, int):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
+from typing import cast
 
 from hypothesis import strategies as st
 
-from model.spec import METACOPY, OPAQUE, REDIRECT, Entry, LayersSpec, Xattrs
+from model.spec import IMPURE, METACOPY, OPAQUE, REDIRECT, UUID, Entry, LayersSpec, Xattrs
 from model.types import NAME_MAX, PATH_MAX
 from model.xattrs import spelled
 
@@ -213,28 +214,46 @@ def respelled(spec: LayersSpec, userxattr: bool, userns: bool) -> LayersSpec:
     return spec.with_xattrs(names)
 
 
+# What an upper root may already hold when an overlay mounts it (the uuid=* presets): each
+# decides the uuid= mode's fallbacks (model.super.init_uuid).  "impure": a root marked by an
+# overlay of the kernels before persistent uuids; "bad": a uuid of the wrong size.
+UPPER_ROOT_HISTORIES: dict[str, Xattrs] = {
+    "new": (),
+    "uuid": ((UUID, bytes(range(100, 116))),),
+    "bad": ((UUID, b"short"),),
+    "impure": ((IMPURE, b"y"),),
+    "impure+uuid": ((IMPURE, b"y"), (UUID, bytes(range(100, 116)))),
+}
+_ROOT_HISTORY = st.sampled_from([UPPER_ROOT_HISTORIES[k] for k in sorted(UPPER_ROOT_HISTORIES)])
+
+
 @st.composite
 def _layers_spec(draw: Draw, *, lowers: int, upper: bool, data_only: bool, userxattr: bool,
-                 userns: bool) -> LayersSpec:
+                 userns: bool, root_history: bool) -> LayersSpec:
     lows = tuple(
         decode_layer(draw(_GENOME), can_whiteout=i < lowers - 1, opaque_ok=i < lowers - 1)  # type: ignore[arg-type]
         for i in range(lowers)
     )
     up = decode_layer(draw(_GENOME), can_whiteout=True, opaque_ok=True) if upper else None  # type: ignore[arg-type]
+    if up is not None and root_history:
+        history = cast(Xattrs, draw(_ROOT_HISTORY))
+        if history:
+            up = (Entry(b"", "dir", 0o755, xattrs=history), *up)
     spec = LayersSpec(lowers=lows, upper=up)
     return respelled(with_data_layer(spec) if data_only else spec, userxattr, userns)
 
 
 @functools.cache
 def layers_spec(*, lowers: int, upper: bool, data_only: bool = False, userxattr: bool = False,
-                userns: bool = False) -> st.SearchStrategy[LayersSpec]:
+                userns: bool = False, root_history: bool = False) -> st.SearchStrategy[LayersSpec]:
     """``lowers`` lower layers (the bottom one without whiteouts) and maybe an upper;
     ``data_only``: the bottom layer's files keep their data in a data-only layer (the same
-    draws, :func:`with_data_layer`); ``userxattr``, ``userns``: as :func:`respelled`.  One
-    strategy object per shape: Hypothesis validates a new one at its first draw, which cost a
-    fresh strategy per example about 0.3 ms."""
+    draws, :func:`with_data_layer`); ``userxattr``, ``userns``: as :func:`respelled`;
+    ``root_history``: the upper root may hold what earlier mounts left on it
+    (:data:`UPPER_ROOT_HISTORIES`).  One strategy object per shape: Hypothesis validates a
+    new one at its first draw, which cost a fresh strategy per example about 0.3 ms."""
     return _layers_spec(lowers=lowers, upper=upper, data_only=data_only, userxattr=userxattr,
-                        userns=userns)
+                        userns=userns, root_history=root_history)
 
 
 def spec_paths(spec: LayersSpec) -> set[bytes]:

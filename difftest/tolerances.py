@@ -74,7 +74,10 @@ TOLERANCES: tuple[Tolerance, ...] = (
     ),
     Tolerance(
         "upper-root-uuid",
-        "trusted.overlay.uuid on the upper root is written by the first mount (uuid=auto)",
+        "a FUSE overlay other than ovlfuse need not keep the kernel's persistent uuid "
+        "(trusted.overlay.uuid on the upper root, written by a mount with uuid=on or auto): "
+        "its statfs cannot show an fsid of its own, which is what the uuid is for",
+        "fuse-overlayfs, cmd",
     ),
     Tolerance(
         "large-file-windows",
@@ -107,6 +110,13 @@ TOLERANCES: tuple[Tolerance, ...] = (
         "a FUSE mount reports FUSE's magic, not OVERLAYFS_SUPER_MAGIC",
         "fuse",
     ),
+    Tolerance(
+        "statfs-fsid",
+        "a FUSE mount's f_fsid is FUSE's (no FUSE program can set it), so the fsid the uuid= "
+        "option decides is compared on the kernel only; the upper root's uuid xattr is "
+        "compared on every target",
+        "fuse",
+    ),
 )
 
 BY_NAME = {t.name: t for t in TOLERANCES}
@@ -115,6 +125,18 @@ BY_NAME = {t.name: t for t in TOLERANCES}
 def tolerated(name: str) -> Tolerance:
     """Look up a tolerance by name (a typo is an error, not a silent skip)."""
     return BY_NAME[name]
+
+
+UUID_UNOBSERVED = "unobserved"  # UpperEntry.uuid of a target that need not keep one
+
+
+def untracked_uuid(expected: UpperEntry, actual: UpperEntry) -> UpperEntry:
+    """``expected`` (the upper root) as a target that does not keep the uuid would have it
+    (tolerance ``upper-root-uuid``)."""
+    if actual.uuid != UUID_UNOBSERVED:
+        return expected
+    tolerated("upper-root-uuid")
+    return dataclasses.replace(expected, uuid=UUID_UNOBSERVED)
 
 
 def normalise_upper_entry(e: UpperEntry) -> UpperEntry:

@@ -155,6 +155,7 @@ class OverlayFs:
                             [os.fstat(layer.fd).st_dev for layer in lowers])
         self.namelen = max(os.statvfs(layer.real(b"")).f_namemax for layer in self.all_layers())
         self.owners = Owners(cfg)
+        self.uuid_mode = cfg.uuid  # after the mount's fallbacks (_init_uuid)
         self._tmp_counter = itertools.count(int.from_bytes(os.urandom(3), "little") << 8)
 
     @classmethod
@@ -173,7 +174,7 @@ class OverlayFs:
         ofs = cls(cfg, upper, lowers, work_fd)
         if upper is not None and not cfg.readonly:
             ofs._prepare_workdir()
-            ofs._init_uuid()
+        ofs.uuid_mode = ofs._init_uuid()
         ofs.owners.setup(cfg, upper, lowers)
         for layer in ofs.all_layers():
             log.debug("layer %s = %s (fd %d)", layer.name, _shown(layer.path), layer.fd)
@@ -202,13 +203,12 @@ class OverlayFs:
 
     def origin_candidates(self) -> list[tuple[int, bytes]]:
         """(mount fd, fs uuid) of every lower layer, top first, for origin decoding."""
-        if self.cfg.uuid in ("null", "off"):
-            return [(layer.fd, bytes(16)) for layer in self.lowers]
-        return [(layer.fd, self.fs_uuids[layer.index]) for layer in self.lowers]
+        return [(layer.fd, self.fs_uuid_of(layer)) for layer in self.lowers]
 
     def fs_uuid_of(self, layer: Layer) -> bytes:
-        """The uuid written into origin handles of *layer*'s objects (zeros with uuid=null)."""
-        if self.cfg.uuid in ("null", "off"):
+        """The uuid written into origin handles of *layer*'s objects: zeros with uuid=off
+        (which the kernel allows only with every layer on one filesystem)."""
+        if self.uuid_mode == "off":
             return bytes(16)
         return self.fs_uuids.get(layer.index, bytes(16))
 
@@ -224,22 +224,33 @@ class OverlayFs:
             layers.mkdir(self.work + b"/incompat", 0o755)
             layers.mkdir(self.work + b"/incompat/volatile", 0o755)
 
-    def _init_uuid(self) -> None:
-        """Write ``overlay.uuid`` on a fresh upper root, as the kernel's ovl_init_uuid_xattr."""
-        assert self.upper is not None
+    def _init_uuid(self) -> str:
+        """The uuid= mode this mount runs with, after the kernel's fallbacks
+        (``ovl_init_uuid_xattr`` and super.c): ``on``/``auto`` load the upper root's
+        ``overlay.uuid`` or write a new one, where ``auto`` on a root already marked impure
+        (an overlay older than persistent uuids) and any value not 16 bytes long (left as it
+        is) fall back to ``null``; ``off`` needs one filesystem; without an upper layer
+        every mode but ``auto`` is ``null``.  Read-only mounts write the uuid too."""
+        mode = self.cfg.uuid
+        if self.upper is None:
+            return "auto" if mode == "auto" else "null"
+        if mode == "off":
+            return "off" if self.xino.samefs else "null"
+        if mode not in ("auto", "on"):
+            return mode
         root = self.upper.real(b"")
-        if self.cfg.uuid not in ("auto", "on"):
-            return
         current = layers.getxattr(root, self.private(b"uuid"))
-        if current is not None and len(current) == 16:
-            return
-        if self.cfg.uuid == "auto" and layers.getxattr(root, self.private(b"impure")):
-            return  # an upper used before uuids existed: stays uuid=null
+        if current is not None:
+            return mode if len(current) == 16 else "null"
+        if mode == "auto" and layers.getxattr(root, self.private(b"impure")):
+            return "null"  # an upper used before uuids existed
         try:
             layers.setxattr(root, self.private(b"uuid"), os.urandom(16))
         except OSError as e:
             if e.errno not in (errno.EOPNOTSUPP, errno.EPERM):
                 raise
+            return "null"
+        return "on"
 
     def close(self) -> None:
         for layer in self.all_layers():

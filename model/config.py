@@ -14,6 +14,7 @@ from typing import Literal
 
 RedirectDir = Literal["on", "follow", "nofollow", "off"]
 Xino = Literal["off", "auto", "on"]
+Uuid = Literal["null", "off", "auto", "on"]
 
 OVL_MAX_STACK = 500  # params.c: at most 500 layers
 REDIRECT_MAX = 256  # module parameter redirect_max
@@ -30,6 +31,7 @@ class Config:
     xino: Xino = "off"
     userxattr: bool = False
     volatile: bool = False
+    uuid: Uuid = "auto"
     ro: bool = False
     redirect_max: int = REDIRECT_MAX
 
@@ -80,6 +82,8 @@ class Config:
             opts.append("userxattr")
         if self.volatile:
             opts.append("volatile")
+        if self.uuid != "auto":
+            opts.append(f"uuid={self.uuid}")
         if self.ro:
             opts.append("ro")
         return opts

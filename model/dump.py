@@ -2,7 +2,8 @@
 
 Same reading rules as ``difftest.realfs.upper_entry``: a char device 0:0 is a ``whiteout``;
 ``opaque`` and ``redirect`` by value, ``origin`` and ``metacopy`` by presence, ``impure``
-when ``y``; the other private names (uuid, nlink...) are bookkeeping and not shown;
+when ``y``, ``uuid`` by its shape; the other private names (nlink...) are bookkeeping and not
+shown;
 escaped names (``trusted.overlay.overlay.*``) and all other xattrs are listed, sorted, as the
 layer spells them (``user.overlay.*`` with userxattr: :func:`model.xattrs.spelled`).
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 from model.fs import OvlFs
 from model.layer import CHR, DIR, LNK, REG, Node, walk_tree
-from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT
+from model.spec import IMPURE, METACOPY, OPAQUE, ORIGIN, REDIRECT, UUID
+from model.super import UUID_SIZE
 from model.types import UpperEntry
 from model.xattrs import is_own, spelled
 
 UpperFields = tuple[
     str, int, int, int, int, str, bytes | None, bytes | None, bool, bool,
-    tuple[tuple[bytes, bytes], ...], bool,
+    tuple[tuple[bytes, bytes], ...], bool, str,
 ]  # fmt: skip
 
 
@@ -35,7 +37,7 @@ def upper_fields(node: Node, userxattr: bool = False) -> UpperFields:
     x = node.xattrs
     if not x:
         return (kind, node.mode, node.uid, node.gid, size, digest, None, None, False, False, (),
-                False)  # fmt: skip
+                False, "")  # fmt: skip
     return (
         kind,
         node.mode,
@@ -49,7 +51,15 @@ def upper_fields(node: Node, userxattr: bool = False) -> UpperFields:
         x.get(IMPURE) == b"y",
         _ordinary(x, userxattr),
         METACOPY in x,
+        uuid_shape(x.get(UUID)),
     )
+
+
+def uuid_shape(value: bytes | None) -> str:
+    """``UpperEntry.uuid`` of a ``trusted.overlay.uuid`` value (None: no such xattr)."""
+    if value is None:
+        return ""
+    return "uuid" if len(value) == UUID_SIZE else "bad"
 
 
 def _ordinary(x: dict[bytes, bytes], userxattr: bool) -> tuple[tuple[bytes, bytes], ...]:

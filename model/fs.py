@@ -13,6 +13,7 @@ from typing import Any
 from model.config import Config
 from model.layer import Clock, Layer, Node, build_layer
 from model.spec import ORIGIN, LayersSpec
+from model.super import init_uuid
 from model.xattrs import spelled
 
 
@@ -89,6 +90,8 @@ class OvlFs:
     # mounted from inside a user namespace: its root holds no capability of the initial
     # namespace (trusted.* xattrs out of reach, no device nodes; difftest.userns)
     userns: bool = False
+    # the uuid= mode this mount runs with after its fallbacks (model.super.init_uuid)
+    uuid_mode: str = "auto"
 
     def __post_init__(self) -> None:
         self.root_lowers = tuple((layer, layer.root) for layer in self.lowers)
@@ -115,6 +118,7 @@ class OvlFs:
             # at mount (catalogue §0, "Side effects of mounting").
             upper.root.xattrs.setdefault(ORIGIN, b"")
             upper.root.origin = (lowers[0], lowers[0].root)
+        init_uuid(fs)
         return fs
 
     @property

@@ -29,6 +29,7 @@ VALUES: dict[str, tuple[str, ...] | None] = {
     "xino": ("on", "off", "auto"),
     "userxattr": None,
     "volatile": None,
+    "uuid": ("null", "off", "auto", "on"),
 }
 
 
@@ -70,6 +71,7 @@ def _named(words: Sequence[str]) -> tuple[Config, frozenset[str]]:
         xino=given.get("xino", "off"),  # type: ignore[arg-type]
         userxattr="userxattr" in given,
         volatile="volatile" in given,
+        uuid=given.get("uuid", "auto"),  # type: ignore[arg-type]
     )
     return config, frozenset(given)
 

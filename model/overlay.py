@@ -22,6 +22,7 @@ from model.layer import LNK, REG
 from model.namei import Nameidata, check_path, last_component, resolve, walk_parent
 from model.options import given_by, verify
 from model.spec import LayersSpec
+from model.super import fsid_class, init_uuid
 from model.types import (
     NAME_MAX,
     OVERLAYFS_SUPER_MAGIC,
@@ -86,10 +87,11 @@ class Overlay:
 
     def statfs(self, path: bytes) -> StatFs:
         """statfs(2): overlay's magic, the upper (or top lower) fs's name limit, ST_RDONLY
-        for a read-only overlay (catalogue §2.14)."""
+        for a read-only overlay, the fsid as ``uuid=`` decides (catalogue §2.14,
+        :func:`model.super.fsid_class`)."""
         check_path(path)
         resolve(Nameidata(self.fs, ROOT), path, follow=True)
-        return StatFs(OVERLAYFS_SUPER_MAGIC, NAME_MAX, self.fs.readonly)
+        return StatFs(OVERLAYFS_SUPER_MAGIC, NAME_MAX, self.fs.readonly, fsid_class(self.fs))
 
     def content_digest(self, path: bytes) -> str:  # pragma: no cover - library API
         node = file.resolve_content(self.fs, path)
@@ -218,6 +220,7 @@ class Overlay:
         self.fs.named_origins.clear()
         self.fs.impure_lists.clear()
         self.fs.root = None  # the dentry cache goes with the mount
+        init_uuid(self.fs)
         return ("volatile",) if self.fs.config.volatile and self.fs.upper is not None else None
 
     def reconfigure(self, ro: bool) -> None:

@@ -20,6 +20,7 @@ ORIGIN = b"trusted.overlay.origin"
 IMPURE = b"trusted.overlay.impure"
 XWHITEOUT = b"trusted.overlay.whiteout"
 METACOPY = b"trusted.overlay.metacopy"
+UUID = b"trusted.overlay.uuid"
 PRIVATE_PREFIX = b"trusted.overlay."
 
 

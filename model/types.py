@@ -56,11 +56,15 @@ class DirEntry(NamedTuple):
 
 @dataclass(frozen=True)
 class StatFs:
-    """The ``statfs`` fields the model decides: overlay magic, name limit, read-only flag."""
+    """The ``statfs`` fields the model decides: overlay magic, name limit, read-only flag,
+    and where f_fsid comes from (``uuid``: the overlay's uuid; ``zero``: the null uuid;
+    ``layer``: the fsid of the layer's filesystem that answered; a real target gives the
+    raw value as ``HEX:HEX`` until it is classified, ``""`` where it cannot be observed)."""
 
     f_type: int
     namelen: int
     readonly: bool
+    fsid: str = "layer"
 
 
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
@@ -74,8 +78,8 @@ class UpperEntry:
 
     ``kind`` is ``whiteout`` for a char device 0:0.  Overlay xattrs are reported as the
     kernel writes them: ``opaque`` and ``redirect`` by value, ``origin`` by presence,
-    ``impure`` by presence of ``y``, ``metacopy`` by presence.  ``xattrs`` are the
-    non-private xattrs.
+    ``impure`` by presence of ``y``, ``metacopy`` by presence, ``uuid`` by its shape (the
+    value is random).  ``xattrs`` are the non-private xattrs.
     """
 
     kind: str
@@ -90,3 +94,5 @@ class UpperEntry:
     impure: bool
     xattrs: tuple[tuple[bytes, bytes], ...]
     metacopy: bool = False
+    # trusted.overlay.uuid (the upper root's): "" none, "uuid" 16 bytes, "bad" any other size
+    uuid: str = ""

@@ -190,6 +190,18 @@ AREAS: tuple[Area, ...] = (
         "origin of every copy-up is written empty, since file handles cannot be decoded "
         "there; difftest's `userns` preset checks that, these pages run as root.)",
     ),
+    Area(
+        "option-uuid",
+        "opt_uuid",
+        "Option uuid",
+        "`uuid=on|auto|null|off` decides whether the overlay keeps a persistent uuid of its "
+        "own in `trusted.overlay.uuid` on the upper root, and so where statfs's f_fsid comes "
+        "from: the overlay's uuid, or the fsid of a layer's filesystem. `off` also writes "
+        "file handles (`origin`) with a null uuid, which needs every layer on one "
+        "filesystem. The default, `auto`, turns into `on` at the first mount of a new upper "
+        "layer and into `null` for one an older kernel used. The fsid is compared on the "
+        "kernel only: a FUSE mount cannot choose its own.",
+    ),
 )
 
 BY_SLUG = {a.slug: a for a in AREAS}

@@ -126,6 +126,10 @@ def show_error(exc: BaseException) -> Shown:
     return Shown(" or ".join(names), tuple(names), error=True)
 
 
+FSID_WORDS = {"uuid": "from the overlay's uuid", "zero": "0",
+              "layer": "of the layer's filesystem"}  # StatFs.fsid, for people
+
+
 def _stat_facts(st: Stat, labels: InodeLabels) -> list[str]:
     kind = KIND_WORDS.get(_kind_of_mode(st.mode), "?")
     facts = [kind, f"mode={stat_mod.S_IMODE(st.mode):04o}", f"uid={st.uid}", f"gid={st.gid}"]
@@ -190,10 +194,11 @@ def show_value(op: ops.Op, value: Any, labels: InodeLabels, show_inodes: bool) -
             f"f_type={value.f_type:#x}",
             f"namelen={value.namelen}",
             "ro" if value.readonly else "rw",
+            f"fsid={value.fsid}",
         )
         text = f"f_type {value.f_type:#x}, namelen {value.namelen}" + (
             ", read-only" if value.readonly else ""
-        )
+        ) + f", fsid {FSID_WORDS.get(value.fsid, value.fsid)}"
         return Shown(text, fs_facts)
     if isinstance(op, ops.Listxattr):
         names = sorted(text_of(n) for n in value)
@@ -255,6 +260,8 @@ def upper_facts(e: UpperEntry, data: bytes | None) -> tuple[str, ...]:
         facts.append("impure")
     if e.metacopy:
         facts.append("metacopy")
+    if e.uuid:
+        facts.append("uuid" if e.uuid == "uuid" else f"uuid={e.uuid}")
     facts += [xattr_word(k, v) for k, v in e.xattrs]
     return tuple(facts)
 

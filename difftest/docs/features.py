@@ -103,7 +103,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("hardlinks-index-off", "hard links, index=off"),
     Feature("hardlinks-index-on", "hard links, index=on"),
     Feature("xattr-privacy", "xattr privacy and escaping"),
-    Feature("statfs", "statfs (f_type; the fsid is not observed)"),
+    Feature("statfs", "statfs (f_type, namelen, read-only, where the fsid comes from)"),
     Feature("ro-overlay", "ro overlay (no upper)"),
     Feature("remount", "remount (the same layers mounted again; ro via the ro config)"),
     _unseen(
@@ -118,6 +118,7 @@ FEATURES: tuple[Feature, ...] = (
             "userxattr (user.overlay.*); in a user namespace: difftest's userns preset"),
     Feature("xwhiteout", "xwhiteout"),
     Feature("volatile", "volatile"),
+    Feature("uuid", "uuid=on|auto|null|off (persistent uuid, fsid)"),
     _out(
         "index-other-lowers",
         "index=on with other lowers",

@@ -35,14 +35,15 @@ from typing import IO, Any
 
 from difftest import realfs
 from difftest.observe import Difference, Observation
+from difftest.outcome import FSID_UNOBSERVED
 from difftest.scratch import Scratch
 from difftest.targets.kernel import KernelOverlay, mount_data
 from difftest.targets.observe_real import RealObserver
-from difftest.tolerances import tolerated
+from difftest.tolerances import UUID_UNOBSERVED, tolerated
 from difftest.watchdog import WATCHDOG
 from model.config import Config
 from model.spec import LayersSpec
-from model.types import OVERLAYFS_SUPER_MAGIC, ROOT, Cred, StatFs
+from model.types import OVERLAYFS_SUPER_MAGIC, ROOT, Cred, StatFs, UpperEntry
 
 OP_TIMEOUT = float(os.environ.get("DIFFTEST_OP_TIMEOUT", "10"))
 # Option presets per program: exact mode (timeouts 0: every lookup and getattr reaches the
@@ -336,7 +337,16 @@ class FuseOverlay(KernelOverlay):
         if self.on_kernel:
             return st
         tolerated("statfs-f_type")  # FUSE reports its own magic
-        return StatFs(OVERLAYFS_SUPER_MAGIC, st.namelen, st.readonly)
+        tolerated("statfs-fsid")  # and an fsid of its own
+        return StatFs(OVERLAYFS_SUPER_MAGIC, st.namelen, st.readonly, FSID_UNOBSERVED)
+
+    def upper_dump(self) -> dict[bytes, UpperEntry]:
+        """The upper layer on disk; a FUSE program other than ovlfuse need not keep the
+        kernel's persistent uuid (tolerance ``upper-root-uuid``)."""
+        dump = super().upper_dump()
+        if self._server is None and not self.on_kernel and b"/" in dump:
+            dump = {**dump, b"/": replace(dump[b"/"], uuid=UUID_UNOBSERVED)}
+        return dump
 
     def chown(self, path: bytes, uid: int, gid: int, *, cred: Cred = ROOT) -> None:
         # (on a read-only mount the VFS refuses with EROFS before it looks at the mode: found

@@ -79,6 +79,7 @@ class KernelOverlay(RealOverlay):
         self._detached = True  # nothing of ours is mounted under example_dir
         super().__init__(self.dirs.merged, self.dirs.upper, helpers=helpers,
                          userxattr=self.config.userxattr)
+        self.fsid_layer = self.dirs.upper if self.dirs.upper is not None else self.dirs.lowers[0]
         try:
             self.mount()
         except BaseException:

@@ -68,7 +68,7 @@ from model.namei import too_long
 from model.types import PATH_MAX, UpperEntry
 
 Xattrs = tuple[tuple[bytes, bytes], ...]
-Details = tuple[StatKey, str, Xattrs]  # key, digest (or link target), user xattrs
+Details = tuple[object, str, Xattrs]  # key, digest (or link target), user xattrs
 DirDetails = tuple[StatKey, Xattrs, tuple[bytes, ...]]  # key, user xattrs, names
 Fields = tuple[int, int, int, int, int, int]  # mode, uid, gid, size, nlink, rdev
 Attributes = tuple[Fields, int, int, StatKey, int]  # fields, ino, mtime, cache key, dev
@@ -112,6 +112,7 @@ class RealObserver:
         self.cache: dict[bytes, Details] = {}
         self.dir_cache: dict[bytes, DirDetails] = {}
         self.upper_seen: dict[bytes, UpperEntry] | None = None  # the dump after the last walk
+        self._upper_now: dict[bytes, UpperEntry] = {}  # the dump the current walk keys on
 
     def reset(self) -> None:
         self.cache.clear()
@@ -131,7 +132,14 @@ class RealObserver:
             content = os.readlink(full).hex()
         return content, _user_xattrs(full) if kind in ("reg", "dir") else ()
 
-    def merged(self) -> Maps:
+    def merged(self, upper: dict[bytes, UpperEntry] | None = None) -> Maps:
+        """The maps of a path walk.  ``upper``: the upper layer on disk now, whose entry for
+        a path joins that path's cache key: a copy-up within the coarse clock tick of the
+        lower file's last change keeps every attribute the overlay shows (the origin's
+        inode number, the copied times, ctime equal at that granularity: met 107 times in
+        2,000 examples of uuid=off, where the whole example ran within a tick), while the
+        upper layer gains the file."""
+        self._upper_now = upper or {}
         merged: dict[bytes, MergedEntry] = {}
         ino: dict[bytes, int] = {}
         dev: dict[bytes, int] = {}
@@ -166,7 +174,7 @@ class RealObserver:
             merged[path] = unresolvable(exc.errno or 0)
             return []
         kind = KIND_NAMES[_stat.S_IFMT(st.st_mode)]
-        key = realfs.stat_key(st)
+        key = (realfs.stat_key(st), self._upper_now.get(path))
         hit = self.cache.get(path) if self.use_cache else None
         if hit is not None and hit[0] == key:
             content, xattrs = hit[1], hit[2]
@@ -335,13 +343,14 @@ def observe_real(target: Any, observer: RealObserver) -> Observation:
         ):
             merged, ino, mtime, dev = view[1]
         else:
-            merged, ino, mtime, dev = observer.merged()
+            merged, ino, mtime, dev = observer.merged(dump)
             dump = target.upper_dump()
             view = (target.upper_generation(), (merged, ino, mtime, dev))
         if not any(e.kind.startswith("unresolvable") for e in merged.values()):
             observer.view = view  # a view with a failed lookup is never reused
     else:
-        merged, ino, mtime, dev = observer.merged()
+        merged, ino, mtime, dev = observer.merged(target.upper_dump() if observer.use_cache
+                                                  else None)  # fmt: skip
         dump = target.upper_dump()
     observer.upper_seen = dump
     upper = {p: normalise_upper_entry(e) for p, e in dump.items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +24,7 @@ from difftest import realfs, realops
 from difftest.credhelper import CredHelper, HelperPool
 from difftest.observe import Observation
 from difftest.targets.observe_real import RealObserver, observe_real
+from model.super import UUID_SIZE
 from model.types import ROOT, Cred, DirEntry, Stat, StatFs, UpperEntry
 from model.xattrs import own_prefix
 
@@ -53,6 +55,10 @@ class RealOverlay(ABC):
         self.mountpoint = os.fsencode(mountpoint).rstrip(b"/")
         self.upperdir = None if upperdir is None else os.fsencode(upperdir)
         private = os.fsdecode(own_prefix(userxattr))
+        self._private = os.fsencode(private)
+        # the layer directory whose filesystem answers the overlay's statfs (the upper, else
+        # the top lower): set by targets that build their layers
+        self.fsid_layer: bytes | None = self.upperdir
         self._dumper = (None if self.upperdir is None
                         else realfs.TreeDumper(self.upperdir, private=private))  # fmt: skip
         # digests and xattrs kept between steps, and the whole view while the upper layer
@@ -292,8 +298,10 @@ class RealOverlay(ABC):
         self._call(cred, "removexattr", path, name)
 
     def statfs(self, path: bytes) -> StatFs:
+        """statfs(2), its f_fsid named by where it comes from (:func:`fsid_class`)."""
         result: StatFs = self._call(ROOT, "statfs", path)
-        return result
+        return replace(result, fsid=fsid_class(result.fsid, self.upperdir, self.fsid_layer,
+                                               self._private))  # fmt: skip
 
     def content_digest(self, path: bytes) -> str:
         """Digest of the file's content, read through the mount with O_RDONLY|O_NOFOLLOW
@@ -379,3 +387,21 @@ class RealOverlay(ABC):
         """Moves whenever :meth:`upper_dump` finds the upper layer changed (every dump, with
         the dump cache off); constant without an upper layer."""
         return 0 if self._dumper is None else self._dumper.generation
+
+
+def fsid_class(raw: str, upperdir: bytes | None, layer: bytes | None, private: bytes) -> str:
+    """A real overlay's f_fsid (``HEX:HEX``) as :class:`model.types.StatFs` names it:
+    ``uuid`` when it is the upper root's persistent uuid folded (``uuid_to_fsid``), ``zero``,
+    ``layer`` when it is the fsid of ``layer``'s filesystem; else the raw value."""
+    if raw == "00000000:00000000":
+        return "zero"
+    if upperdir is not None:
+        try:
+            uuid = os.getxattr(upperdir, private + b"uuid", follow_symlinks=False)
+        except OSError:
+            uuid = b""
+        if len(uuid) == UUID_SIZE and realfs.uuid_fsid(uuid) == raw:
+            return "uuid"
+    if layer is not None and realfs.statfs(layer).fsid == raw:
+        return "layer"
+    return raw

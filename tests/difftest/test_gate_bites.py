@@ -142,6 +142,23 @@ FAULTS = [
         "    if not ofs.writable:\n        return\n    path = ofs.upper.real(upper.rel)",
         config="ro",
     ),
+    # The bugs of reports/ovlfuse-uuid-20261205, found by difftest before they were fixed.
+    Fault(
+        "a persistent uuid of the wrong size is overwritten (the kernel falls back to null)",
+        "super.py",
+        "        if current is not None:\n"
+        '            return mode if len(current) == 16 else "null"',
+        "        if current is not None and len(current) == 16:\n            return mode",
+        config="uuid=on",
+        examples=60,  # met in the first examples: a short control
+    ),
+    Fault(
+        "a read-only mount does not write the persistent uuid",
+        "super.py",
+        "        ofs.uuid_mode = ofs._init_uuid()",
+        "        ofs.uuid_mode = ofs._init_uuid() if not cfg.readonly else cfg.uuid",
+        config="ro",
+    ),
 ]
 
 

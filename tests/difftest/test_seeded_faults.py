@@ -286,6 +286,20 @@ FAULTS = [
         "        return self.origin_stored(fs)",
         config="userns",
     ),
+    Fault(
+        "uuid=auto takes an upper root marked impure for a new overlay",
+        "super.py",
+        '    elif mode == "auto" and IMPURE in root:',
+        "    elif False:",
+        config="uuid=auto",
+    ),
+    Fault(
+        "statfs shows the overlay's uuid as fsid under uuid=off",
+        "super.py",
+        '    if fs.uuid_mode in ("on", "auto"):',
+        '    if fs.uuid_mode != "null":',
+        config="uuid=off",
+    ),
 ]
 NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
 DEFAULT_EXAMPLES, OPTION_EXAMPLES = 1500, 300
