@@ -311,6 +311,30 @@ class OverlayMachine(CornerRules):
             self.run_op(ops.Remount())
 
 
+class ExportMachine(OverlayMachine):
+    """:class:`OverlayMachine` with file handles, for configs with ``nfs_export=on`` (the
+    others refuse every handle with EOPNOTSUPP: a rule there would only shift every other
+    config's fixed-seed examples): take a handle of a path, and later open it again,
+    whatever happened to the object in between (copy-up, rename, unlink, remount)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handle_paths: list[bytes] = []
+
+    @rule(p=PATH, follow=st.sampled_from([False, False, False, True]))
+    def name_to_handle(self, p: int, follow: bool) -> None:
+        path = self.at(p)
+        if not self.run_op(ops.NameToHandle(path, follow)).is_error:
+            self.handle_paths.append(path)
+
+    @precondition(lambda self: bool(self.handle_paths))
+    @rule(i=st.integers(0, 7))
+    def open_by_handle(self, i: int) -> None:
+        self.run_op(ops.OpenByHandle(self.handle_paths[i % len(self.handle_paths)]))
+
+
 def machine_for(session: Session) -> type[OverlayMachine]:
-    """The state machine of one run: :class:`OverlayMachine` bound to ``session``."""
-    return type("OverlayMachineRun", (OverlayMachine,), {"session": session})
+    """The state machine of one run: :class:`OverlayMachine` (:class:`ExportMachine` where
+    handles can be decoded) bound to ``session``."""
+    base = ExportMachine if session.run_config.config.nfs_export else OverlayMachine
+    return type("OverlayMachineRun", (base,), {"session": session})

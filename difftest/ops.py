@@ -42,10 +42,12 @@ def open_flags_str(flags: int) -> str:
 
 
 class Handles:
-    """Maps handle labels to one target's own handles."""
+    """Maps handle labels to one target's own handles, and the paths given to
+    ``NameToHandle`` to the file handles each target encoded for them."""
 
     def __init__(self) -> None:
         self.by_label: dict[int, int] = {}
+        self.file_handles: dict[bytes, object] = {}
 
     def get(self, label: int) -> int:
         try:
@@ -337,6 +339,38 @@ class RemountRw(Op):
 
     def run(self, sys: Syscalls, handles: Handles) -> Any:
         return sys.reconfigure(False)
+
+
+# ---- file handles (nfs_export) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class NameToHandle(Op):
+    """``name_to_handle_at`` as root; each target keeps the handle it got under ``path`` (a
+    later call for the same path replaces it).  Handles outlive remounts, as on disk."""
+
+    path: bytes
+    follow: bool = False
+    syscall: ClassVar[str] = "name_to_handle_at"
+
+    def run(self, sys: Syscalls, handles: Handles) -> Any:
+        handles.file_handles[self.path] = sys.name_to_handle_at(self.path, self.follow)
+        return None
+
+
+@dataclass(frozen=True, repr=False)
+class OpenByHandle(Op):
+    """``open_by_handle_at(O_PATH)`` as root of the handle taken for ``path`` (the object
+    may have moved since), then fstat; EBADF when no handle was taken for it."""
+
+    path: bytes
+    syscall: ClassVar[str] = "open_by_handle_at"
+
+    def run(self, sys: Syscalls, handles: Handles) -> Any:
+        fh = handles.file_handles.get(self.path)
+        if fh is None:
+            raise OSError(9, "EBADF: no file handle was taken for this path")
+        return sys.open_by_handle_at(fh)
 
 
 # ---- operations through an open handle ----------------------------------------------------

@@ -714,3 +714,46 @@ def beside(base: bytes, rel: bytes) -> Iterator[bytes]:
             yield name
     finally:
         os.close(fd)
+
+
+# ---- file handles ----------------------------------------------------------------------------
+
+MAX_HANDLE_SZ = 128
+AT_SYMLINK_FOLLOW = 0x400
+
+
+class _FileHandle(ctypes.Structure):
+    _fields_ = [("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
+                ("f_handle", ctypes.c_ubyte * MAX_HANDLE_SZ)]  # fmt: skip
+
+
+def name_to_handle_at(path: bytes, follow: bool = False) -> bytes:
+    """The file handle of ``path`` as bytes (handle type, then the handle)."""
+    fh = _FileHandle()
+    fh.handle_bytes = MAX_HANDLE_SZ
+    mount_id = ctypes.c_int()
+    flags = AT_SYMLINK_FOLLOW if follow else 0
+    if _libc.name_to_handle_at(AT_FDCWD, path, ctypes.byref(fh), ctypes.byref(mount_id),
+                               flags) != 0:  # fmt: skip
+        _raise(path)
+    return struct.pack("i", fh.handle_type) + bytes(fh.f_handle[: fh.handle_bytes])
+
+
+def open_by_handle_at(mount: bytes, handle: bytes) -> os.stat_result:
+    """fstat of what ``open_by_handle_at(O_PATH)`` opens for ``handle`` on ``mount``."""
+    fh = _FileHandle()
+    (fh.handle_type,) = struct.unpack("i", handle[:4])
+    data = handle[4:]
+    fh.handle_bytes = len(data)
+    ctypes.memmove(fh.f_handle, data, len(data))
+    mfd = os.open(mount, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = _libc.open_by_handle_at(mfd, ctypes.byref(fh), os.O_PATH)
+        if fd < 0:
+            _raise(mount)
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(mfd)

@@ -207,6 +207,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "listxattr": listxattr,
     "removexattr": removexattr,
     "statfs": realfs.statfs,
+    "name_to_handle_at": realfs.name_to_handle_at,
     "file_digest": realfs.file_digest,
     "inside": inside,
 }

@@ -98,11 +98,17 @@ def show_stat(st):
     return "%s %d:%d size=%d nlink=%d" % (mode, st.st_uid, st.st_gid, size, st.st_nlink)
 
 
+class FileHandle(ctypes.Structure):
+    _fields_ = [("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
+                ("f_handle", ctypes.c_ubyte * 128)]
+
+
 class Runner:
     def __init__(self, mnt):
         self.mnt = mnt
         self.fds = {}
         self.label = 0
+        self.handles = {}  # file handles (name_to_handle_at), by the path they were taken for
 
     def p(self, path):
         # a path too long to follow the mountpoint's own path is given relative to the
@@ -193,6 +199,26 @@ class Runner:
         if name == "statfs":
             sv = os.statvfs(p(a["path"]))
             return "namelen=%d ro=%s" % (sv.f_namemax, bool(sv.f_flag & os.ST_RDONLY))
+        if name == "name_to_handle_at":  # the handle is kept under the path, as difftest does
+            fh = FileHandle()
+            fh.handle_bytes = 128
+            mount_id = ctypes.c_int()
+            check(libc.name_to_handle_at(-100, p(a["path"]), ctypes.byref(fh),
+                                         ctypes.byref(mount_id), 0x400 if a["follow"] else 0))
+            self.handles[a["path"]] = fh
+            return None
+        if name == "open_by_handle_at":
+            if a["path"] not in self.handles:
+                raise OSError(errno.EBADF, "no file handle was taken for this path")
+            mfd = os.open(self.mnt, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fd = check(libc.open_by_handle_at(mfd, ctypes.byref(self.handles[a["path"]]),
+                                                  os.O_PATH))
+            finally:
+                os.close(mfd)
+            st = os.fstat(fd)
+            os.close(fd)
+            return show_stat(st)
         if name == "reconfigure":  # mount -o remount,ro or remount,rw: handles stay open
             mount(None, self.mnt, None, MS_REMOUNT | (MS_RDONLY if a["ro"] else 0), None)
             return None

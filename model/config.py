@@ -36,13 +36,9 @@ class Config:
     redirect_max: int = REDIRECT_MAX
 
     # Room for options the model does not implement yet; rejecting them keeps results honest.
-    # "issue 15": the option is not in the difftest matrix until issue 15.
     def unsupported(self) -> list[str]:
-        """Options set here that the model does not model yet."""
-        out = []
-        if self.nfs_export:  # pragma: no cover - issue 15
-            out.append("nfs_export=on")
-        return out
+        """Options set here that the model does not model yet (none today)."""
+        return []
 
     @property
     def redirect_create(self) -> bool:
@@ -74,7 +70,7 @@ class Config:
             opts.append("index=on")
         if self.metacopy:
             opts.append("metacopy=on")
-        if self.nfs_export:  # pragma: no cover - issue 15
+        if self.nfs_export:
             opts.append("nfs_export=on")
         if self.xino != "off":
             opts.append(f"xino={self.xino}")

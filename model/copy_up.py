@@ -21,6 +21,15 @@ from model.spec import METACOPY, ORIGIN
 from model.xattrs import is_own
 
 
+def index_wanted(fs: OvlFs, lower: Node) -> bool:
+    """``ovl_need_index``: with index=on, lower hard links are indexed on copy-up; with
+    nfs_export=on every lower object, dirs too (``ovl_index_all``: "index all files for NFS
+    export and consistency verification")."""
+    if not fs.config.index:
+        return False
+    return fs.config.nfs_export or (lower.kind != DIR and lower.nlink > 1)
+
+
 @dataclass
 class CopyUpCtx:
     """``struct ovl_copy_up_ctx``: one object on its way up."""
@@ -33,8 +42,9 @@ class CopyUpCtx:
     metacopy: bool  # copy the metadata only (``ovl_need_meta_copy_up``)
 
     def need_index(self, fs: OvlFs) -> bool:
-        """``ovl_need_index``: with index=on, lower hard links are copied up to the index."""
-        return fs.config.index and self.lower.kind != DIR and self.lower.nlink > 1
+        """A non-dir copied up through the index (:func:`index_wanted`; a dir's index entry
+        under nfs_export holds no data the model needs)."""
+        return self.lower.kind != DIR and index_wanted(fs, self.lower)
 
     def want_origin(self, fs: OvlFs) -> bool:
         """Catalogue §2.3: origin only for dirs, non-hard-linked lowers, or indexed copies."""
@@ -105,9 +115,11 @@ def _copy_up_one(fs: OvlFs, c: CopyUpCtx) -> Node:
             # remount show the upper's)
             assert c.parent.upper is not None
             fs.named_origins[(c.parent.upper, c.dentry.name)] = (new, (c.layer, c.lower))
+    if c.lower.kind == DIR and index_wanted(fs, c.lower):
+        fs.indexed_dirs.add(c.lower)  # a dir index entry (nfs_export=on)
     if c.need_index(fs):
         # Copied to workdir/index/ first: the index holds one link of the upper inode.
-        fs.index[c.lower.ino] = IndexEntry(new, c.lower.nlink)
+        fs.index[c.lower.ino] = IndexEntry(new, c.lower.nlink, c.lower.nlink)
         fs.index_gen += 1
         new.nlink = 1
         return _link_up(fs, c, new)

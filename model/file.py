@@ -411,6 +411,12 @@ def readdir_names(fs: OvlFs, d: Dentry) -> list[bytes]:
     return [e.name for e in _impure_checked(fs, d, _merged_listing(fs, d))[2:]]
 
 
+def merged_names(fs: OvlFs, d: Dentry) -> list[bytes]:
+    """The names of merged dir ``d`` as its records hold them (``.``, ``..`` left out),
+    before the impure check's lookups: for a caller that looks each name up itself."""
+    return [e.name for e in _merged_listing(fs, d)[2:]]
+
+
 def _impure_checked(fs: OvlFs, d: Dentry, entries: list[DirEntry]) -> list[DirEntry]:
     """In an impure merged dir every upper entry gets its d_ino from a full lookup
     (``ovl_calc_d_ino``: "Recalc d_ino for '.' and for all entries if dir is impure");

@@ -26,6 +26,17 @@ class IndexEntry:
 
     upper: Node
     nlink: int
+    # the lower's own nlink at copy-up: 1 only under nfs_export=on, where every copy-up is
+    # indexed; such an entry's union nlink is not stored (ovl_get_nlink: "lower nlink 1 ->
+    # fallback"), so an inode made again from it shows the upper's real nlink, which
+    # counts the index's own link (checked on 6.18: a copied-up file linked once shows
+    # nlink 3 after a remount)
+    lower_nlink: int = 2
+
+    def forget(self) -> None:
+        """The overlay inode was evicted: the next one computes its nlink afresh."""
+        if self.lower_nlink == 1:
+            self.nlink = self.upper.nlink
 
 
 class OvlInode:
@@ -90,6 +101,9 @@ class OvlFs:
     # mounted from inside a user namespace: its root holds no capability of the initial
     # namespace (trusted.* xattrs out of reach, no device nodes; difftest.userns)
     userns: bool = False
+    # lower dirs copied up through the index (nfs_export=on indexes dirs too; their index
+    # entries hold nothing else the model needs): such a dir's handle names its origin
+    indexed_dirs: set[Node] = field(default_factory=set)
     # the uuid= mode this mount runs with after its fallbacks (model.super.init_uuid)
     uuid_mode: str = "auto"
 

@@ -27,15 +27,29 @@ def index_entry(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> IndexEntry
 
 def const_ino(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> bool:
     """``OVL_CONST_INO`` (``ovl_hash_bylower``): the overlay inode is identified by its lower
-    inode — always for dirs, for non-dirs when the lower is not a hard link (or when the
-    hard link is indexed, or there is no upper layer to break it)."""
+    inode: always when it is indexed or there is no upper layer to copy to; not for a lower
+    hard link that a copy-up breaks (index=off, or already copied without the index); not
+    for an upper object that is not indexed under nfs_export=on (an upper dir or file the
+    layers brought: checked on 6.18, moving such a merged dir marks no parent impure)."""
     if not lowers:
         return False
     lower = lowers[0][1]
-    if lower.is_dir or lower.nlink == 1 or fs.upper is None:
+    if upper is not None and indexed(fs, upper, lowers):
         return True
-    if upper is None:
-        return fs.config.index
+    if fs.upper is None:
+        return True
+    if not lower.is_dir and lower.nlink > 1 and (upper is not None or not fs.config.index):
+        return False
+    return not (fs.config.nfs_export and upper is not None)
+
+
+def indexed(fs: OvlFs, upper: Node | None, lowers: LowerStack) -> bool:
+    """``OVL_INDEX``: copied up through the index (a non-dir: :func:`index_entry`; a dir:
+    under nfs_export, :attr:`OvlFs.indexed_dirs`)."""
+    if upper is None or not lowers:
+        return False
+    if upper.is_dir:
+        return lowers[0][1] in fs.indexed_dirs
     return index_entry(fs, upper, lowers) is not None
 
 

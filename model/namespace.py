@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import stat as _stat
 
-from model.copy_up import copy_up
+from model.copy_up import copy_up, index_wanted
 from model.errors import fail
 from model.fs import OvlFs, impurity_changed
 from model.inode import index_entry, lose_link, overlay_links
@@ -326,16 +326,12 @@ def pure_upper(d: Dentry) -> bool:
 
 
 def nlink_start(fs: OvlFs, d: Dentry) -> None:
-    """``ovl_nlink_start``: with index=on, a lower hard link is copied up (to the index)
-    before it is removed or renamed over, so the union nlink has somewhere to live."""
+    """``ovl_nlink_start``: an object that a copy-up would index (with index=on a lower
+    hard link; with nfs_export=on any lower object, dirs too) is copied up before it is
+    removed or renamed over, so the union nlink has somewhere to live (and, with
+    nfs_export, the index entry becomes the whiteout that blocks opening it by handle)."""
     low = d.lower
-    if (
-        fs.config.index
-        and low is not None
-        and not low.is_dir
-        and low.nlink > 1
-        and not d.upper_alias
-    ):
+    if low is not None and not d.upper_alias and index_wanted(fs, low):
         copy_up(fs, d)
 
 

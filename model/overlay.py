@@ -15,6 +15,7 @@ from model import attr, file, namespace, rename
 from model.config import Config
 from model.dump import dump_upper
 from model.errors import OvlError, fail
+from model.export import FileHandle, decode_fh, encode_fh
 from model.file import Handle
 from model.fs import OvlFs
 from model.inode import getattr_dentry, getattr_inode
@@ -92,6 +93,20 @@ class Overlay:
         check_path(path)
         resolve(Nameidata(self.fs, ROOT), path, follow=True)
         return StatFs(OVERLAYFS_SUPER_MAGIC, NAME_MAX, self.fs.readonly, fsid_class(self.fs))
+
+    # ---- file handles ----------------------------------------------------------------------
+
+    def name_to_handle_at(self, path: bytes, follow: bool = False) -> FileHandle:
+        """name_to_handle_at(2) as root (:mod:`model.export`): EOPNOTSUPP unless
+        nfs_export=on; path errors first."""
+        check_path(path)
+        d = resolve(Nameidata(self.fs, ROOT), path, follow=follow)
+        return encode_fh(self.fs, d)
+
+    def open_by_handle_at(self, handle: FileHandle) -> Stat:
+        """open_by_handle_at(2) with O_PATH as root, and fstat of what it opened (ESTALE
+        for an object no name shows any more)."""
+        return getattr_dentry(self.fs, decode_fh(self.fs, handle))
 
     def content_digest(self, path: bytes) -> str:  # pragma: no cover - library API
         node = file.resolve_content(self.fs, path)
@@ -220,6 +235,8 @@ class Overlay:
         self.fs.named_origins.clear()
         self.fs.impure_lists.clear()
         self.fs.root = None  # the dentry cache goes with the mount
+        for entry in self.fs.index.values():
+            entry.forget()
         init_uuid(self.fs)
         return ("volatile",) if self.fs.config.volatile and self.fs.upper is not None else None
 
@@ -260,6 +277,9 @@ class Overlay:
         if gone:
             fs.root = None  # the model's cached dentries remember those origins too
         fs.impure_lists.intersection_update(held)
+        for entry in fs.index.values():
+            if entry.upper not in held:
+                entry.forget()
 
     def upper_dump(self) -> dict[bytes, UpperEntry]:  # pragma: no cover - library API
         return dump_upper(self.fs)

@@ -64,6 +64,10 @@ _OVLFUSE_REFUSES = {
     "data-only": "ovlfuse does not implement data-only layers (it refuses '::' at mount)",
     "data-only+metacopy=on": "ovlfuse does not implement data-only layers or metacopy=on",
     "data-only+fsconfig": "ovlfuse does not implement data-only layers (it refuses '::')",
+    "nfs_export=on": "ovlfuse does not implement nfs_export=on, which needs index=on "
+    "(it refuses to mount)",
+    "nfs_export=on+redirect_dir=on": "ovlfuse does not implement nfs_export=on",
+    "nfs_export=on,lowers=3": "ovlfuse does not implement nfs_export=on",
     "userxattr": "ovlfuse keeps a copied-up FIFO's or symlink's lower inode number where the "
     "kernel's dentry forgets it (reports/ovlfuse-20261205c/)",
     "userns": "ovlfuse inside a user namespace is known to diverge (a new link's inode "

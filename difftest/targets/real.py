@@ -303,6 +303,13 @@ class RealOverlay(ABC):
         return replace(result, fsid=fsid_class(result.fsid, self.upperdir, self.fsid_layer,
                                                self._private))  # fmt: skip
 
+    def name_to_handle_at(self, path: bytes, follow: bool = False) -> bytes:
+        result: bytes = self._call(ROOT, "name_to_handle_at", path, follow)
+        return result
+
+    def open_by_handle_at(self, handle: bytes) -> Stat:
+        return _stat_of(realfs.open_by_handle_at(self._mp, handle))
+
     def content_digest(self, path: bytes) -> str:
         """Digest of the file's content, read through the mount with O_RDONLY|O_NOFOLLOW
         (which never copies up)."""
