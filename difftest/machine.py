@@ -323,7 +323,13 @@ class ExportMachine(OverlayMachine):
 
     @rule(p=PATH, follow=st.sampled_from([False, False, False, True]))
     def name_to_handle(self, p: int, follow: bool) -> None:
+        """Half the time a lower-only directory: encoding one may copy up (it, or the
+        ancestor that makes it reachable from its layer) where no other call would."""
         path = self.at(p)
+        if p % 2:
+            dirs = self._lower_only("dir")
+            if dirs:
+                path = dirs[p // 2 % len(dirs)]
         if not self.run_op(ops.NameToHandle(path, follow)).is_error:
             self.handle_paths.append(path)
 

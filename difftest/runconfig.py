@@ -52,8 +52,6 @@ PRESETS: dict[str, RunConfig] = {
     "nfs_export=on": RunConfig("nfs_export=on", Config(index=True, nfs_export=True)),
     "nfs_export=on+redirect_dir=on": RunConfig(
         "nfs_export=on+redirect_dir=on", Config(redirect_dir="on", index=True, nfs_export=True)),
-    "nfs_export=on,lowers=3": RunConfig("nfs_export=on,lowers=3",
-                                        Config(index=True, nfs_export=True), lowers=3),
     "xino=on": RunConfig("xino=on", Config(xino="on")),
     "xino=auto": RunConfig("xino=auto", Config(xino="auto")),
     "split-fs+xino=on": RunConfig("split-fs+xino=on", Config(xino="on"), split_fs=True),

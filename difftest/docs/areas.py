@@ -191,6 +191,16 @@ AREAS: tuple[Area, ...] = (
         "there; difftest's `userns` preset checks that, these pages run as root.)",
     ),
     Area(
+        "option-nfs_export",
+        "opt_nfs_export",
+        "Option nfs_export",
+        "With `nfs_export=on` (which needs `index=on`) the overlay's file handles can be "
+        "decoded: `open_by_handle_at` opens the object a handle names wherever it is now, "
+        "and ESTALE once it is gone. To keep that true every copy-up goes through the "
+        "index, an object is copied up before it is removed, and a lower directory may be "
+        "copied up when its handle is taken. Without it `name_to_handle_at` is EOPNOTSUPP.",
+    ),
+    Area(
         "option-uuid",
         "opt_uuid",
         "Option uuid",

@@ -127,7 +127,7 @@ FEATURES: tuple[Feature, ...] = (
     _out("shared-upper", "shared upper/workdir", "each example has its own upper and workdir"),
     _out("bad-layer-configs", "bad layer configs", "the supported configs mount valid layers"),
     _out("nested-overlay", "nested overlay as lower", "layers are plain tmpfs directories"),
-    _out("nfs-export", "nfs_export", OUT_OF_SCOPE),
+    Feature("nfs-export", "nfs_export (file handles: name_to_handle_at, open_by_handle_at)"),
     _out("verity", "verity", OUT_OF_SCOPE),
     _out(
         "copy-up-killable",

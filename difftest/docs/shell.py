@@ -307,6 +307,11 @@ def _python(op: ops.Op, fd: int | None) -> str:
     if isinstance(op, ops.Utimens):
         times = f"{{{_utime(op.atime_ns)}, {_utime(op.mtime_ns)}}}"
         return f"utimensat(AT_FDCWD, {p(op.path)}, {times}, 0)"
+    if isinstance(op, ops.NameToHandle):  # the handle is kept under the path's name
+        flags = "AT_SYMLINK_FOLLOW" if op.follow else "0"
+        return f"fh[{p(op.path)}] = name_to_handle_at(AT_FDCWD, {p(op.path)}, {flags})"
+    if isinstance(op, ops.OpenByHandle):
+        return f"os.fstat(open_by_handle_at(mount_fd, fh[{p(op.path)}], O_PATH))"
     if isinstance(op, ops.Setxattr):
         names = {ops.XATTR_CREATE: "os.XATTR_CREATE", ops.XATTR_REPLACE: "os.XATTR_REPLACE"}
         f = names.get(op.flags, str(op.flags))

@@ -67,7 +67,6 @@ _OVLFUSE_REFUSES = {
     "nfs_export=on": "ovlfuse does not implement nfs_export=on, which needs index=on "
     "(it refuses to mount)",
     "nfs_export=on+redirect_dir=on": "ovlfuse does not implement nfs_export=on",
-    "nfs_export=on,lowers=3": "ovlfuse does not implement nfs_export=on",
     "userxattr": "ovlfuse keeps a copied-up FIFO's or symlink's lower inode number where the "
     "kernel's dentry forgets it (reports/ovlfuse-20261205c/)",
     "userns": "ovlfuse inside a user namespace is known to diverge (a new link's inode "

@@ -300,6 +300,13 @@ FAULTS = [
         '    if fs.uuid_mode != "null":',
         config="uuid=off",
     ),
+    Fault(
+        "nfs_export: a removed lower file is not copied up first",
+        "copy_up.py",
+        "    return fs.config.nfs_export or (lower.kind != DIR and lower.nlink > 1)",
+        "    return lower.kind != DIR and lower.nlink > 1",
+        config="nfs_export=on",
+    ),
 ]
 NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
 DEFAULT_EXAMPLES, OPTION_EXAMPLES = 1500, 300
