@@ -34,6 +34,7 @@ from model.perm import MAY_EXEC, MAY_WRITE, check_sticky, in_group, inode_permis
 from model.readdir import check_empty_dir, is_real_dir
 from model.redirect import set_redirect
 from model.spec import OPAQUE
+from model.xattrs import is_own
 from model.types import Cred
 
 WHITEOUT_DEV = 0
@@ -363,7 +364,7 @@ def ovl_do_remove(fs: OvlFs, d: Dentry, is_dir: bool) -> None:
         if const_ino(fs, d.upper, d.lowers):  # ovl_type_origin: an impure change
             impurity_changed(fs, udir)
     if whiteouts:
-        clear_whiteouts(d, whiteouts)
+        clear_whiteouts(fs, d, whiteouts)
     if not lower_pos:
         _remove_upper(fs, udir, d, is_dir)
     else:
@@ -373,15 +374,24 @@ def ovl_do_remove(fs: OvlFs, d: Dentry, is_dir: bool) -> None:
     lose_link(fs, key, is_dir, links)
 
 
-def clear_whiteouts(d: Dentry, names: list[bytes]) -> None:
-    """``ovl_clear_empty``: an upper dir that only holds whiteouts is swapped for an empty
-    opaque copy of itself before it is removed or replaced."""
-    assert d.upper is not None
-    children = d.upper.dir_children()
-    for name in names:
-        children.pop(name, None)
-    d.upper.changed()
-    d.upper.xattrs[OPAQUE] = b"y"
+def clear_whiteouts(fs: OvlFs, d: Dentry, names: list[bytes]) -> None:
+    """``ovl_clear_empty``: an upper dir that only holds whiteouts is exchanged (through the
+    workdir) for a new empty dir with its mode, owner, times and ordinary xattrs, marked
+    opaque, before it is removed or replaced; the overlay's other private xattrs (origin,
+    impure, redirect) are not copied (``ovl_copy_xattr``).  What is left when the rename
+    then fails (a redirect too long: EXDEV) is that new dir (checked on 6.18: a pure upper
+    opaque dir, a new inode, its parent's mtime changed)."""
+    old = d.upper
+    assert old is not None and d.parent is not None and d.parent.upper is not None
+    ux = fs.config.userxattr
+    new = fs.clock.new_node(DIR, old.mode, old.uid, old.gid)
+    new.mtime = old.mtime
+    new.xattrs = {k: v for k, v in old.xattrs.items() if not is_own(k, ux)}
+    new.xattrs[OPAQUE] = b"y"
+    assert set(old.dir_children()) <= set(names), "only whiteouts are cleared"
+    link_into(fs, d.parent.upper, d.name, new)
+    d.upper = new
+    d.opaque = True
 
 
 def _remove_upper(fs: OvlFs, udir: Node, d: Dentry, is_dir: bool) -> None:

@@ -172,7 +172,7 @@ def _rename_upper(
     """``ovl_rename_upper``: impure parents, redirect or opaque, the real rename."""
     assert old.parent is not None and new.parent is not None
     if whiteouts:
-        clear_whiteouts(new, whiteouts)
+        clear_whiteouts(fs, new, whiteouts)
     samedir = old.parent.path() == new.parent.path()
     if fs.impure_lists and (_origin_type(fs, old) or _origin_type(fs, new)):
         impurity_changed(fs, old.parent.upper, new.parent.upper)
