@@ -34,8 +34,8 @@ from model.perm import MAY_EXEC, MAY_WRITE, check_sticky, in_group, inode_permis
 from model.readdir import check_empty_dir, is_real_dir
 from model.redirect import set_redirect
 from model.spec import OPAQUE
-from model.xattrs import is_own
 from model.types import Cred
+from model.xattrs import is_own
 
 WHITEOUT_DEV = 0
 

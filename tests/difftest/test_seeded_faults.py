@@ -94,8 +94,10 @@ FAULTS = [
     Fault(
         "copy-up changes st_ino",
         "inode.py",
-        "    if lower.is_dir or lower.nlink == 1 or fs.upper is None:",
-        "    if lower.is_dir or fs.upper is None:",
+        "    if not lower.is_dir and lower.nlink > 1 and (upper is not None"
+        " or not fs.config.index):",
+        "    if not lower.is_dir and lower.nlink >= 1 and (upper is not None"
+        " or not fs.config.index):",
     ),
     Fault(
         "private xattrs are listed",
