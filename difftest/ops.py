@@ -486,6 +486,8 @@ ALL_OPS: tuple[type[Op], ...] = (
     Remount,
     RemountRo,
     RemountRw,
+    NameToHandle,
+    OpenByHandle,
     Close,
     Read,
     Pread,

@@ -62,7 +62,8 @@ def _connect_layer(fs: OvlFs, d: Dentry) -> None:
     from an ancestor whose own topmost layer is no higher than the dir's origin layer.  Up
     from ``d``, the first ancestor that is not (the root, an indexed dir, or a lower one of
     that layer or below) has its child on the way copied up, which makes the child indexed;
-    an indexed ancestor or the root ends the walk (the root is always "connected")."""
+    an indexed ancestor or the root ends the walk (the root is always "connected").  The
+    copy-up happens on a read-only overlay too."""
     origin = d.lowers[0][0].idx
     nxt = d
     while True:
@@ -70,8 +71,8 @@ def _connect_layer(fs: OvlFs, d: Dentry) -> None:
         assert parent is not None
         if _connectable(fs, parent) < origin:
             if nxt.upper is None:
-                if fs.readonly:  # ovl_want_write fails: FILEID_INVALID, and the VFS says
-                    raise fail(errno.EOVERFLOW, "no copy-up on a read-only overlay")
+                # also on a read-only overlay: ovl_want_write asks the private upper mount,
+                # which stays writable (checked on 6.18: mounted ro and remounted ro)
                 copy_up(fs, nxt)
             return
         if parent.is_root or (parent.upper is not None and _indexed(fs, parent)):
