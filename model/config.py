@@ -35,11 +35,6 @@ class Config:
     ro: bool = False
     redirect_max: int = REDIRECT_MAX
 
-    # Room for options the model does not implement yet; rejecting them keeps results honest.
-    def unsupported(self) -> list[str]:
-        """Options set here that the model does not model yet (none today)."""
-        return []
-
     @property
     def redirect_create(self) -> bool:
         """Directory renames write redirects (``redirect_dir=on``), else they give EXDEV."""

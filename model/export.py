@@ -34,10 +34,10 @@ from model.lookup import Dentry, lookup_child
 from model.namei import fs_root
 from model.readdir import is_real_dir
 
-FileHandle = tuple[str, object]  # ("U", upper node) or ("L", lower node)
+Identity = tuple[str, object]  # ("U", upper node) or ("L", lower node): the model's handle
 
 
-def encode_fh(fs: OvlFs, d: Dentry) -> FileHandle:
+def encode_fh(fs: OvlFs, d: Dentry) -> Identity:
     """The handle ``name_to_handle_at`` returns for ``d`` (EOPNOTSUPP without nfs_export).
     A lower-named dir is made decodable first (:func:`_connect_layer`)."""
     if not fs.config.nfs_export:
@@ -49,7 +49,7 @@ def encode_fh(fs: OvlFs, d: Dentry) -> FileHandle:
     return handle
 
 
-def handle_of(fs: OvlFs, d: Dentry) -> FileHandle:
+def handle_of(fs: OvlFs, d: Dentry) -> Identity:
     """``ovl_check_encode_origin``: lower-named unless an upper object is not indexed."""
     if d.upper is not None and (d.is_root or not d.lowers or not _indexed(fs, d)):
         return ("U", d.upper)
@@ -93,7 +93,7 @@ def _indexed(fs: OvlFs, d: Dentry) -> bool:
     return indexed(fs, d.upper, d.lowers)
 
 
-def decode_fh(fs: OvlFs, handle: FileHandle) -> Dentry:
+def decode_fh(fs: OvlFs, handle: Identity) -> Dentry:
     """The dentry ``open_by_handle_at`` opens: one that shows the object now, else ESTALE."""
     for d in _visible(fs):
         if handle_of(fs, d) == handle:

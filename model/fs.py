@@ -132,8 +132,13 @@ class OvlFs:
             # at mount (catalogue §0, "Side effects of mounting").
             upper.root.xattrs.setdefault(ORIGIN, b"")
             upper.root.origin = (lowers[0], lowers[0].root)
-        init_uuid(fs)
+        fs.init_uuid()
         return fs
+
+    def init_uuid(self) -> None:
+        """At every mount: the uuid= mode after its fallbacks (:func:`model.super.init_uuid`)."""
+        root = None if self.upper is None else self.upper.root
+        self.uuid_mode = init_uuid(self.config.uuid, root, self.samefs)
 
     @property
     def readonly(self) -> bool:

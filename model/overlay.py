@@ -10,12 +10,13 @@ modules named after the kernel's files (:mod:`model.lookup` is ``namei.c``,
 from __future__ import annotations
 
 import errno
+from typing import cast
 
 from model import attr, file, namespace, rename
 from model.config import Config
 from model.dump import dump_upper
 from model.errors import OvlError, fail
-from model.export import FileHandle, decode_fh, encode_fh
+from model.export import Identity, decode_fh, encode_fh
 from model.file import Handle
 from model.fs import OvlFs
 from model.inode import getattr_dentry, getattr_inode
@@ -23,13 +24,14 @@ from model.layer import LNK, REG
 from model.namei import Nameidata, check_path, last_component, resolve, walk_parent
 from model.options import given_by, verify
 from model.spec import LayersSpec
-from model.super import fsid_class, init_uuid
+from model.super import fsid_class
 from model.types import (
     NAME_MAX,
     OVERLAYFS_SUPER_MAGIC,
     ROOT,
     Cred,
     DirEntry,
+    FileHandle,
     Stat,
     StatFs,
     UpperEntry,
@@ -51,14 +53,10 @@ class Overlay:
         lower, or no upper and a single lower: "at least 2 lowerdir are needed while
         upperdir nonexistent", catalogue §4; conflicting options, :func:`model.options.verify`,
         the options that differ from their defaults counting as given); the mount runs with
-        the options resolved (metacopy=on turns on redirect_dir=on); NotImplementedError for
-        options the model
-        does not model (``Config.unsupported``).  ``samefs=False``: each layer sits on a
-        filesystem of its own; ``userns``: mounted from inside a user namespace (no capability
-        of the initial one: :mod:`difftest.userns`)."""
-        missing = config.unsupported()
-        if missing:  # pragma: no cover - issue 15
-            raise NotImplementedError(f"model does not implement: {', '.join(missing)}")
+        the options resolved (metacopy=on turns on redirect_dir=on, nfs_export=on index=on).
+        ``samefs=False``: each layer sits on a filesystem of its own; ``userns``: mounted
+        from inside a user namespace (no capability of the initial one:
+        :mod:`difftest.userns`)."""
         no_upper_one_lower = spec.upper is None and len(spec.lowers) < 2
         if not spec.lowers or no_upper_one_lower:  # pragma: no cover - no such difftest preset
             raise fail(errno.EINVAL, "need a lower layer, and two without an upper")
@@ -92,7 +90,8 @@ class Overlay:
         :func:`model.super.fsid_class`)."""
         check_path(path)
         resolve(Nameidata(self.fs, ROOT), path, follow=True)
-        return StatFs(OVERLAYFS_SUPER_MAGIC, NAME_MAX, self.fs.readonly, fsid_class(self.fs))
+        fsid = fsid_class(self.fs.uuid_mode, self.fs.upper is not None)
+        return StatFs(OVERLAYFS_SUPER_MAGIC, NAME_MAX, self.fs.readonly, fsid)
 
     # ---- file handles ----------------------------------------------------------------------
 
@@ -106,7 +105,7 @@ class Overlay:
     def open_by_handle_at(self, handle: FileHandle) -> Stat:
         """open_by_handle_at(2) with O_PATH as root, and fstat of what it opened (ESTALE
         for an object no name shows any more)."""
-        return getattr_dentry(self.fs, decode_fh(self.fs, handle))
+        return getattr_dentry(self.fs, decode_fh(self.fs, cast(Identity, handle)))
 
     def content_digest(self, path: bytes) -> str:  # pragma: no cover - library API
         node = file.resolve_content(self.fs, path)
@@ -237,7 +236,7 @@ class Overlay:
         self.fs.root = None  # the dentry cache goes with the mount
         for entry in self.fs.index.values():
             entry.forget()
-        init_uuid(self.fs)
+        self.fs.init_uuid()
         return ("volatile",) if self.fs.config.volatile and self.fs.upper is not None else None
 
     def reconfigure(self, ro: bool) -> None:

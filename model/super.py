@@ -22,12 +22,10 @@ The mode after these fallbacks is what /proc/mounts shows (``uuid=...``, but not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from model.layer import Node
 from model.spec import IMPURE, UUID
-
-if TYPE_CHECKING:
-    from model.fs import OvlFs
 
 FsidClass = Literal["uuid", "zero", "layer"]
 UUID_SIZE = 16
@@ -36,39 +34,35 @@ UUID_SIZE = 16
 MODEL_UUID = bytes(range(UUID_SIZE))
 
 
-def init_uuid(fs: OvlFs) -> None:
-    """Resolve ``fs.uuid_mode`` for this mount and write the persistent uuid where the mode
-    asks for one (``ovl_init_uuid_xattr``); runs at every mount of the same layers."""
-    mode = fs.config.uuid
-    if fs.upper is None:
-        fs.uuid_mode = "auto" if mode == "auto" else "null"
-        return
+def init_uuid(mode: str, upper_root: Node | None, samefs: bool) -> str:
+    """The uuid= mode a mount runs with after its fallbacks, writing the persistent uuid on
+    ``upper_root`` where the mode asks for one (``ovl_init_uuid_xattr``); every mount of
+    the same layers asks again."""
+    if upper_root is None:
+        return "auto" if mode == "auto" else "null"
     if mode == "off":
-        fs.uuid_mode = "off" if fs.samefs else "null"  # "uuid=off requires a single fs"
-        return
+        return "off" if samefs else "null"  # "uuid=off requires a single fs"
     if mode == "null":
-        fs.uuid_mode = "null"
-        return
-    root = fs.upper.root.xattrs
+        return "null"
+    root = upper_root.xattrs
     stored = root.get(UUID)
     if stored is not None:
-        fs.uuid_mode = mode if len(stored) == UUID_SIZE else "null"
-    elif mode == "auto" and IMPURE in root:
-        fs.uuid_mode = "null"  # any mount of an old overlay
-    else:
-        fs.uuid_mode = "on"  # auto: the first mount of a new overlay is upgraded to on
-        root[UUID] = MODEL_UUID
+        return mode if len(stored) == UUID_SIZE else "null"
+    if mode == "auto" and IMPURE in root:
+        return "null"  # any mount of an old overlay
+    root[UUID] = MODEL_UUID
+    return "on"  # auto: the first mount of a new overlay is upgraded to on
 
 
-def fsid_class(fs: OvlFs) -> FsidClass:
+def fsid_class(uuid_mode: str, has_upper: bool) -> FsidClass:
     """Where statfs's f_fsid comes from (``ovl_statfs``): the overlay's uuid when
     ``ovl_has_fsid`` (the null uuid, fsid 0, without an upper layer), else the fsid of the
     layer's filesystem that answered the statfs."""
-    if fs.uuid_mode in ("on", "auto"):
-        return "uuid" if fs.upper is not None else "zero"
+    if uuid_mode in ("on", "auto"):
+        return "uuid" if has_upper else "zero"
     return "layer"
 
 
-def shown_uuid(fs: OvlFs) -> str | None:
+def shown_uuid(uuid_mode: str) -> str | None:
     """The ``uuid=`` word ``ovl_show_options`` writes for this mount (None for ``auto``)."""
-    return None if fs.uuid_mode == "auto" else f"uuid={fs.uuid_mode}"
+    return None if uuid_mode == "auto" else f"uuid={uuid_mode}"

@@ -67,6 +67,10 @@ class StatFs:
     fsid: str = "layer"
 
 
+# What name_to_handle_at gives: opaque to the caller, each implementation's own (the model
+# keeps an object's identity, a real target the kernel's bytes)
+FileHandle = object
+
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
 NAME_MAX = 255
 PATH_MAX = 4096

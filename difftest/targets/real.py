@@ -25,7 +25,7 @@ from difftest.credhelper import CredHelper, HelperPool
 from difftest.observe import Observation
 from difftest.targets.observe_real import RealObserver, observe_real
 from model.super import UUID_SIZE
-from model.types import ROOT, Cred, DirEntry, Stat, StatFs, UpperEntry
+from model.types import ROOT, Cred, DirEntry, FileHandle, Stat, StatFs, UpperEntry
 from model.xattrs import own_prefix
 
 _stat_of = realfs.stat_of
@@ -303,11 +303,12 @@ class RealOverlay(ABC):
         return replace(result, fsid=fsid_class(result.fsid, self.upperdir, self.fsid_layer,
                                                self._private))  # fmt: skip
 
-    def name_to_handle_at(self, path: bytes, follow: bool = False) -> bytes:
+    def name_to_handle_at(self, path: bytes, follow: bool = False) -> FileHandle:
         result: bytes = self._call(ROOT, "name_to_handle_at", path, follow)
         return result
 
-    def open_by_handle_at(self, handle: bytes) -> Stat:
+    def open_by_handle_at(self, handle: FileHandle) -> Stat:
+        assert isinstance(handle, bytes)  # what name_to_handle_at gave
         return _stat_of(realfs.open_by_handle_at(self._mp, handle))
 
     def content_digest(self, path: bytes) -> str:

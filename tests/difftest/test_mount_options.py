@@ -187,7 +187,9 @@ def _check_uuid_mounts(dirs: Path, mode: str | None, history: tuple[tuple[bytes,
         finally:
             realfs.umount2(mnt)
         root = dump_upper(model.fs).get(b"/")
-        expected = (shown_uuid(model.fs), fsid_class_of(model.fs), root.uuid if root else "")
+        fs = model.fs
+        expected = (shown_uuid(fs.uuid_mode), fsid_class_of(fs.uuid_mode, fs.upper is not None),
+                    root.uuid if root else "")
         assert got == expected, (what, mount)
 
 

@@ -25,13 +25,6 @@ def test_no_upper_and_single_lower_is_einval() -> None:
     assert info.value.errno == errno.EINVAL
 
 
-def test_unsupported_options_raise_not_implemented() -> None:
-    from model.overlay import Overlay
-
-    with pytest.raises(NotImplementedError):
-        Overlay.from_spec(LayersSpec(lowers=((),)), Config(nfs_export=True))
-
-
 @pytest.mark.parametrize("config", [None, Config(ro=True)])
 def test_every_write_is_erofs(config: Config | None) -> None:
     o = mount([D(b"d"), F(b"d/f", b"x")], [D(b"e")], upper=None if config is None else [])
