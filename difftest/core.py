@@ -59,7 +59,7 @@ class MachineCore(RuleBasedStateMachine):
         rc = s.run_config
         spec = data.draw(layers_spec(lowers=s.lowers, upper=s.has_upper, data_only=rc.data_only,
                                      userxattr=rc.config.userxattr, userns=rc.userns,
-                                     root_history=rc.root_history),
+                                     root_history=rc.root_history, digests=rc.digests),
                          label="layers")  # fmt: skip
         if isinstance(self._rules_strategy, SwarmRules):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")

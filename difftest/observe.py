@@ -49,6 +49,12 @@ def unresolvable(err: int) -> MergedEntry:
 UNRESOLVABLE_TOO_LONG = unresolvable(errno.ENAMETOOLONG)
 
 
+def unreadable(err: int) -> str:
+    """The content of a regular file that lookup finds and open refuses (a metacopy file
+    whose data fails verity: EIO): the errno instead of a digest."""
+    return f"unreadable:{err}"
+
+
 @dataclass
 class Observation:
     """What one walk saw: the merged view, each path's st_ino, st_mtime (non-directories)
@@ -147,7 +153,10 @@ def walk(sys: Syscalls) -> Observation:
         content = ""
         xattrs: tuple[tuple[bytes, bytes], ...] = ()
         if kind == "reg":
-            content = sys.content_digest(path)
+            try:
+                content = sys.content_digest(path)
+            except (OSError, OvlError) as exc:
+                content = unreadable(exc.errno or 0)
         elif kind == "lnk":
             content = sys.readlink(path).hex()
         if kind in ("reg", "dir"):

@@ -31,6 +31,8 @@ class RunConfig:
     userns: bool = False
     # the upper root may hold a uuid or an impure mark from earlier mounts (uuid= presets)
     root_history: bool = False
+    # with data_only: every other lower metacopy file holds an fs-verity digest
+    digests: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
@@ -63,6 +65,12 @@ PRESETS: dict[str, RunConfig] = {
     "data-only+metacopy=on": RunConfig("data-only+metacopy=on",
                                        Config(redirect_dir="on", metacopy=True), data_only=True),
     "data-only+fsconfig": RunConfig("data-only+fsconfig", new_api=True, data_only=True),
+    "data-only+verity=on": RunConfig("data-only+verity=on", Config(verity="on"),
+                                     data_only=True, digests=True),
+    "data-only+verity=require": RunConfig("data-only+verity=require", Config(verity="require"),
+                                          data_only=True),
+    "metacopy=on+verity=require": RunConfig(
+        "metacopy=on+verity=require", Config(redirect_dir="on", metacopy=True, verity="require")),
     "userxattr": RunConfig("userxattr", Config(userxattr=True)),
     "userns": RunConfig("userns", Config(userxattr=True), userns=True),
     "uuid=on": RunConfig("uuid=on", Config(uuid="on"), root_history=True),

@@ -179,11 +179,18 @@ _GENOME = st.binary(min_size=GENOME, max_size=GENOME)
 DATA_DIR = b"objs"  # where a data-only layer keeps its files (a name no other layer uses)
 
 
-def with_data_layer(spec: LayersSpec) -> LayersSpec:
+# A well-formed fs-verity digest in a metacopy xattr (``struct ovl_metacopy``: version 0,
+# length 36, flags 0, FS_VERITY_HASH_ALG_SHA256, then the 32-byte SHA-256 digest)
+METACOPY_DIGEST = bytes([0, 36, 0, 1]) + bytes(range(32))
+
+
+def with_data_layer(spec: LayersSpec, digests: bool = False) -> LayersSpec:
     """``spec`` with the regular files of its bottom lower layer made metacopy files whose
     data sits in one data-only layer, as composefs builds an image: each keeps its
     attributes, xattrs and size, holds no data, and gains ``trusted.overlay.metacopy`` and
     the absolute redirect ``/objs/<n>``; the data layer holds its data at ``objs/<n>``.
+    ``digests``: every other one's metacopy xattr holds an fs-verity digest, as composefs
+    writes them (which the data file, on a filesystem without fs-verity, cannot match).
     (Only the bottom layer: a redirect is also looked up in the lower layers below the
     file's own, and none is below the bottom one.)"""
     entries: list[Entry] = []
@@ -194,7 +201,8 @@ def with_data_layer(spec: LayersSpec) -> LayersSpec:
             continue
         obj = DATA_DIR + b"/%d" % len(data)
         data.append(Entry(obj, "reg", 0o644, data=e.data, size=e.size))
-        meta = ((METACOPY, b""), (REDIRECT, b"/" + obj))
+        digest = METACOPY_DIGEST if digests and len(data) % 2 == 0 else b""
+        meta = ((METACOPY, digest), (REDIRECT, b"/" + obj))
         entries.append(replace(e, data=b"", size=e.file_size, xattrs=(*e.xattrs, *meta)))
     return replace(spec, lowers=(*spec.lowers[:-1], tuple(entries)), data=(tuple(data),))
 
@@ -229,7 +237,7 @@ _ROOT_HISTORY = st.sampled_from([UPPER_ROOT_HISTORIES[k] for k in sorted(UPPER_R
 
 @st.composite
 def _layers_spec(draw: Draw, *, lowers: int, upper: bool, data_only: bool, userxattr: bool,
-                 userns: bool, root_history: bool) -> LayersSpec:
+                 userns: bool, root_history: bool, digests: bool) -> LayersSpec:
     lows = tuple(
         decode_layer(draw(_GENOME), can_whiteout=i < lowers - 1, opaque_ok=i < lowers - 1)  # type: ignore[arg-type]
         for i in range(lowers)
@@ -240,20 +248,22 @@ def _layers_spec(draw: Draw, *, lowers: int, upper: bool, data_only: bool, userx
         if history:
             up = (Entry(b"", "dir", 0o755, xattrs=history), *up)
     spec = LayersSpec(lowers=lows, upper=up)
-    return respelled(with_data_layer(spec) if data_only else spec, userxattr, userns)
+    return respelled(with_data_layer(spec, digests) if data_only else spec, userxattr, userns)
 
 
 @functools.cache
 def layers_spec(*, lowers: int, upper: bool, data_only: bool = False, userxattr: bool = False,
-                userns: bool = False, root_history: bool = False) -> st.SearchStrategy[LayersSpec]:
+                userns: bool = False, root_history: bool = False,
+                digests: bool = False) -> st.SearchStrategy[LayersSpec]:
     """``lowers`` lower layers (the bottom one without whiteouts) and maybe an upper;
     ``data_only``: the bottom layer's files keep their data in a data-only layer (the same
     draws, :func:`with_data_layer`); ``userxattr``, ``userns``: as :func:`respelled`;
     ``root_history``: the upper root may hold what earlier mounts left on it
-    (:data:`UPPER_ROOT_HISTORIES`).  One strategy object per shape: Hypothesis validates a
-    new one at its first draw, which cost a fresh strategy per example about 0.3 ms."""
+    (:data:`UPPER_ROOT_HISTORIES`); ``digests``: see :func:`with_data_layer`.  One strategy
+    object per shape: Hypothesis validates a new one at its first draw, which cost a fresh
+    strategy per example about 0.3 ms."""
     return _layers_spec(lowers=lowers, upper=upper, data_only=data_only, userxattr=userxattr,
-                        userns=userns, root_history=root_history)
+                        userns=userns, root_history=root_history, digests=digests)
 
 
 def spec_paths(spec: LayersSpec) -> set[bytes]:

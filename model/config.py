@@ -15,6 +15,7 @@ from typing import Literal
 RedirectDir = Literal["on", "follow", "nofollow", "off"]
 Xino = Literal["off", "auto", "on"]
 Uuid = Literal["null", "off", "auto", "on"]
+Verity = Literal["off", "on", "require"]
 
 OVL_MAX_STACK = 500  # params.c: at most 500 layers
 REDIRECT_MAX = 256  # module parameter redirect_max
@@ -32,6 +33,7 @@ class Config:
     userxattr: bool = False
     volatile: bool = False
     uuid: Uuid = "auto"
+    verity: Verity = "off"
     ro: bool = False
     redirect_max: int = REDIRECT_MAX
 
@@ -75,6 +77,8 @@ class Config:
             opts.append("volatile")
         if self.uuid != "auto":
             opts.append(f"uuid={self.uuid}")
+        if self.verity != "off":
+            opts.append(f"verity={self.verity}")
         if self.ro:
             opts.append("ro")
         return opts

@@ -11,8 +11,10 @@ it is a dir, when the lower is not a hard link, or when it is indexed; its upper
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
+from model.errors import fail
 from model.fs import IndexEntry, OvlFs
 from model.inode import inode_copied_up, inode_key
 from model.layer import DIR, REG, Layer, Node, SparseData, is_metacopy, is_whiteout
@@ -63,6 +65,28 @@ class CopyUpCtx:
         return self.origin_stored(fs) and (not fs.userns or self.lower.kind == DIR)
 
 
+def verify_lowerdata(fs: OvlFs, d: Dentry) -> None:
+    """``ovl_verify_lowerdata`` → ``ovl_maybe_validate_verity``, before a metacopy file is
+    opened or copied up: with verity=on a metacopy xattr that holds a digest must match the
+    data file's fs-verity digest, and with verity=require every metacopy file must hold one.
+    The layers here have no fs-verity (the reference kernel is built without
+    CONFIG_FS_VERITY), so a digest never matches: EIO, before anything is copied up
+    (checked on 6.18: open, chmod, truncate and link of such a file, its parent dir not
+    copied up; stat, listxattr and unlink work)."""
+    mode = fs.config.verity
+    if mode == "off":
+        return
+    if not d.lowers:
+        return
+    meta = d.upper if d.upper is not None else d.lowers[0][1]
+    if not is_metacopy(meta):
+        return
+    if meta.xattrs[METACOPY]:
+        raise fail(errno.EIO, "a metacopy digest, and the data file has no fs-verity")
+    if mode == "require":
+        raise fail(errno.EIO, "verity=require: a metacopy file without a digest")
+
+
 def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) -> Node:
     """Give ``d`` an upper node (a no-op when it has one under its name) and return it.
 
@@ -71,6 +95,8 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) ->
     its data now.  Every other copy-up of a regular file with metacopy=on copies the
     metadata only (``ovl_need_meta_copy_up``; catalogue §4, checked on 6.18: chmod, chown,
     utimes, setxattr, rename and link; truncate and write opens copy the data)."""
+    if d.lowers and d.real.kind == REG:
+        verify_lowerdata(fs, d)
     if d.upper is not None and d.upper_alias:
         if data and is_metacopy(d.upper):
             _copy_up_data(fs, d, trunc)
@@ -89,7 +115,8 @@ def copy_up(fs: OvlFs, d: Dentry, *, trunc: bool = False, data: bool = False) ->
             _copy_up_data(fs, d, trunc)
         return existing
     layer, lower = d.lowers[0]
-    meta = fs.config.metacopy and lower.kind == REG and not data
+    # verity=require copies metadata only from a lower file with fs-verity: none here
+    meta = fs.config.metacopy and lower.kind == REG and not data and fs.config.verity != "require"
     ctx = CopyUpCtx(d, parent, layer, lower, trunc, meta)
     old_key = inode_key(fs, d)
     new = _link_up(fs, ctx, d.upper) if d.upper is not None else _copy_up_one(fs, ctx)

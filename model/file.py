@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from model.attr import truncate_node
-from model.copy_up import copy_up
+from model.copy_up import copy_up, verify_lowerdata
 from model.errors import OvlError, fail
 from model.fs import OvlFs, OvlInode
 from model.inode import const_ino, getattr_dentry, grab_inode, release_inode
@@ -111,6 +111,8 @@ def do_open(fs: OvlFs, cred: Cred, path: bytes, flags: int, mode: int) -> Handle
         # a lower metacopy whose data-only layers lack its redirect's target: looked up
         # at open (``ovl_verify_lowerdata``), and missing (checked on 6.18: cat gives ENOENT)
         raise fail(errno.ENOENT, "the data file of a metacopy is missing")
+    if kind == REG:
+        verify_lowerdata(fs, d)
     if write and not created and kind not in SPECIAL:
         upper = copy_up(fs, d, trunc=bool(flags & os.O_TRUNC), data=True)
         if flags & os.O_TRUNC and kind == REG:

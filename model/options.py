@@ -30,6 +30,7 @@ VALUES: dict[str, tuple[str, ...] | None] = {
     "userxattr": None,
     "volatile": None,
     "uuid": ("null", "off", "auto", "on"),
+    "verity": ("off", "on", "require"),
 }
 
 
@@ -72,6 +73,7 @@ def _named(words: Sequence[str]) -> tuple[Config, frozenset[str]]:
         userxattr="userxattr" in given,
         volatile="volatile" in given,
         uuid=given.get("uuid", "auto"),  # type: ignore[arg-type]
+        verity=given.get("verity", "off"),  # type: ignore[arg-type]
     )
     return config, frozenset(given)
 

@@ -201,6 +201,17 @@ AREAS: tuple[Area, ...] = (
         "copied up when its handle is taken. Without it `name_to_handle_at` is EOPNOTSUPP.",
     ),
     Area(
+        "option-verity",
+        "opt_verity",
+        "Option verity",
+        "`verity=on` makes the overlay check, at every open and copy-up of a metacopy file, "
+        "the fs-verity digest its metacopy xattr records against the data file's; "
+        "`verity=require` also refuses metacopy files without a digest and copies whole "
+        "what it cannot record a digest for. The kernel these pages were verified on has no "
+        "fs-verity (`CONFIG_FS_VERITY` is not set), so no digest can match: the examples show "
+        "the refusals, not a successful check.",
+    ),
+    Area(
         "option-uuid",
         "opt_uuid",
         "Option uuid",

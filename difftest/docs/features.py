@@ -128,7 +128,7 @@ FEATURES: tuple[Feature, ...] = (
     _out("bad-layer-configs", "bad layer configs", "the supported configs mount valid layers"),
     _out("nested-overlay", "nested overlay as lower", "layers are plain tmpfs directories"),
     Feature("nfs-export", "nfs_export (file handles: name_to_handle_at, open_by_handle_at)"),
-    _out("verity", "verity", OUT_OF_SCOPE),
+    Feature("verity", "verity=on|require (on a kernel without fs-verity: the refusals)"),
     _out(
         "copy-up-killable",
         "copy-up is killable; dir fsync after copy-up",

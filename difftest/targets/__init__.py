@@ -67,6 +67,9 @@ _OVLFUSE_REFUSES = {
     "nfs_export=on": "ovlfuse does not implement nfs_export=on, which needs index=on "
     "(it refuses to mount)",
     "nfs_export=on+redirect_dir=on": "ovlfuse does not implement nfs_export=on",
+    "data-only+verity=on": "ovlfuse does not implement data-only layers (it refuses '::')",
+    "data-only+verity=require": "ovlfuse does not implement data-only layers (it refuses '::')",
+    "metacopy=on+verity=require": "ovlfuse does not implement metacopy=on (it refuses to mount)",
     "userxattr": "ovlfuse keeps a copied-up FIFO's or symlink's lower inode number where the "
     "kernel's dentry forgets it (reports/ovlfuse-20261205c/)",
     "userns": "ovlfuse inside a user namespace is known to diverge (a new link's inode "

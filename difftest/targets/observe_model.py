@@ -30,14 +30,17 @@ from difftest.observe import (
     UNRESOLVABLE_TOO_LONG,
     MergedEntry,
     Observation,
+    unreadable,
     unresolvable,
 )
 from difftest.tolerances import normalise_upper_entry
+from model.copy_up import verify_lowerdata
 from model.dump import UpperFields, upper_fields
 from model.errors import OvlError
 from model.file import readdir_names
+from model.fs import OvlFs
 from model.inode import st_dev, st_ino, st_nlink
-from model.layer import DIR, LNK, REG, Node, data_node, walk_tree
+from model.layer import DIR, LNK, REG, Node, SparseData, data_node, walk_tree
 from model.lookup import Dentry, lookup_child
 from model.namei import fs_root, too_long
 from model.overlay import Overlay
@@ -123,7 +126,7 @@ def observe_model(ov: Overlay) -> Observation:
             assert data is not None
             fields: MergedFields = (
                 kind, node.mode & 0o7777, node.uid, node.gid, data.size, nlink, node.rdev,
-                data.digest(), _user_xattrs(node, ux),
+                _content(fs, d, data), _user_xattrs(node, ux),
             )  # fmt: skip
         elif kind == DIR:
             fields = (
@@ -152,3 +155,14 @@ def observe_model(ov: Overlay) -> Observation:
     either = frozenset() if fs.same_dev else frozenset(p for p, e in merged.items()
                                                     if e.kind == "dir")  # fmt: skip
     return Observation(merged, ino, mtime, upper_view, dev, either)
+
+
+def _content(fs: OvlFs, d: Dentry, data: SparseData) -> str:
+    """A regular file's digest as the tester reads it: opened O_RDONLY unless empty, which
+    a metacopy file whose data fails verity refuses (EIO)."""
+    if data.size:
+        try:
+            verify_lowerdata(fs, d)
+        except OvlError as exc:
+            return unreadable(exc.errno)
+    return data.digest()

@@ -59,6 +59,7 @@ from difftest.observe import (
     MergedEntry,
     Observation,
     _join,
+    unreadable,
     unresolvable,
 )
 from difftest.realfs import StatKey
@@ -127,7 +128,10 @@ class RealObserver:
     def _details(self, full: bytes, kind: str, st: os.stat_result) -> tuple[str, Xattrs]:
         content = ""
         if kind == "reg":
-            content = realfs.file_digest(full, st.st_size)
+            try:
+                content = realfs.file_digest(full, st.st_size)
+            except OSError as exc:
+                content = unreadable(exc.errno or 0)
         elif kind == "lnk":
             content = os.readlink(full).hex()
         return content, _user_xattrs(full) if kind in ("reg", "dir") else ()

@@ -309,6 +309,21 @@ FAULTS = [
         "    return lower.kind != DIR and lower.nlink > 1",
         config="nfs_export=on",
     ),
+    Fault(
+        "verity=require still copies metadata only from a file without fs-verity",
+        "copy_up.py",
+        '    meta = fs.config.metacopy and lower.kind == REG and not data and fs.config.verity'
+        ' != "require"',
+        "    meta = fs.config.metacopy and lower.kind == REG and not data",
+        config="metacopy=on+verity=require",
+    ),
+    Fault(
+        "verity=on ignores a metacopy file's digest",
+        "copy_up.py",
+        "    if meta.xattrs[METACOPY]:\n",
+        "    if False:\n",
+        config="data-only+verity=on",
+    ),
 ]
 NEW_OPTION_CONFIGS = sorted({f.config for f in FAULTS} - {"default"})
 DEFAULT_EXAMPLES, OPTION_EXAMPLES = 1500, 300
