@@ -1,9 +1,10 @@
 """rename / renameat2 (the kernel's ovl_rename, catalogue §2.9).
 
-Order of checks: VFS-level ones (ENOENT, EEXIST for NOREPLACE, ENOTDIR/EISDIR, EINVAL for a
-move into its own subtree, same object → no-op), then the overlay's:
+Order of checks: VFS-level ones (EINVAL for unknown flags and for EXCHANGE with NOREPLACE or
+WHITEOUT, ENOENT, EEXIST for NOREPLACE, ENOTDIR/EISDIR, EINVAL for a move into its own
+subtree, same object → no-op, whatever the flags), then the overlay's:
 
-1. flags other than NOREPLACE and EXCHANGE: EINVAL (so RENAME_WHITEOUT is refused);
+1. RENAME_WHITEOUT: EINVAL (ovl_rename takes NOREPLACE and EXCHANGE only);
 2. a lower or merged directory (either side with EXCHANGE): EXDEV, unless
    ``redirect_dir=on`` — checked before any copy-up ("don't copy up directory trees");
 3. overwriting a merged directory: it must be empty in the merged view (ENOTEMPTY); a
@@ -34,6 +35,7 @@ from .readdir import check_empty
 from .super import OverlayFs
 
 ALLOWED_FLAGS = syscalls.RENAME_NOREPLACE | syscalls.RENAME_EXCHANGE
+VFS_FLAGS = ALLOWED_FLAGS | syscalls.RENAME_WHITEOUT
 
 
 def _vfs_checks(src: Node, tgt: Node | None, old_parent: Node, new_parent: Node,
@@ -173,17 +175,19 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
     """renameat2 through the overlay (see module doc)."""
     if not ofs.writable:
         fail(errno.EROFS)
-    if flags & ~ALLOWED_FLAGS or flags == ALLOWED_FLAGS:
+    exchange = bool(flags & syscalls.RENAME_EXCHANGE)
+    if flags & ~VFS_FLAGS or (exchange and flags & ~syscalls.RENAME_EXCHANGE):
         fail(errno.EINVAL)
     aufs.check_new_name(ofs, new_name)
     _res_s, src = table.lookup(old_parent, old_name)
     if src is None:
         fail(errno.ENOENT, old_name)
     res_t, tgt = table.lookup(new_parent, new_name)
-    exchange = bool(flags & syscalls.RENAME_EXCHANGE)
     _vfs_checks(src, tgt, old_parent, new_parent, flags)
     if tgt is src or _same_upper_object(ofs, src, tgt):
-        return
+        return  # vfs_rename: the same inode, nothing to do (before the filesystem's checks)
+    if flags & ~ALLOWED_FLAGS:
+        fail(errno.EINVAL)  # RENAME_WHITEOUT
     if not _movable(ofs, src) or (exchange and tgt is not None and not _movable(ofs, tgt)):
         fail(errno.EXDEV)
     clear_target = False

@@ -153,6 +153,15 @@ FAULTS = [
         examples=60,  # met in the first examples: a short control
     ),
     Fault(
+        "RENAME_WHITEOUT between two names of one upper file is refused (the VFS's no-op)",
+        "rename.py",
+        "        return  # vfs_rename: the same inode, nothing to do (before the filesystem's"
+        " checks)",
+        "        if flags & ~ALLOWED_FLAGS:\n            fail(errno.EINVAL)\n        return",
+        config="uuid=on",
+        examples=60,
+    ),
+    Fault(
         "a read-only mount does not write the persistent uuid",
         "super.py",
         "        ofs.uuid_mode = ofs._init_uuid()",

@@ -291,15 +291,15 @@ FAULTS = [
     Fault(
         "uuid=auto takes an upper root marked impure for a new overlay",
         "super.py",
-        '    elif mode == "auto" and IMPURE in root:',
-        "    elif False:",
+        '    if mode == "auto" and IMPURE in root:',
+        "    if False:",
         config="uuid=auto",
     ),
     Fault(
         "statfs shows the overlay's uuid as fsid under uuid=off",
         "super.py",
-        '    if fs.uuid_mode in ("on", "auto"):',
-        '    if fs.uuid_mode != "null":',
+        '    if uuid_mode in ("on", "auto"):',
+        '    if uuid_mode != "null":',
         config="uuid=off",
     ),
     Fault(
