@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "300"))
+BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "200"))
 
 
 @dataclass(frozen=True)
