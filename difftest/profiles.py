@@ -85,26 +85,7 @@ def _register() -> None:
         )
 
 
-def _no_local_constants() -> None:
-    """Turn off Hypothesis's local constants: since 6.131 it mixes literals found in the
-    source of every local module in ``sys.modules`` into its draws (one in twenty), so which
-    examples a fixed seed generated depended on which of difftest's modules a run happened
-    to import (``-q`` skips one: 308 against 310 examples of the same seed and budget, and a
-    seeded fault met at example 10 with progress lines was not met in 3,000 with ``-q``)
-    and on every literal anywhere in the model.  difftest's integers are indexes into its
-    own tables, which those literals do not mean.  (Private API, hence the guard: without
-    it a newer Hypothesis is only less reproducible.)"""
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - another Hypothesis layout
-        return
-    if hasattr(providers, "_get_local_constants") and hasattr(providers, "_local_constants"):
-        empty = providers._local_constants  # nothing scanned yet: no draw has run
-        providers._get_local_constants = lambda: empty
-
-
 _register()
-_no_local_constants()
 
 
 def hypothesis_profile(name: str) -> settings:

@@ -80,6 +80,8 @@ class Handle:
     cred: Cred
     pos: int = 0
     dir: DirState | None = None
+    # the dentry opened: it pins its ancestors' dentries (and their inodes) in the cache
+    dentry: Dentry | None = None
 
     @property
     def readable(self) -> bool:
@@ -183,7 +185,7 @@ def _may_open(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> None:
 
 
 def _new_handle(fs: OvlFs, cred: Cred, d: Dentry, flags: int) -> Handle:
-    h = Handle(grab_inode(fs, d), flags, cred)
+    h = Handle(grab_inode(fs, d), flags, cred, dentry=d)
     if d.is_dir:
         h.dir = DirState(
             is_real=is_real_dir(d.upper, d.lowers),

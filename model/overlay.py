@@ -267,6 +267,11 @@ class Overlay:
     def _shrink_dcache(self) -> None:
         fs = self.fs
         held = {h.inode.upper for h in self.handles.values()}
+        for h in self.handles.values():  # an open file pins its ancestors' dentries
+            d = h.dentry.parent if h.dentry is not None else None
+            while d is not None:
+                held.add(d.upper)
+                d = d.parent
         # an open file holds a kept origin's dentry if it was opened under that name: only
         # that name's lookup gives the upper node a lower stack
         kept = {h.inode.upper for h in self.handles.values() if h.inode.lowers}

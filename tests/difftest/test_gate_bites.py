@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "200"))
+BUDGET = int(os.environ.get("DIFFTEST_BITE_EXAMPLES", "300"))
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ FAULTS = [
         "        for each in self.table.same_object(node)[1:]:",
         "        for each in ():",
         target="fuse-cached",
+        examples=300,  # met at example 226 (seed 3, measured 2026-12-05)
     ),
     Fault(
         "layers on several filesystems report their real inode numbers (duplicates)",
@@ -151,15 +152,6 @@ FAULTS = [
         "        if current is not None and len(current) == 16:\n            return mode",
         config="uuid=on",
         examples=60,  # met in the first examples: a short control
-    ),
-    Fault(
-        "RENAME_WHITEOUT between two names of one upper file is refused (the VFS's no-op)",
-        "rename.py",
-        "        return  # vfs_rename: the same inode, nothing to do (before the filesystem's"
-        " checks)",
-        "        if flags & ~ALLOWED_FLAGS:\n            fail(errno.EINVAL)\n        return",
-        config="uuid=on",
-        examples=60,
     ),
     Fault(
         "a read-only mount does not write the persistent uuid",

@@ -448,6 +448,21 @@ def test_rename_flags_noreplace_exchange_and_whiteout(tmpfs: Path) -> None:
     assert is_whiteout(layers.upper / "a")
 
 
+def test_any_rename_between_two_names_of_one_upper_file_does_nothing(tmpfs: Path) -> None:
+    """The VFS returns 0 for a rename onto another name of the same inode before the
+    filesystem sees any flag, so RENAME_WHITEOUT, which the overlay refuses, is no error
+    there (found by difftest, reports/ovlfuse-uuid-20261205/20261205-185840-uuid-on-fuse)."""
+    layers = make_layers(tmpfs, {"low": "x"}, upper={"f": "data"})
+    os.link(layers.upper / "f", layers.upper / "hl")
+    with ovlfuse(layers) as m:
+        for flags in (0, RENAME_NOREPLACE, RENAME_WHITEOUT):
+            if flags != RENAME_NOREPLACE:
+                renameat2(m / "f", m / "hl", flags)
+        assert errno_of(renameat2, m / "f", m / "hl", RENAME_NOREPLACE) == errno.EEXIST
+        assert (m / "f").read_text() == (m / "hl").read_text() == "data"
+    assert os.lstat(layers.upper / "f").st_nlink == 2
+
+
 def test_rename_type_mismatch_and_subtree_errors(tmpfs: Path) -> None:
     layers = make_layers(tmpfs, {}, upper={"d": {"sub": {}}, "e": {"x": "1"}, "f": "f"})
     with ovlfuse(layers) as m:
