@@ -80,7 +80,7 @@ def test_fuse_mounts_the_ovlfuse_of_its_own_environment_not_the_first_on_path(
 def test_the_nightly_profile_runs_the_whole_option_matrix(tmp_path: Path) -> None:
     """--profile nightly without --config runs every preset (issue 15's matrix), each
     mounted on ovlfuse, less those ovlfuse refuses by design (index=on, nfs_export=on,
-    metacopy=on and data-only layers) and those it is known to get wrong (userxattr, userns)."""
+    metacopy=on and data-only layers, which the verity presets use) and those it is known to get wrong (userxattr, userns)."""
     from difftest.runconfig import MATRIX, SUPPORTED
 
     res, summary = _difftest(tmp_path, "--profile", "nightly")
@@ -88,7 +88,8 @@ def test_the_nightly_profile_runs_the_whole_option_matrix(tmp_path: Path) -> Non
     ran = {r["config"] for r in summary["runs"]}
     refused = {"index=on", "metacopy=on", "data-only", "data-only+metacopy=on",
                "data-only+fsconfig", "userxattr", "userns", "nfs_export=on",
-               "nfs_export=on+redirect_dir=on"}
+               "nfs_export=on+redirect_dir=on", "data-only+verity=on",
+               "data-only+verity=require", "metacopy=on+verity=require"}
     assert ran == set(MATRIX) - refused
     assert "skipping config metacopy=on" in res.stdout
     assert {"xino=on", "split-fs+xino=auto", "volatile", "ro"} <= ran - set(SUPPORTED)
