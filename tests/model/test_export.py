@@ -10,7 +10,7 @@ import pytest
 from model.config import Config
 from model.errors import OvlError
 from model.overlay import Overlay
-from model.spec import Entry, LayersSpec
+from model.spec import IMPURE, Entry, LayersSpec
 
 NFS = Config(index=True, nfs_export=True)
 
@@ -48,7 +48,8 @@ def test_a_removed_object_is_stale() -> None:
 def test_every_copy_up_is_indexed_so_a_removal_copies_up_first() -> None:
     o = _overlay()
     o.unlink(b"/g")
-    assert o.fs.upper is not None and o.fs.upper.root.xattrs  # the root became impure
+    assert o.fs.upper is not None
+    assert o.fs.upper.root.xattrs.get(IMPURE) == b"y"  # the copy marked the root impure
 
 
 def test_encoding_a_lower_dir_under_an_unindexed_upper_dir_copies_it_up() -> None:
