@@ -87,6 +87,7 @@ def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
     node.copy_gen += 1
     if not node.is_dir:
         node.lowers = []
+        node.const_ino = ctx.origin
         if not ctx.origin:
             node.ino = ofs.xino.ino(st)
     if invalidate is not None:

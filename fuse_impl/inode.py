@@ -77,8 +77,8 @@ class Node:
     """One overlay object, as FUSE sees it."""
 
     __slots__ = (
-        "copy_gen", "indexed", "ino", "kind", "lookups", "lowers", "name", "nodeid", "opens",
-        "orphan_fd", "parent", "real", "upper", "writers",
+        "const_ino", "copy_gen", "indexed", "ino", "kind", "lookups", "lowers", "name", "nodeid",
+        "opens", "orphan_fd", "parent", "real", "upper", "writers",
     )
 
     def __init__(self, nodeid: int, parent: Node | None, name: bytes):
@@ -92,6 +92,9 @@ class Node:
         self.upper = False
         self.lowers: list[LowerRef] = []
         self.ino = 0
+        # a non-dir with an upper that shows its origin's inode number (OVL_CONST_INO), also
+        # when only this node remembers the origin (see identity)
+        self.const_ino = False
         self.copy_gen = 0
         self.orphan_fd: int | None = None
         self.real: RealKey = (0, 0)  # (st_dev, st_ino) of the providing real object
@@ -182,7 +185,23 @@ def apply_resolved(ofs: OverlayFs, node: Node, res: Resolved) -> None:
     node.upper = res.upper is not None
     node.lowers = [LowerRef(hit.layer, hit.rel) for hit in res.lowers]
     node.ino = reported_ino(ofs, res, res.is_dir)
+    node.const_ino = (not res.is_dir and res.upper is not None
+                      and _ino_source(res, False) is not res.upper.st)
     node.real = real_key(res.top.st)
+
+
+def origin_type(ofs: OverlayFs, node: Node) -> bool:
+    """OVL_TYPE_ORIGIN: an upper object that shows a lower's inode number, so that moving or
+    linking it into another directory makes that directory impure.  A directory has it when
+    its upper carries an origin; a non-directory when its node shows its origin's number,
+    which a name that remembers an origin the layer cannot carry (userxattr) or nobody can
+    decode (a user namespace) does too, as the kernel's dentry does (found by difftest in
+    the userxattr preset: reports/ovlfuse-userxattr-20261205/)."""
+    if not node.upper:
+        return False
+    if node.is_dir:
+        return layers.getxattr(upper_path(ofs, node), ofs.private(b"origin")) is not None
+    return node.const_ino
 
 
 def real_key(st: os.stat_result) -> RealKey:
@@ -320,9 +339,10 @@ class NodeTable:
         """The node for a positive *res* at (parent, name), new when the object changed."""
         node = self.child(parent, name)
         if node is not None and identity(self.ofs, node, res):
-            ino = node.ino  # the name's node keeps the number it showed (see identity)
+            # the name's node keeps the number it showed (see identity)
+            ino, const_ino = node.ino, node.const_ino
             apply_resolved(self.ofs, node, res)
-            node.ino = ino
+            node.ino, node.const_ino = ino, const_ino
             self.track(node)
             return node
         if node is not None:
@@ -345,6 +365,15 @@ class NodeTable:
             self.drop_if_unused(node)
         nodes.clear()
 
+
+    def shown_ino(self, parent: Node, name: bytes, res: Resolved) -> int:
+        """The inode number a lookup of *name* in *parent* shows: its node's while the name
+        has one for the same object (which may remember an origin, see identity), else by
+        the rules."""
+        node = self.child(parent, name)
+        if node is not None and identity(self.ofs, node, res):
+            return node.ino
+        return reported_ino(self.ofs, res, res.is_dir)
 
     def lookup(self, parent: Node, name: bytes) -> tuple[Resolved, Node | None]:
         """Resolve *name* in the directory *parent*: the result and its node (None if negative)."""

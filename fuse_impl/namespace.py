@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from . import aufs, layers, owners, syscalls
 from .copy_up import copy_up
 from .errors import fail
-from .inode import Node, NodeTable, upper_path
+from .inode import Node, NodeTable, origin_type, upper_path
 from .layers import join
 from .lookup import Resolved, lower_positive, set_impure
 from .readdir import check_empty
@@ -179,7 +179,7 @@ def link(ofs: OverlayFs, table: NodeTable, src: Node, parent: Node, name: bytes,
         layers.rename(tmp, dest)
     else:
         layers.link(source, dest)
-    if layers.getxattr(source, ofs.private(b"origin")) is not None:
+    if origin_type(ofs, src):
         set_impure(ofs, parent_rel)
     if invalidate is not None:
         invalidate(src)  # nlink of every name; the new name is a separate FUSE node

@@ -27,7 +27,7 @@ import os
 from . import aufs, layers, syscalls
 from .copy_up import copy_up
 from .errors import fail
-from .inode import Node, NodeTable, upper_path
+from .inode import Node, NodeTable, origin_type, upper_path
 from .layers import join
 from .lookup import lower_positive, set_impure
 from .namespace import REDIRECT_MAX, Invalidate, clear_dir
@@ -114,7 +114,7 @@ def _mark_impure(ofs: OverlayFs, node: Node, dest_parent: Node) -> None:
     """An object with an origin moving into another directory marks that directory impure
     (its listing must then look entries up for d_ino), before the redirect is set: a
     redirect too long gives EXDEV with the mark already made, as in ovl_rename."""
-    if layers.getxattr(upper_path(ofs, node), ofs.private(b"origin")) is not None:
+    if origin_type(ofs, node):
         set_impure(ofs, dest_parent.path())
 
 

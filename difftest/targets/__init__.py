@@ -70,10 +70,6 @@ _OVLFUSE_REFUSES = {
     "data-only+verity=on": "ovlfuse does not implement data-only layers (it refuses '::')",
     "data-only+verity=require": "ovlfuse does not implement data-only layers (it refuses '::')",
     "metacopy=on+verity=require": "ovlfuse does not implement metacopy=on (it refuses to mount)",
-    "userxattr": "ovlfuse keeps a copied-up FIFO's or symlink's lower inode number where the "
-    "kernel's dentry forgets it (reports/ovlfuse-20261205c/)",
-    "userns": "ovlfuse inside a user namespace is known to diverge (a new link's inode "
-    "number, as under userxattr; reports/ovlfuse-userns-20261205/)",
 }
 UNSUPPORTED_CONFIGS = {"fuse": _OVLFUSE_REFUSES, "fuse-cached": _OVLFUSE_REFUSES}
 

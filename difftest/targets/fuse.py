@@ -12,7 +12,8 @@ reported instead of hanging the tester.
 With ``interchange=True`` each remount switches between the FUSE program and the kernel's
 overlayfs on the same layers, so one reads what the other wrote (the layer-format check); at
 the end of every example :meth:`FuseOverlay.format_check` mounts the layers with the kernel
-and compares the merged view with the FUSE program's last one.
+and compares the merged view with the model's after a remount (a fresh mount forgets what
+only the FUSE program's memory held, as the kernel's does).
 """
 
 from __future__ import annotations
@@ -395,17 +396,16 @@ class FuseOverlay(KernelOverlay):
                 with open(f"/sys/fs/fuse/connections/{os.minor(dev)}/abort", "w") as f:
                     f.write("1")
 
-    def format_check(self, last: Observation | None = None) -> list[Difference]:
-        """Mount the layers with the kernel overlay and compare its merged view with the FUSE
-        program's (``last``: its observation after the last step, if nothing has happened
-        since; otherwise it is observed now); returns the differences (the FUSE program's
-        view is the expected side, the kernel's the actual one)."""
+    def format_check(self, expected: Observation) -> list[Difference]:
+        """Mount the layers with the kernel overlay and compare its merged view with
+        ``expected``, the view a fresh mount of them must show (the model's after a remount,
+        when the FUSE program agreed with the model so far); returns the differences."""
         from difftest.observe import differences
         from difftest.observing import observe
 
         if self.on_kernel:
             return []
-        before = last if last is not None else observe(self)
+        before = expected
         self.close_handles()
         self._umount()
         self.take_incompat()  # a clean umount: the kernel may mount the layers

@@ -80,15 +80,14 @@ def test_fuse_mounts_the_ovlfuse_of_its_own_environment_not_the_first_on_path(
 def test_the_nightly_profile_runs_the_whole_option_matrix(tmp_path: Path) -> None:
     """--profile nightly without --config runs every preset (issue 15's matrix), each
     mounted on ovlfuse, less those ovlfuse refuses by design (index=on, nfs_export=on,
-    metacopy=on and data-only layers, which the verity presets use) and those it is known
-    to get wrong (userxattr, userns)."""
+    metacopy=on and data-only layers, which the verity presets use)."""
     from difftest.runconfig import MATRIX, SUPPORTED
 
     res, summary = _difftest(tmp_path, "--profile", "nightly")
     assert res.returncode == 0, res.stdout + res.stderr
     ran = {r["config"] for r in summary["runs"]}
     refused = {"index=on", "metacopy=on", "data-only", "data-only+metacopy=on",
-               "data-only+fsconfig", "userxattr", "userns", "nfs_export=on",
+               "data-only+fsconfig", "nfs_export=on",
                "nfs_export=on+redirect_dir=on", "data-only+verity=on",
                "data-only+verity=require", "metacopy=on+verity=require"}
     assert ran == set(MATRIX) - refused

@@ -33,6 +33,7 @@ class Fault:
     target: str = "fuse"
     config: str = "default"
     examples: int = BUDGET  # more for a fault the fixed seed meets late (measured, below)
+    seed: int = 3  # another where seed 3 meets the fault only late (measured, below)
 
 
 FAULTS = [
@@ -160,17 +161,29 @@ FAULTS = [
         "        ofs.uuid_mode = ofs._init_uuid() if not cfg.readonly else cfg.uuid",
         config="ro",
     ),
+    # reports/ovlfuse-userxattr-20261205: the origin a copied-up symlink or FIFO cannot
+    # carry under userxattr is remembered by its name only, and still makes it an origin type.
+    Fault(
+        "a rename of a copied-up symlink under userxattr marks no parent impure",
+        "inode.py",
+        "    return node.const_ino\n",
+        '    return layers.getxattr(upper_path(ofs, node), ofs.private(b"origin")) is not None\n',
+        config="userxattr",
+        examples=60,
+        seed=5,  # met within 60 examples (seed 3: at about 300; measured 2026-12-05)
+    ),
 ]
 
 
 def run_difftest(pythonpath: Path, tmp_path: Path, target: str = "fuse", config: str = "default",
-                 examples: int = BUDGET) -> tuple[subprocess.CompletedProcess[str], Path]:
+                 examples: int = BUDGET,
+                 seed: int = 3) -> tuple[subprocess.CompletedProcess[str], Path]:
     reports = tmp_path / "reports"
     env = dict(os.environ, PYTHONPATH=f"{pythonpath}{os.pathsep}{ROOT}")
     proc = subprocess.run(
         [sys.executable, "-m", "difftest", "--target", target, "--config", config,
-         "--examples", str(examples), "--steps", "12", "--seed", "3", "--no-db", "--no-shrink",
-         "-q", "--report-dir", str(reports)],
+         "--examples", str(examples), "--steps", "12", "--seed", str(seed), "--no-db",
+         "--no-shrink", "-q", "--report-dir", str(reports)],
         env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path,
     )  # fmt: skip
     return proc, reports
@@ -185,15 +198,16 @@ def copy_of_fuse_impl(where: Path) -> Path:
 @pytest.mark.privileged
 @pytest.mark.parametrize(
     "target_config",
-    sorted({(f.target, f.config, max(g.examples for g in FAULTS
-                                     if (g.target, g.config) == (f.target, f.config)))
+    sorted({(f.target, f.config,
+             max(g.examples for g in FAULTS
+                 if (g.target, g.config, g.seed) == (f.target, f.config, f.seed)), f.seed)
             for f in FAULTS}),
     ids=lambda tc: "-".join(map(str, tc)))  # fmt: skip
 def test_an_unbroken_copy_of_fuse_impl_passes_the_same_budget(
-    tmp_path: Path, target_config: tuple[str, str, int]
+    tmp_path: Path, target_config: tuple[str, str, int, int]
 ) -> None:
     """The control: without a fault the same run (the largest budget of the faults of its
-    target and config) agrees, so detections are the faults'."""
+    target, config and seed) agrees, so detections are the faults'."""
     proc, _ = run_difftest(copy_of_fuse_impl(tmp_path / "clean"), tmp_path, *target_config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -206,7 +220,8 @@ def test_gate_catches_fuse_impl_fault(fault: Fault, tmp_path: Path) -> None:
     text = path.read_text()
     assert text.count(fault.old) == 1, f"fault {fault.name!r}: line not found once in {fault.file}"
     path.write_text(text.replace(fault.old, fault.new))
-    proc, reports = run_difftest(where, tmp_path, fault.target, fault.config, fault.examples)
+    proc, reports = run_difftest(where, tmp_path, fault.target, fault.config, fault.examples,
+                                 fault.seed)
     assert proc.returncode == 1, (
         f"fault not caught (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     )

@@ -696,6 +696,29 @@ def test_userxattr_uses_the_user_overlay_namespace(tmpfs: Path) -> None:
     assert xattr(layers.upper / "f", ORIGIN) is None
 
 
+def test_a_symlink_copied_up_without_origin_under_userxattr_still_makes_parents_impure(
+    tmpfs: Path,
+) -> None:
+    """A symlink cannot carry user.overlay.origin, so only its name remembers the lower (it
+    keeps the lower's st_ino): moving or linking it into another dir marks that dir impure,
+    and a listing there keeps the mark while the name shows the lower's number; the new link
+    shows the upper's, so a listing of its dir drops the needless mark (found by difftest,
+    reports/ovlfuse-userxattr-20261205)."""
+    impure = "user.overlay.impure"
+    layers = make_layers(tmpfs, {"c": {"y": ("symlink", "x"), "z": ("symlink", "x")}},
+                         upper={"a": {}, "b": {}})
+    assert layers.upper is not None
+    with ovlfuse(layers, "exact,userxattr") as m:
+        lower_ino = os.lstat(m / "c" / "y").st_ino
+        os.rename(m / "c" / "y", m / "a" / "y")
+        os.link(m / "c" / "z", m / "b" / "z", follow_symlinks=False)
+        assert [xattr(layers.upper / d, impure) for d in ("a", "b")] == [b"y", b"y"]
+        assert os.lstat(m / "a" / "y").st_ino == lower_ino
+        assert os.listdir(m / "a") == ["y"] and os.listdir(m / "b") == ["z"]
+        assert [xattr(layers.upper / d, impure) for d in ("a", "b")] == [b"y", None]
+    assert xattr(layers.upper / "a" / "y", "user.overlay.origin") is None
+
+
 def test_a_whiteout_in_a_pure_upper_dir_is_listed_but_not_found(tmpfs: Path) -> None:
     layers = make_layers(tmpfs, {"x": "1"}, upper={"c": ("opaque", {"y": ("whiteout",),
                                                                    "z": "z"})})
