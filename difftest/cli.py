@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="overlay config preset (repeatable; default: all supported: "
         + ", ".join(SUPPORTED)
         + "; with --profile nightly or campaign: every preset, the whole option matrix; "
-        "less those a target refuses by design, e.g. index=on for fuse)",
+        "less those a target refuses by design, e.g. metacopy=on for fuse)",
     )
     p.add_argument(
         "--lowers",

@@ -13,6 +13,9 @@ Rules (catalogue §2.3, §2.12):
   so times change exactly as when the kernel copies everything and then truncates;
 * ``overlay.origin`` is written for directories and for files whose lower nlink is 1; the
   upper parent gets ``overlay.impure=y`` in any case ("it may now contain non-pure upper");
+* with ``index=on`` a lower hard link is copied (with its origin) into the index and then
+  linked under its name; a name whose file is already there is only linked (a link-up,
+  :mod:`fuse_impl.index`);
 * the upper parent's atime/mtime are restored afterwards, as the kernel does;
 * the data of a large file is copied off the request loop first (:func:`stage_data`), so
   that a copy-up holds up only the requests that need that file's copy, as in the kernel,
@@ -28,7 +31,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import layers
+from . import fh, index, layers
 from .errors import fail
 from .inode import Node, real_key
 from .layers import LowerRef
@@ -54,6 +57,7 @@ class CopyUpCtx:
     tmp: bytes
     origin: bool
     data_limit: int | None
+    origin_value: bytes = b""  # the origin handle, when the copy goes through the index
 
 
 def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
@@ -66,9 +70,37 @@ def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
     if node.parent is None or not node.lowers:
         fail(errno.ENOENT, node.name)
     copy_up(ofs, node.parent, invalidate=invalidate)
+    if node.index is not None:
+        _link_up(ofs, node, node.index)
+    else:
+        _copy_up_new(ofs, node, data_limit)
+    node.upper = True
+    node.copy_gen += 1
+    if invalidate is not None:
+        invalidate(node)
+
+
+def _link_up(ofs: OverlayFs, node: Node, entry: bytes) -> None:
+    """A name of an indexed file gets its upper hard link (``ovl_link_up``): its parent
+    becomes impure and keeps its times; the node keeps its inode number."""
+    assert ofs.upper is not None and node.parent is not None
+    parent_rel = node.parent.path()
+    parent = ofs.upper.real(parent_rel)
+    pst = os.lstat(parent)
+    set_impure(ofs, parent_rel)
+    index.link_up(ofs, entry, ofs.upper.real(node.path()))
+    layers.utimens(parent, pst.st_atime_ns, pst.st_mtime_ns)
+    node.lowers = []
+    node.const_ino = True
+
+
+def _copy_up_new(ofs: OverlayFs, node: Node, data_limit: int | None) -> None:
+    """Copy the node's lower object up (through the index for a lower hard link)."""
+    assert ofs.upper is not None and node.parent is not None
     lower = node.lowers[0]
     st = os.lstat(lower.real())
     path = node.path()
+    indexed = index.need_index(ofs, st)
     ctx = CopyUpCtx(
         node=node,
         lower=lower,
@@ -76,22 +108,22 @@ def copy_up(ofs: OverlayFs, node: Node, data_limit: int | None = None,
         parent_rel=node.parent.path(),
         dest=ofs.upper.real(path),
         tmp=ofs.work_tmp(),
-        origin=stat.S_ISDIR(st.st_mode) or st.st_nlink == 1,
+        origin=stat.S_ISDIR(st.st_mode) or st.st_nlink == 1 or indexed,
         data_limit=data_limit,
     )
+    if indexed:
+        ctx.origin_value = fh.encode(lower.real(), ofs.fs_uuid_of(lower.layer))
     log.debug("copy_up(%r, origin=%s, limit=%s)", path, ctx.origin, data_limit)
     _copy_up_one(ofs, ctx)
     st = os.lstat(ctx.dest)
-    node.upper = True
     node.real = real_key(st)  # NodeTable re-indexes it when next asked (NodeTable.track)
-    node.copy_gen += 1
     if not node.is_dir:
         node.lowers = []
         node.const_ino = ctx.origin
+        if ctx.origin_value:
+            node.index = index.entry_path(ofs, ctx.origin_value)
         if not ctx.origin:
             node.ino = ofs.xino.ino(st)
-    if invalidate is not None:
-        invalidate(node)
 
 
 def _copy_up_one(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
@@ -105,7 +137,11 @@ def _copy_up_one(ofs: OverlayFs, ctx: CopyUpCtx) -> None:
         if ctx.data_limit is not None and ctx.data_limit < ctx.st.st_size:
             layers.truncate(ctx.tmp, ctx.data_limit)  # the truncation the caller asked for
         set_impure(ofs, ctx.parent_rel)
-        layers.rename(ctx.tmp, ctx.dest)
+        if ctx.origin_value:
+            entry = index.create_entry(ofs, ctx.tmp, ctx.origin_value, ctx.st.st_nlink)
+            index.link_up(ofs, entry, ctx.dest)
+        else:
+            layers.rename(ctx.tmp, ctx.dest)
     except BaseException:
         layers.remove_tree(ctx.tmp)
         raise

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import pyfuse3
 
-from . import loop
+from . import index, loop
 from .errors import MountError
 from .operations import OverlayOperations
 from .options import Config
@@ -72,6 +72,11 @@ def mount(cfg: Config) -> tuple[OverlayFs, OverlayOperations]:
         ofs = OverlayFs.open(cfg)
     except OSError as e:
         raise MountError(f"cannot prepare the layers: {e}") from None
+    try:
+        index.setup(ofs)
+    except (OSError, MountError) as e:
+        ofs.close()
+        raise MountError(f"cannot prepare the index: {e}") from None
     ops = OverlayOperations(ofs)
     try:
         pyfuse3.init(ops, os.fsdecode(cfg.mountpoint), fuse_options(cfg))

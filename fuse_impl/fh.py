@@ -23,15 +23,17 @@ FLAG_PATH_UPPER = 4
 FLAGS_ALL = FLAG_BIG_ENDIAN | FLAG_ANY_ENDIAN | FLAG_PATH_UPPER
 
 
-def encode(real_path: bytes, fs_uuid: bytes) -> bytes:
-    """The origin value naming the object at *real_path*; b"" if it cannot be encoded."""
+def encode(real_path: bytes, fs_uuid: bytes, upper: bool = False) -> bytes:
+    """The origin value naming the object at *real_path*; b"" if it cannot be encoded.
+    ``upper``: a handle of an upper object (the index dir's ``overlay.upper``)."""
     try:
         handle_type, data, _mount_id = syscalls.name_to_handle_at(real_path)
     except OSError:
         return b""
     if OVL_FB_HEADER + len(data) > 255 or handle_type > 255:
         return b""
-    header = bytes([OVL_FH_VERSION, OVL_FH_MAGIC, OVL_FB_HEADER + len(data), 0, handle_type])
+    flags = FLAG_PATH_UPPER if upper else 0
+    header = bytes([OVL_FH_VERSION, OVL_FH_MAGIC, OVL_FB_HEADER + len(data), flags, handle_type])
     return header + fs_uuid[:16].ljust(16, b"\0") + data
 
 

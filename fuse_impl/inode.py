@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 import pyfuse3
 
-from . import layers
+from . import index, layers
 from .errors import fail
 from .layers import Layer, LowerRef
 from .lookup import Resolved, lookup
@@ -77,8 +77,8 @@ class Node:
     """One overlay object, as FUSE sees it."""
 
     __slots__ = (
-        "const_ino", "copy_gen", "indexed", "ino", "kind", "lookups", "lowers", "name", "nodeid",
-        "opens", "orphan_fd", "parent", "real", "upper", "writers",
+        "const_ino", "copy_gen", "index", "indexed", "ino", "kind", "lookups", "lowers", "name",
+        "nodeid", "opens", "orphan_fd", "parent", "real", "upper", "writers",
     )
 
     def __init__(self, nodeid: int, parent: Node | None, name: bytes):
@@ -99,6 +99,9 @@ class Node:
         self.orphan_fd: int | None = None
         self.real: RealKey = (0, 0)  # (st_dev, st_ino) of the providing real object
         self.indexed: RealKey | None = None  # where NodeTable's index has it
+        # index=on: the path of the index entry of an indexed file (fuse_impl.index), which
+        # a name not yet copied up (upper False) shows
+        self.index: bytes | None = None
 
     def path(self) -> bytes:
         """Overlay path relative to the root (b"" for the root); ENOENT once removed."""
@@ -131,6 +134,8 @@ def real_path(ofs: OverlayFs, node: Node) -> bytes:
     if node.upper:
         assert ofs.upper is not None
         return ofs.upper.real(node.path())
+    if node.index is not None:
+        return node.index
     if not node.lowers:
         fail(errno.ENOENT, node.name)
     return node.lowers[0].real()
@@ -138,7 +143,7 @@ def real_path(ofs: OverlayFs, node: Node) -> bytes:
 
 def provider(ofs: OverlayFs, node: Node) -> Layer | None:
     """The layer holding the node's providing object."""
-    if node.upper:
+    if node.upper or node.index is not None:
         return ofs.upper
     return node.lowers[0].layer if node.lowers else None
 
@@ -167,6 +172,8 @@ def _ino_source(res: Resolved, is_dir: bool) -> os.stat_result:
     """The real object whose inode number the overlay object shows."""
     if is_dir:
         return res.lowers[0].st if res.lowers else res.top.st
+    if res.index is not None:  # indexed: the origin's, whatever its link count
+        return res.origin if res.origin is not None else res.lowers[0].st
     if res.upper is not None:
         origin = res.origin
         if (
@@ -187,7 +194,8 @@ def apply_resolved(ofs: OverlayFs, node: Node, res: Resolved) -> None:
     node.ino = reported_ino(ofs, res, res.is_dir)
     node.const_ino = (not res.is_dir and res.upper is not None
                       and _ino_source(res, False) is not res.upper.st)
-    node.real = real_key(res.top.st)
+    node.real = real_key(res.shown_st)
+    node.index = res.index[0] if res.index is not None else None
 
 
 def origin_type(ofs: OverlayFs, node: Node) -> bool:
@@ -226,7 +234,7 @@ def identity(ofs: OverlayFs, node: Node, res: Resolved) -> bool:
     if reported_ino(ofs, res, res.is_dir) == node.ino:
         return True
     return (node.upper and not res.is_dir and res.origin is None
-            and node.real == real_key(res.top.st))
+            and node.real == real_key(res.shown_st))
 
 
 class NodeTable:
@@ -282,11 +290,24 @@ class NodeTable:
 
     def same_object(self, node: Node) -> tuple[Node, ...]:
         """The nodes whose providing real object is *node*'s, *node* first."""
+        old = node.indexed
         self.track(node)
+        if node.index is not None and old is not None and old != node.real:
+            self._adopt_index(old, node)
         group = self.objects.get(node.real, ())
         if len(group) == 1 and group[0] is node:
             return group  # the usual case: no other name
         return (node, *(n for n in group if n is not node and n.real == node.real))
+
+    def _adopt_index(self, lower: RealKey, node: Node) -> None:
+        """*node* was copied up through the index: the other names of its lower file, one
+        overlay inode with it under index=on, now show the index entry (found by difftest in
+        caching mode, where their attributes were served from the lower file:
+        reports/ovlfuse-index-20261205)."""
+        for other in self.objects.get(lower, ()):
+            if other is not node and not other.is_dir and not other.upper:
+                other.index, other.real = node.index, node.real
+                self.track(other)
 
     def get(self, nodeid: int) -> Node:
         node = self.nodes.get(nodeid)
@@ -425,6 +446,8 @@ def entry_attributes(ofs: OverlayFs, node: Node,
     entry.attr_timeout = ofs.timeout
     entry.st_mode, entry.st_uid, entry.st_gid = shown_attrs(ofs, node, st)
     entry.st_nlink = 1 if node.merged or (node.is_dir and ofs.cfg.static_nlink) else st.st_nlink
+    if node.index is not None and node.orphan_fd is None:
+        entry.st_nlink = index.union_nlink(ofs, real_path(ofs, node), st)
     entry.st_rdev = st.st_rdev
     entry.st_size = st.st_size
     entry.st_blksize = st.st_blksize

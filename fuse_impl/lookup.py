@@ -30,7 +30,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from . import aufs, fh, layers
+from . import aufs, fh, index, layers
 from .errors import fail
 from .layers import Layer, LowerRef, join
 from .super import OverlayFs
@@ -70,6 +70,9 @@ class Resolved:
     upper_whiteout: bool = False  # the upper holds a whiteout at the name itself
     aufs_whiteout: bool = False  # the upper hides the name with a .wh.NAME entry (aufs.py)
     origin: os.stat_result | None = None  # decoded origin of an upper non-dir
+    # index=on: the index entry (path, lstat) of an indexed non-dir: its upper object, which
+    # a name not yet copied up shows (see fuse_impl.index)
+    index: tuple[bytes, os.stat_result] | None = None
 
     @property
     def positive(self) -> bool:
@@ -85,6 +88,13 @@ class Resolved:
     @property
     def kind(self) -> int:
         return stat.S_IFMT(self.top.st.st_mode)
+
+    @property
+    def shown_st(self) -> os.stat_result:
+        """The lstat of the object whose data and attributes the name shows."""
+        if self.upper is None and self.index is not None:
+            return self.index[1]
+        return self.top.st
 
 
 def _is_whiteout(ofs: OverlayFs, path: bytes, st: os.stat_result) -> bool:
@@ -172,6 +182,27 @@ def decode_origin(ofs: OverlayFs, upper_path: bytes) -> os.stat_result | None:
     return fh.decode_stat(value, ofs.origin_candidates())
 
 
+def _find_index(ofs: OverlayFs, res: Resolved) -> None:
+    """index=on, a non-dir: its index entry, found by its origin (an upper object's, which
+    must be that entry, or the top lower's when the name has no upper yet), as the kernel's
+    ovl_lookup_index."""
+    if res.upper is not None:
+        if res.origin is None:
+            return
+        path = ofs.upper.real(res.upper.rel) if ofs.upper is not None else b""
+        value = layers.getxattr(path, ofs.private(b"origin")) or b""
+        found = index.find_entry(ofs, value, res.upper.st.st_mode)
+        if found is not None and (found[1].st_dev, found[1].st_ino) == (
+                res.upper.st.st_dev, res.upper.st.st_ino):
+            res.index = found
+        return
+    if not res.lowers:
+        return
+    top = res.lowers[0]
+    value = fh.encode(top.layer.real(top.rel), ofs.fs_uuid_of(top.layer))
+    res.index = index.find_entry(ofs, value, top.st.st_mode)
+
+
 def set_impure(ofs: OverlayFs, upper_dir_rel: bytes) -> None:
     """Mark an upper dir ``impure=y``: it holds entries with origin or redirect."""
     assert ofs.upper is not None
@@ -256,6 +287,8 @@ def lookup(ofs: OverlayFs, parent_rel: bytes, parent_upper: bool,
             stack = ofs.root_stack
             i = ofs.lowers.index(ref.layer) + 1
     res.is_dir = d.is_dir
+    if not d.is_dir and res.positive and index.active(ofs):
+        _find_index(ofs, res)
     return res
 
 

@@ -22,7 +22,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import aufs, layers, owners, syscalls
+from . import aufs, index, layers, owners, syscalls
 from .copy_up import copy_up
 from .errors import fail
 from .inode import Node, NodeTable, origin_type, upper_path
@@ -217,6 +217,7 @@ def _remove(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, node: N
     has_upper_entries = check_empty(ofs, node, covers_lower=whiteout) if node.is_dir else False
     if whiteout:
         copy_up(ofs, parent, invalidate=invalidate)
+    nlink_start(ofs, node, invalidate)
     table.pin(node)
     try:
         dest = _upper(ofs, join(parent.path(), name))
@@ -234,6 +235,24 @@ def _remove(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, node: N
     if invalidate is not None:
         invalidate(node)  # the other names of a hard link lose one from nlink
     table.detach(node)
+    nlink_end(ofs, node)
+
+
+def nlink_start(ofs: OverlayFs, node: Node, invalidate: Invalidate) -> None:
+    """Before a name of a file that is or would be indexed is removed or renamed over, it is
+    copied up, so that its link count has somewhere to live (``ovl_nlink_start``)."""
+    if node.upper or node.is_dir or not index.active(ofs):
+        return
+    if node.index is not None or (
+            node.lowers and index.need_index(ofs, os.lstat(node.lowers[0].real()))):
+        copy_up(ofs, node, invalidate=invalidate)
+
+
+def nlink_end(ofs: OverlayFs, node: Node) -> None:
+    """After a name of an indexed file went: the entry goes with the last name
+    (``ovl_nlink_end``)."""
+    if node.index is not None:
+        index.drop_if_unlinked(ofs, node.index)
 
 
 def _put_whiteout(ofs: OverlayFs, dest: bytes, node: Node) -> None:

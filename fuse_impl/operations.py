@@ -140,7 +140,7 @@ class OverlayOperations(pyfuse3.Operations):
         res, node = self.table.lookup(parent, name)
         if node is None:
             fail(errno.ENOENT, name)
-        return self._entry(node, res.top.st)
+        return self._entry(node, res.shown_st)
 
     async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         for nodeid, count in inode_list:

@@ -20,7 +20,7 @@ Four groups share the one table:
   the layers' own (lower files are read with O_NOATIME, the upper filesystem keeps its rule).
 
 Anything else is an error (:class:`UsageError`), as the kernel's "Unknown parameter".
-Features the kernel has but ovlfuse does not implement (``index=on``, ``metacopy=on``, ...)
+Features the kernel has but ovlfuse does not implement (``metacopy=on``, ``nfs_export=on``, ...)
 are recognised and refused with a message saying so.  A comma inside double quotes does not
 split options (``context="system_u:object_r:container_file_t:s0:c1,c2"``), as the kernel's
 LSM option parser.
@@ -87,7 +87,8 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("workdir", "path", doc="empty dir on the upper's filesystem, for atomic changes"),
     Opt("redirect_dir", "enum", ("on", "follow", "nofollow", "off"),
         doc="on: directory renames via trusted.overlay.redirect; follow (default): read only"),
-    Opt("index", "enum", ("on", "off"), unsupported=("on",)),
+    Opt("index", "enum", ("on", "off"),
+        doc="on: hard links of lower files stay one file after copy-up (workdir/index)"),
     Opt("nfs_export", "enum", ("on", "off"), unsupported=("on",)),
     Opt("metacopy", "enum", ("on", "off"), unsupported=("on",)),
     Opt("verity", "enum", ("on", "off", "require"), unsupported=("on", "require")),
@@ -146,6 +147,7 @@ class Config:
     uuid: str = "auto"
     fsync: str = "auto"
     userxattr: bool = False
+    index: bool = False
     readonly: bool = False
     exact: bool = False
     timeout: float = DEFAULT_TIMEOUT
@@ -182,7 +184,7 @@ class Config:
     @property
     def offline_changes_allowed(self) -> bool:
         """The kernel's ovl_allow_offline_changes(): no index, metacopy, redirects, xino=on."""
-        return not self.redirect_create and self.xino != "on"
+        return not self.redirect_create and self.xino != "on" and not self.index
 
     @property
     def writable(self) -> bool:
@@ -312,6 +314,8 @@ def _apply(cfg: Config, opt: Opt, value: str | None) -> None:
         cfg.fsync = "volatile"
     elif name == "userxattr":
         cfg.userxattr = True
+    elif name == "index":
+        cfg.index = value == "on"
     elif name in ("ro", "rw"):
         cfg.readonly = name == "ro"
     elif name == "exact":
@@ -378,6 +382,7 @@ def finish(cfg: Config) -> Config:
     if cfg.upperdir is None:
         cfg.workdir = None  # the kernel ignores a workdir without an upperdir
         cfg.readonly = True
+        cfg.index = False  # and turns the index off
         if len(cfg.lowerdirs) < 2:
             raise UsageError("at least 2 lowerdir are needed while upperdir nonexistent")
     if cfg.userxattr:

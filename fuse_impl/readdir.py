@@ -217,4 +217,4 @@ def _entry_node(
         res, child = table.lookup(node, name)
     except OSError:
         return None, None
-    return child, res.top.st if child is not None else None
+    return child, res.shown_st if child is not None else None

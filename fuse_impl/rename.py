@@ -24,13 +24,13 @@ from __future__ import annotations
 import errno
 import os
 
-from . import aufs, layers, syscalls
+from . import aufs, index, layers, syscalls
 from .copy_up import copy_up
 from .errors import fail
 from .inode import Node, NodeTable, origin_type, upper_path
 from .layers import join
 from .lookup import lower_positive, set_impure
-from .namespace import REDIRECT_MAX, Invalidate, clear_dir
+from .namespace import REDIRECT_MAX, Invalidate, clear_dir, nlink_end, nlink_start
 from .readdir import check_empty
 from .super import OverlayFs
 
@@ -68,8 +68,15 @@ def _is_ancestor(node: Node, other: Node | None) -> bool:
 
 
 def _same_upper_object(ofs: OverlayFs, src: Node, tgt: Node | None) -> bool:
-    """Two upper hard links of one file: rename(2) of the same inode does nothing."""
-    if tgt is None or not (src.upper and tgt.upper):
+    """Two upper hard links of one file: rename(2) of the same inode does nothing.  With
+    index=on, so do two names of one lower hard link, indexed or not yet copied up (one
+    overlay inode, hashed by its lower: ``ovl_hash_bylower``)."""
+    if tgt is None:
+        return False
+    if index.active(ofs) and not src.is_dir and not tgt.is_dir and not (
+            src.upper and tgt.upper):
+        return src.real == tgt.real and (src.index is not None or not (src.upper or tgt.upper))
+    if not (src.upper and tgt.upper):
         return False
     a, b = os.lstat(upper_path(ofs, src)), os.lstat(upper_path(ofs, tgt))
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
@@ -197,6 +204,8 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
     copy_up(ofs, new_parent, invalidate=invalidate)
     if exchange and tgt is not None:
         copy_up(ofs, tgt, invalidate=invalidate)
+    elif tgt is not None:
+        nlink_start(ofs, tgt, invalidate)
     samedir = old_parent is new_parent
     if not samedir:
         _mark_impure(ofs, src, new_parent)
@@ -211,6 +220,8 @@ def rename(ofs: OverlayFs, table: NodeTable, old_parent: Node, old_name: bytes,
         invalidate(src)  # ctime under every name of a hard link
         if tgt is not None:
             invalidate(tgt)  # overwritten: its other names lose one from nlink
+    if tgt is not None and not exchange:
+        nlink_end(ofs, tgt)
 
 
 def _do_rename(ofs: OverlayFs, table: NodeTable, old: tuple[Node, bytes, Node],

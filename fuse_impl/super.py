@@ -212,6 +212,12 @@ class OverlayFs:
             return bytes(16)
         return self.fs_uuids.get(layer.index, bytes(16))
 
+    def upper_uuid(self) -> bytes:
+        """The uuid written into handles of upper objects (zeros with uuid=off)."""
+        if self.upper is None or self.uuid_mode == "off":
+            return bytes(16)
+        return syscalls.fs_uuid(self.upper.fd)
+
     def work_tmp(self) -> bytes:
         """A fresh temporary name in ``workdir/work`` (``#<hex>``, as the kernel's)."""
         return self.work + b"/#%x" % next(self._tmp_counter)

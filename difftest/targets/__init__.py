@@ -55,17 +55,15 @@ def teardown_target(target: object) -> None:
 
 
 # Configs a target refuses by design (not a divergence worth a default run's time): ovlfuse
-# keeps no index directory and copies data with every copy-up, so it refuses index=on and
-# metacopy=on at mount (tests/difftest/test_gate_fuse.py).  Two it mounts but is known to
-# get wrong, left out of its default lists until fixed: userxattr and userns.
+# copies data with every copy-up and keeps no directory index entries, so it refuses
+# metacopy=on, data-only layers and nfs_export=on at mount (tests/difftest/test_gate_fuse.py).
 _OVLFUSE_REFUSES = {
-    "index=on": "ovlfuse does not implement index=on (it refuses to mount)",
     "metacopy=on": "ovlfuse does not implement metacopy=on (it refuses to mount)",
     "data-only": "ovlfuse does not implement data-only layers (it refuses '::' at mount)",
     "data-only+metacopy=on": "ovlfuse does not implement data-only layers or metacopy=on",
     "data-only+fsconfig": "ovlfuse does not implement data-only layers (it refuses '::')",
-    "nfs_export=on": "ovlfuse does not implement nfs_export=on, which needs index=on "
-    "(it refuses to mount)",
+    "nfs_export=on": "ovlfuse does not implement nfs_export=on (file handles of the overlay, "
+    "directory index entries; it refuses to mount)",
     "nfs_export=on+redirect_dir=on": "ovlfuse does not implement nfs_export=on",
     "data-only+verity=on": "ovlfuse does not implement data-only layers (it refuses '::')",
     "data-only+verity=require": "ovlfuse does not implement data-only layers (it refuses '::')",

@@ -134,8 +134,8 @@ FAULTS = [
     Fault(
         "setxattr with XATTR_CREATE copies up before a too-long private name is refused",
         "xattrs.py",
-        "        escape(ofs, name)\n        copy_up(ofs, node, invalidate=invalidate)",
-        "        copy_up(ofs, node, invalidate=invalidate)",
+        "        escape(ofs, name)\n        _xattr_target(ofs, node, invalidate)",
+        "        _xattr_target(ofs, node, invalidate)",
     ),
     Fault(
         "a read-only mount does not give merged upper dirs their origin at lookup",
@@ -171,6 +171,32 @@ FAULTS = [
         config="userxattr",
         examples=60,
         seed=5,  # met within 60 examples (seed 3: at about 300; measured 2026-12-05)
+    ),
+    # index=on (fuse_impl/index.py) and the bugs of reports/ovlfuse-index-20261205.
+    Fault(
+        "a name of an indexed lower file not yet copied up shows the lower file",
+        "lookup.py",
+        "    res.index = index.find_entry(ofs, value, top.st.st_mode)\n",
+        "    res.index = None\n",
+        config="index=on",
+        examples=60,  # met at example 4 (seed 3, measured 2026-12-05)
+    ),
+    Fault(
+        "setxattr on a name of an indexed file links it up",
+        "xattrs.py",
+        "    if not node.upper and node.index is not None:\n",
+        "    if False:\n",
+        config="index=on",
+        examples=60,  # met at example 12
+    ),
+    Fault(
+        "a copy-up through the index leaves the other names' cached attributes",
+        "inode.py",
+        "        if node.index is not None and old is not None and old != node.real:\n",
+        "        if False:\n",
+        target="fuse-cached",
+        config="index=on",
+        examples=60,  # met at example 12
     ),
 ]
 

@@ -16,16 +16,14 @@ from difftest.targets import unsupported_config
 pytestmark = pytest.mark.privileged
 
 FUSE_GATE_EXAMPLES = int(os.environ.get("DIFFTEST_FUSE_GATE_EXAMPLES", "60"))
-# ovlfuse refuses index=on at mount time (it does not keep workdir/index), so that config is
-# gated on the kernel only.
 FUSE_CONFIGS = [c for c in SUPPORTED if unsupported_config("fuse", c) is None]
 
 
-def test_ovlfuse_refuses_index_on_rather_than_pretending() -> None:
+def test_ovlfuse_refuses_nfs_export_rather_than_pretending() -> None:
     from fuse_impl.options import parse_options
 
-    with pytest.raises(Exception, match="index"):
-        parse_options("lowerdir=/a,upperdir=/b,workdir=/c,index=on")
+    with pytest.raises(Exception, match="nfs_export"):
+        parse_options("lowerdir=/a,upperdir=/b,workdir=/c,nfs_export=on")
 
 
 @pytest.mark.parametrize("target", ["fuse", "fuse-cached"])

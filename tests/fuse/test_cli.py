@@ -52,7 +52,7 @@ def test_bad_option_values_are_usage_errors(dirs: dict[str, Path]) -> None:
     lower = f"lowerdir={dirs['l1']}:{dirs['l2']}"
     expect_error(2, "bad value 'sideways' for option 'redirect_dir'",
                  "-o", f"{lower},redirect_dir=sideways", str(dirs["m"]))
-    expect_error(2, "option 'index=on' is not supported", "-o", f"{lower},index=on",
+    expect_error(2, "option 'nfs_export=on' is not supported", "-o", f"{lower},nfs_export=on",
                  str(dirs["m"]))
     expect_error(2, "option 'timeout' needs a number", "-o", f"{lower},timeout=soon",
                  str(dirs["m"]))
