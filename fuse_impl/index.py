@@ -69,7 +69,8 @@ def find_entry(ofs: OverlayFs, origin: bytes, mode: int) -> tuple[bytes, os.stat
 
 def union_nlink(ofs: OverlayFs, path: bytes, st: os.stat_result) -> int:
     """The overlay's link count of an indexed file (``ovl_get_nlink``), from its upper
-    object's lstat ``st``; the real count when the record is missing or bad."""
+    object's lstat ``st``; the real count when the record is missing or bad (a record
+    relative to the lower file, "L+n", which ovlfuse never writes, counts as missing)."""
     value = layers.getxattr(path, ofs.private(b"nlink"))
     if not value or value[:1] != b"U":
         return st.st_nlink
