@@ -99,11 +99,10 @@ class Example:
         found: Divergence | None = None
         checks = [(name, target.format_check) for name, target in self.targets.items()
                   if hasattr(target, "format_check")]
-        if self.record.divergence is None and self.format_checks and checks:
-            fresh = self._model_remounted()
+        fresh = (self._model_remounted()
+                 if self.record.divergence is None and self.format_checks and checks else None)
+        if fresh is not None:
             for name, check in checks:
-                if fresh is None:
-                    break
                 with self._deadline(self.targets[name]):
                     diffs = check(fresh)
                 found = self._state_divergence(name, None, diffs, KERNEL_VIEW,

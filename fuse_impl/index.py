@@ -67,18 +67,26 @@ def find_entry(ofs: OverlayFs, origin: bytes, mode: int) -> tuple[bytes, os.stat
     return path, st
 
 
+def _nlink_offset(ofs: OverlayFs, path: bytes) -> int | None:
+    """The union count's offset from the real one (``overlay.nlink`` "U+n"); None when the
+    record is missing or bad (a record relative to the lower file, "L+n", which ovlfuse
+    never writes, counts as missing)."""
+    value = layers.getxattr(path, ofs.private(b"nlink")) or b""
+    if value[:1] != b"U":
+        return None
+    try:
+        return int(value[1:])
+    except ValueError:
+        return None
+
+
 def union_nlink(ofs: OverlayFs, path: bytes, st: os.stat_result) -> int:
     """The overlay's link count of an indexed file (``ovl_get_nlink``), from its upper
-    object's lstat ``st``; the real count when the record is missing or bad (a record
-    relative to the lower file, "L+n", which ovlfuse never writes, counts as missing)."""
-    value = layers.getxattr(path, ofs.private(b"nlink"))
-    if not value or value[:1] != b"U":
+    object's lstat ``st``; the real count when the record is missing, bad or not positive."""
+    offset = _nlink_offset(ofs, path)
+    if offset is None or st.st_nlink + offset <= 0:
         return st.st_nlink
-    try:
-        nlink = st.st_nlink + int(value[1:])
-    except ValueError:
-        return st.st_nlink
-    return nlink if nlink > 0 else st.st_nlink
+    return st.st_nlink + offset
 
 
 def set_union_nlink(ofs: OverlayFs, path: bytes, union: int) -> None:
@@ -109,8 +117,8 @@ def drop_if_unlinked(ofs: OverlayFs, entry: bytes) -> None:
     st = layers.lstat(entry)
     if st is None or st.st_nlink != 1:
         return
-    value = layers.getxattr(entry, ofs.private(b"nlink")) or b""
-    if value[:1] == b"U" and value[1:].lstrip(b"+-").isdigit() and 1 + int(value[1:]) <= 0:
+    offset = _nlink_offset(ofs, entry)
+    if offset is not None and 1 + offset <= 0:
         layers.unlink(entry)
 
 
@@ -126,10 +134,10 @@ def setup(ofs: OverlayFs) -> None:
     _verify_or_set(ofs, root, b"origin", fh.encode(top.real(b""), ofs.fs_uuid_of(top)),
                    "failed to verify upper root origin")
     path = index_dir(ofs)
-    if layers.lstat(path) is None and ofs.writable:
-        layers.mkdir(path, 0)
     if layers.lstat(path) is None:
-        return
+        if not ofs.writable:
+            return  # a read-only mount makes no index: nothing can be copied up
+        layers.mkdir(path, 0)
     upper_fh = fh.encode(root, ofs.upper_uuid(), upper=True)
     _verify_or_set(ofs, path, b"upper", upper_fh, "failed to verify index dir 'upper' xattr")
 

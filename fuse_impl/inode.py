@@ -191,9 +191,9 @@ def apply_resolved(ofs: OverlayFs, node: Node, res: Resolved) -> None:
     node.kind = res.kind
     node.upper = res.upper is not None
     node.lowers = [LowerRef(hit.layer, hit.rel) for hit in res.lowers]
-    node.ino = reported_ino(ofs, res, res.is_dir)
-    node.const_ino = (not res.is_dir and res.upper is not None
-                      and _ino_source(res, False) is not res.upper.st)
+    source = _ino_source(res, res.is_dir)
+    node.ino = ofs.xino.ino(source)
+    node.const_ino = not res.is_dir and res.upper is not None and source is not res.upper.st
     node.real = real_key(res.shown_st)
     node.index = res.index[0] if res.index is not None else None
 

@@ -70,6 +70,7 @@ class Resolved:
     upper_whiteout: bool = False  # the upper holds a whiteout at the name itself
     aufs_whiteout: bool = False  # the upper hides the name with a .wh.NAME entry (aufs.py)
     origin: os.stat_result | None = None  # decoded origin of an upper non-dir
+    origin_value: bytes = b""  # its overlay.origin as stored (the index entry's name)
     # index=on: the index entry (path, lstat) of an indexed non-dir: its upper object, which
     # a name not yet copied up shows (see fuse_impl.index)
     index: tuple[bytes, os.stat_result] | None = None
@@ -174,12 +175,12 @@ def _lookup_layer(ofs: OverlayFs, layer: Layer, base: bytes, d: LookupData) -> H
     return hit
 
 
-def decode_origin(ofs: OverlayFs, upper_path: bytes) -> os.stat_result | None:
-    """Stat of the copy-up origin named by the upper object's ``overlay.origin``, if any."""
-    value = layers.getxattr(upper_path, ofs.private(b"origin"))
-    if not value:
-        return None
-    return fh.decode_stat(value, ofs.origin_candidates())
+def _read_origin(ofs: OverlayFs, upper_path: bytes, res: Resolved) -> None:
+    """The upper object's ``overlay.origin`` value, and the stat of the copy-up origin it
+    names if it decodes."""
+    res.origin_value = layers.getxattr(upper_path, ofs.private(b"origin")) or b""
+    if res.origin_value:
+        res.origin = fh.decode_stat(res.origin_value, ofs.origin_candidates())
 
 
 def _find_index(ofs: OverlayFs, res: Resolved) -> None:
@@ -189,9 +190,7 @@ def _find_index(ofs: OverlayFs, res: Resolved) -> None:
     if res.upper is not None:
         if res.origin is None:
             return
-        path = ofs.upper.real(res.upper.rel) if ofs.upper is not None else b""
-        value = layers.getxattr(path, ofs.private(b"origin")) or b""
-        found = index.find_entry(ofs, value, res.upper.st.st_mode)
+        found = index.find_entry(ofs, res.origin_value, res.upper.st.st_mode)
         if found is not None and (found[1].st_dev, found[1].st_ino) == (
                 res.upper.st.st_dev, res.upper.st.st_ino):
             res.index = found
@@ -251,7 +250,7 @@ def _scan_upper(ofs: OverlayFs, parent_rel: bytes, has_lowers: bool, d: LookupDa
     res.upper_whiteout = hit is None and d.opaque and not d.aufs_whiteout
     res.aufs_whiteout = hit is None and d.aufs_whiteout
     if hit is not None and not d.is_dir:
-        res.origin = decode_origin(ofs, ofs.upper.real(hit.rel))
+        _read_origin(ofs, ofs.upper.real(hit.rel), res)
 
 
 def lookup(ofs: OverlayFs, parent_rel: bytes, parent_upper: bool,
