@@ -56,8 +56,9 @@ def test_link_unlink_and_rename_between_names_keep_the_count_exact(tmpfs: Path) 
     assert layers.upper is not None and layers.work is not None
     with ovlfuse(layers, "exact,index=on") as m:
         os.chmod(m / "f", 0o600)
-        os.rename(m / "g", m / "h")  # one inode: nothing happens
+        os.rename(m / "g", m / "h")  # one inode: nothing happens, nothing is linked up
         assert sorted(os.listdir(m)) == ["f", "g", "h"]
+        assert sorted(os.listdir(layers.upper)) == ["f"]
         os.unlink(m / "h")  # copied up first (a link-up), then whited out
         assert [os.stat(m / n).st_nlink for n in ("f", "g")] == [2, 2]
         os.link(m / "g", m / "k")
