@@ -64,6 +64,9 @@ EPILOG = (
 targets:  kernel            the running kernel's overlayfs (needs root)
           fuse              this project's ovlfuse, exact mode (timeouts 0)
           fuse-cached       ovlfuse as users mount it (60 s entry/attribute caching)
+          fuse-crash        the crash lane: ovlfuse (exact) killed with SIGKILL at a drawn
+                            change to a layer inside an operation; after a fresh mount the
+                            view must be what the operation started from or ended with
           fuse-overlayfs    the fuse-overlayfs program, if installed (its default caching)
           fuse-overlayfs-exact   the same with -o timeout=0
           cmd:PROG ARGS     any program taking the kernel's -o lowerdir=,upperdir=,workdir= syntax

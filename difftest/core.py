@@ -30,6 +30,9 @@ from difftest.swarm import SwarmRules
 from model.xattrs import spelled
 
 HANDLES = Bundle("handles")
+# The crash lane's kill points: before the 1st to the CRASH_MAX-th change to a layer after the
+# mount (a copy-up makes about ten, a create or a rename two to four).
+CRASH_MAX = 12
 # What run_op answers once the example has run its maximum number of operations: an error,
 # so that a rule part-way through its calls stops as it would on a failing call.
 NOT_RUN = Outcome(value="<not run: the example's operations are spent>",
@@ -64,6 +67,8 @@ class MachineCore(RuleBasedStateMachine):
         if isinstance(self._rules_strategy, SwarmRules):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")
         self.example = Example(s, spec)
+        if s.crash_lane:  # (drawn only here: every other run keeps its fixed-seed examples)
+            self.run_op(ops.ArmCrash(data.draw(st.integers(1, CRASH_MAX), label="crash point")))
         fresh = {b"/" + n for n in FRESH_NAMES} | {b"/a/" + n for n in FRESH_NAMES[:4]}
         known = spec_paths(spec)
         if b"/" + CHAIN_DIR in known:
@@ -81,7 +86,7 @@ class MachineCore(RuleBasedStateMachine):
     def state_agrees(self) -> None:
         """After the initial layers, every target shows the model's merged view and upper
         layer; after each step :meth:`Example.step` compares the same way."""
-        if self.example is not None and not self.example.prev_obs:
+        if self.example is not None and not self.example.prev_obs and not self.example.ended:
             self.example.check_state(None)
 
     @property
@@ -89,6 +94,8 @@ class MachineCore(RuleBasedStateMachine):
         """Whether the example has run ``--steps`` operations.  A step of a report is one
         operation, and a rule may run several (the aimed rules of :mod:`difftest.aims` run
         two to four), so the cap is on operations: a rule that meets it runs no more."""
+        if self.example is not None and self.example.ended:
+            return True  # the crash lane's crash has been checked
         cap = self.session.max_steps
         return cap is not None and self.example is not None and len(
             self.example.record.steps) >= cap

@@ -33,6 +33,9 @@ DEEP_EVENTS = (
     "remount",
     "hardlink-broken",
 )
+# the crash lane (difftest.crash): a daemon killed inside an operation, and which of the
+# allowed states the next mount showed
+CRASH_EVENTS = ("crash", "crash-left-before", "crash-left-between", "crash-left-after")
 
 
 class Events:
@@ -136,4 +139,5 @@ class EventTally:
 
     def rows(self) -> list[tuple[str, int, float]]:
         n = max(self.examples, 1)
-        return [(e, self.counts[e], 100.0 * self.counts[e] / n) for e in DEEP_EVENTS]
+        shown = DEEP_EVENTS + (CRASH_EVENTS if self.counts["crash"] else ())
+        return [(e, self.counts[e], 100.0 * self.counts[e] / n) for e in shown]

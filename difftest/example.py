@@ -10,12 +10,14 @@ its signature.
 from __future__ import annotations
 
 import contextlib
+import copy
+import errno
 import os
 import time
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from difftest import ops, stop
+from difftest import crash, ops, stop
 from difftest.coverage import Events
 from difftest.divergence import (
     Divergence,
@@ -58,6 +60,8 @@ __all__ = [
     "run_program",
 ]
 
+# what a call through a FUSE mount gives once its daemon is gone
+DEAD = frozenset({errno.ENOTCONN, errno.ECONNABORTED})
 KERNEL_VIEW = "kernel-view"  # the op label of the end-of-example check of FUSE layers
 PROBES = os.environ.get("DIFFTEST_PROBES") != "0"  # 0: no lookups before the walk (for A/B)
 
@@ -77,6 +81,7 @@ class Example:
         self.lowers = lower_names(spec)
         self.seed = zlib.crc32(repr(spec).encode())  # the lookups' order (difftest.probe)
         self.step_started_ns = 0  # time.time_ns() when the last step began
+        self.ended = False  # the crash lane ends an example after its crash
         # survey mode: lines of known differences met in this example, per target; a state
         # difference that persists into later steps is still the known one
         self.known_lines: dict[str, set[str]] = {}
@@ -140,6 +145,8 @@ class Example:
         stop.check()
         pre = self.prev_obs.get("model")
         self.step_started_ns = time.time_ns()
+        armed = [name for name, t in self.targets.items() if getattr(t, "armed", False)]
+        model_before = copy.deepcopy(self.targets["model"]) if armed else None
         outcomes = {name: self._run_on(name, op) for name in self.targets}
         self.record.steps.append(StepRecord(op, outcomes))
         self.session.count_step()
@@ -148,16 +155,54 @@ class Example:
         if isinstance(op, ops.Open) and not expected.is_error:
             label = self.next_label
             self.next_label += 1
+        crashed = [name for name in armed
+                   if self.targets[name].crashed(wait=bool(outcomes[name].errnos & DEAD))]
         for name, actual in outcomes.items():
+            if name in crashed:
+                continue  # its call met the kill: what it left is compared below
             kind = compare(expected, actual) if name != "model" else None
             if kind is not None:
                 n = len(self.record.steps)
                 key = result_key(kind, op, expected, actual, self._context(pre, None))
                 self.diverge(Divergence(n, name, kind, op, str(expected), str(actual),
                                         keys=frozenset({key})))
+        if crashed:
+            assert model_before is not None
+            self._after_crash(op, crashed, model_before)
+            return expected
         self.check_state(op)
         self.events.step(op, expected, pre, self.prev_obs.get("model"), label)
         return expected
+
+    def _after_crash(self, op: ops.Op | None, names: list[str], model_before: Any) -> None:
+        """The daemon of each target in ``names`` died inside ``op`` (``model_before``: the
+        model before it; None: after it, in the walk): mount again, and the view must be one
+        ``op`` may leave (:mod:`difftest.crash`).  The model becomes the state that matched,
+        and the example ends."""
+        label = getattr(op, "h", None) if op is not None and op.uses_handle else None
+        fd = self.handle_maps["model"].by_label.get(label) if label is not None else None
+        states = crash.allowed_states(model_before, self.targets["model"], op, fd)
+        self.ended = True
+        self.events.seen.add("crash")
+        matched = states[0]
+        for name in names:
+            target = self.targets[name]
+            self.handle_maps[name].by_label.clear()
+            with self._deadline(target):
+                left = target.recover()
+                actual = observe(target)
+            state, diffs = crash.match(states, actual)
+            diffs += crash.work_left(left)
+            found = self._state_divergence(name, op, diffs, crash.KILL_POINT,
+                                           "a state the interrupted operation may leave",
+                                           self.prev_obs.get("model"), states[0].view)
+            if found is not None:
+                self.record.divergence = found
+                raise divergence_error(found)
+            matched = state or matched
+        self.targets["model"] = matched.model
+        self.handle_maps["model"].by_label.clear()
+        self.events.seen.add(f"crash-left-{matched.kind}")
 
     def _run_on(self, name: str, op: ops.Op) -> Outcome:
         target, handles = self.targets[name], self.handle_maps[name]
@@ -186,6 +231,7 @@ class Example:
         obs: dict[str, Observation] = {}
         n = len(self.record.steps)
         lookups = self._probe(op, n)
+        crashed = []
         for name, target in self.targets.items():
             if name != "model":  # the model is first: real targets hear if it changed
                 _tell_unchanged(target, obs.get("model"), self.prev_obs.get("model"))
@@ -193,9 +239,15 @@ class Example:
                 with self._deadline(target):
                     obs[name] = observe(target)
             except Exception as exc:
+                if getattr(target, "armed", False) and target.crashed(wait=True):
+                    crashed.append(name)  # killed by a lookup's write (difftest.crash)
+                    continue
                 why = f"{type(exc).__name__}: {exc}" + _died(target)
                 self.diverge(Divergence(n, name, Kind.TARGET_FAILED, op, "an observable state",
                                         why, keys=frozenset({failure_key(op, exc)})))
+        if crashed:
+            self._after_crash(op, crashed, None)
+            return
         for name, actual in obs.items():
             if name == "model":
                 continue

@@ -322,6 +322,21 @@ class Remount(Op):
 
 
 @dataclass(frozen=True, repr=False)
+class ArmCrash(Remount):
+    """A :class:`Remount` whose new FUSE daemon kills itself (SIGKILL) just before its
+    ``after``-th change to a layer (the crash lane, :mod:`difftest.crash`).  Everywhere else,
+    on the model and the kernel included, a plain remount."""
+
+    after: int = 1
+
+    def run(self, sys: Syscalls, handles: Handles) -> Any:
+        arm = getattr(sys, "arm_crash", None)
+        if arm is not None:
+            arm(self.after)
+        return sys.remount()
+
+
+@dataclass(frozen=True, repr=False)
 class RemountRo(Op):
     """``mount -o remount,ro`` of the live mount: open handles stay open."""
 
@@ -484,6 +499,7 @@ ALL_OPS: tuple[type[Op], ...] = (
     Setxattr,
     Removexattr,
     Remount,
+    ArmCrash,
     RemountRo,
     RemountRw,
     NameToHandle,

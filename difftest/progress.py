@@ -19,8 +19,9 @@ PLAIN_EVERY = 5.0  # seconds between plain progress lines
 
 def _stats(s: Session) -> str:
     el = max(s.elapsed, 1e-9)
+    crashes = f", {s.tally.counts['crash']} kill points" if s.crash_lane else ""
     return (
-        f"{s.examples} examples, {s.steps} steps, {s.divergent_examples} divergent, "
+        f"{s.examples} examples, {s.steps} steps, {s.divergent_examples} divergent{crashes}, "
         f"{s.examples / el:.0f} ex/s, {s.steps / el:.0f} steps/s"
     )
 

@@ -57,6 +57,8 @@ def render_repro_py(record: ExampleRecord, rc: RunConfig) -> str:
             args = {"path": s.op.path, "uid": s.op.owner, "gid": s.op.group}
         if isinstance(s.op, ops.RemountRo | ops.RemountRw):
             args = {"ro": isinstance(s.op, ops.RemountRo)}
+        if isinstance(s.op, ops.ArmCrash):
+            args = {}  # the kernel cannot be crashed: a plain remount
         uid, gid = s.op.cred.uid, s.op.cred.gid
         recorded = {k: str(v) for k, v in s.outcomes.items() if k != "model"}
         expected = str(s.outcomes.get("model", ""))
@@ -143,6 +145,8 @@ def _op_sh(op: ops.Op) -> str:
         # (a volatile mount's marker refuses the next mount; after a clean umount it may go)
         ops.Remount: lambda o: ('umount "$M" && rm -rf "$T/w/work/incompat/volatile" && '
                                 'mount -t overlay overlay -o "$OPTS" "$M"'),
+        # (ovlfuse run by hand crashes there with OVLFUSE_CRASH_AT=N in its environment)
+        ops.ArmCrash: lambda o: ('umount "$M" && mount -t overlay overlay -o "$OPTS" "$M"'),
         ops.RemountRo: lambda o: 'mount -o remount,ro "$M"',
         ops.RemountRw: lambda o: 'mount -o remount,rw "$M"',
     }

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from difftest.coverage import EventTally
 from difftest.divergence import ExampleRecord, Signature, TargetSetupError
 from difftest.runconfig import PRESETS, SUPPORTED, RunConfig
+from difftest.targets import CRASH_TARGETS
 from model.config import Config
 from model.overlay import Overlay
 from model.spec import LayersSpec
@@ -71,6 +72,8 @@ class Session:
         # no FUSE target: machine.remount_live is drawn only then, and odd_xattr's
         # XATTR_CREATE|XATTR_REPLACE (a pyfuse3 deviation, README)
         self.kernel_only = all(t in ("kernel", "model") for t in target_names)
+        # the crash lane (difftest.crash): each example starts with an ArmCrash
+        self.crash_lane = any(t in CRASH_TARGETS for t in target_names)
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
         self.expected = expected or partial(Overlay.from_spec, samefs=not run_config.split_fs,

@@ -248,7 +248,7 @@ FAMILIES: dict[type[ops.Op], str] = {
                            ops.Truncate)},
     **{c: "create" for c in (ops.Mkdir, ops.Mknod, ops.Symlink)},
     ops.Open: "open", ops.Link: "link", ops.Rename: "rename", ops.Remount: "remount",
-    ops.RemountRo: "remount", ops.RemountRw: "remount",
+    ops.ArmCrash: "remount", ops.RemountRo: "remount", ops.RemountRw: "remount",
     ops.Unlink: "remove", ops.Rmdir: "remove",
 }
 

@@ -31,7 +31,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import fh, index, layers
+from . import crash, fh, index, layers
 from .errors import fail
 from .inode import Node, real_key
 from .layers import LowerRef
@@ -199,6 +199,7 @@ def drop_staged(ofs: OverlayFs, node: Node) -> None:
 
 def _fill(src: bytes, tmp: bytes, length: int, sync: bool) -> None:
     """A new file *tmp* with the data of *src* (runs in a thread: plain syscalls only)."""
+    crash.step()
     dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         src_fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC | os.O_NOATIME | os.O_NOFOLLOW)
@@ -242,6 +243,7 @@ def _copy_file(ofs: OverlayFs, src: bytes, ctx: CopyUpCtx) -> None:
             finally:
                 os.close(src_fd)
         if length < ctx.st.st_size:
+            crash.step()
             os.ftruncate(dst_fd, ctx.st.st_size)  # a hole: truncated after the metadata
         if ofs.cfg.fsync != "volatile":
             os.fsync(dst_fd)
@@ -274,6 +276,7 @@ def copy_data(src_fd: int, dst_fd: int, length: int) -> None:
 
 def _copy_range(src_fd: int, dst_fd: int, offset: int, count: int) -> None:
     while count > 0:
+        crash.step()  # each chunk of data is a step of its own
         want = min(count, CHUNK)
         try:
             done = os.copy_file_range(src_fd, dst_fd, want, offset, offset)

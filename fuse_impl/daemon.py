@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import pyfuse3
 
-from . import index, loop
+from . import crash, index, loop
 from .errors import MountError
 from .operations import OverlayOperations
 from .options import Config
@@ -121,8 +121,9 @@ def raise_read_ahead(dev: str | None, kb: int = READ_AHEAD_KB) -> None:
         log.debug("read-ahead of %s left as it is: %s", dev, e)
 
 
-def serve(cfg: Config, ready: Ready | None = None) -> int:
-    """Mount, report readiness, serve until unmounted; returns the exit status."""
+def serve(cfg: Config, ready: Ready | None = None, crash_at: int | None = None) -> int:
+    """Mount, report readiness, serve until unmounted; returns the exit status.  With
+    ``crash_at`` the daemon kills itself before that change to a layer (:mod:`.crash`)."""
     faulthandler.enable()
     log_accepted_without_effect(cfg)
     os.umask(0)  # modes arrive with the caller's umask applied
@@ -138,6 +139,7 @@ def serve(cfg: Config, ready: Ready | None = None) -> int:
     dev = mount_device(where)
     if ready is not None:
         ready(None)
+    crash.arm(crash_at)
     status = 0
     try:
         loop.run(TERMINATION, pending=bool(_early_signals),

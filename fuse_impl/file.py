@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Callable
 
-from . import layers
+from . import crash, layers
 from .copy_up import copy_up
 from .errors import fail
 from .inode import Node, real_path
@@ -100,6 +100,7 @@ def read(ofs: OverlayFs, h: FileHandle, offset: int, size: int) -> bytes:
 
 
 def write(ofs: OverlayFs, h: FileHandle, offset: int, data: bytes) -> int:
+    crash.step()
     return os.pwrite(h.fd, data, offset)
 
 

@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 import pyfuse3
 
-from . import index, layers
+from . import crash, index, layers
 from .errors import fail
 from .layers import Layer, LowerRef
 from .lookup import Resolved, lookup
@@ -483,6 +483,7 @@ def setattr_node(ofs: OverlayFs, node: Node, attr: pyfuse3.EntryAttributes,
         ofs.owners.chmod(path, attr.st_mode)
     if fields.update_size:
         if fd is not None:
+            crash.step()
             os.ftruncate(fd, attr.st_size)
         else:
             layers.truncate(path, attr.st_size)

@@ -14,8 +14,9 @@ the request that opened them (:func:`request_begin`, :func:`request_end`).  A pa
 :meth:`Layer.real` returns always has room for one more component: a directory's path with
 ``/name`` appended (a listing's entries) is still short enough.
 
-Every wrapper logs ``name(args) = result`` at DEBUG level (``ovlfuse -d``), as the kernel's
-``ovl_do_*`` helpers do, and lets ``OSError`` through unchanged.
+Every wrapper of a change logs ``name(args) = result`` at DEBUG level (``ovlfuse -d``), as
+the kernel's ``ovl_do_*`` helpers do, lets ``OSError`` through unchanged, and is a crash
+point (:mod:`fuse_impl.crash`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import syscalls
+from . import crash, syscalls
 from .errors import errno_name
 
 log = logging.getLogger("ovlfuse.layers")
@@ -178,6 +179,18 @@ def logged(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def change(fn: F) -> F:
+    """*fn* changes a layer: each call is a crash point (:mod:`fuse_impl.crash`), logged."""
+    inner = logged(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        crash.step()
+        return inner(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _nofollow(path: bytes) -> bool:
     """False for a bare ``/proc/self/fd/N``: that magic link must be followed to reach the
     object behind the fd (a removed node's O_PATH fd); everything else is not followed."""
@@ -266,37 +279,37 @@ def is_xwhiteout(path: bytes, st: os.stat_result, prefix: bytes) -> bool:
 
 # -- changes ---------------------------------------------------------------------------------
 
-@logged
+@change
 def mkdir(path: bytes, mode: int) -> None:
     os.mkdir(path, mode)
 
 
-@logged
+@change
 def mknod(path: bytes, mode: int, rdev: int = 0) -> None:
     os.mknod(path, mode, rdev)
 
 
-@logged
+@change
 def symlink(target: bytes, path: bytes) -> None:
     os.symlink(target, path)
 
 
-@logged
+@change
 def link(old: bytes, new: bytes) -> None:
     os.link(old, new, follow_symlinks=False)
 
 
-@logged
+@change
 def unlink(path: bytes) -> None:
     os.unlink(path)
 
 
-@logged
+@change
 def rmdir(path: bytes) -> None:
     os.rmdir(path)
 
 
-@logged
+@change
 def rename(old: bytes, new: bytes, flags: int = 0) -> None:
     if flags:
         syscalls.renameat2(old, new, flags)
@@ -304,37 +317,42 @@ def rename(old: bytes, new: bytes, flags: int = 0) -> None:
         os.rename(old, new)
 
 
+WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC
+
+
 @logged
 def open_file(path: bytes, flags: int, mode: int = 0o600) -> int:
+    if flags & WRITES:  # an open that may change the layer is a crash point
+        crash.step()
     return os.open(path, flags | os.O_CLOEXEC, mode)
 
 
-@logged
+@change
 def chown(path: bytes, uid: int, gid: int) -> None:
     os.chown(path, uid, gid, follow_symlinks=not _nofollow(path))
 
 
-@logged
+@change
 def chmod(path: bytes, mode: int) -> None:
     os.chmod(path, mode)
 
 
-@logged
+@change
 def truncate(path: bytes, size: int) -> None:
     os.truncate(path, size)
 
 
-@logged
+@change
 def utimens(path: bytes, atime_ns: int | None, mtime_ns: int | None) -> None:
     syscalls.utimensat(path, atime_ns, mtime_ns, follow=not _nofollow(path))
 
 
-@logged
+@change
 def setxattr(path: bytes, name: bytes, value: bytes, flags: int = 0) -> None:
     os.setxattr(path, name, value, flags, follow_symlinks=not _nofollow(path))
 
 
-@logged
+@change
 def removexattr(path: bytes, name: bytes) -> None:
     os.removexattr(path, name, follow_symlinks=not _nofollow(path))
 

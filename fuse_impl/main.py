@@ -24,7 +24,7 @@ import os
 import sys
 from typing import NoReturn
 
-from . import daemon
+from . import crash, daemon
 from .errors import MountError, UsageError
 from .options import Config, finish, parse_options
 from .super import check_layers
@@ -83,13 +83,13 @@ def setup_logging(debug: bool) -> None:
     )
 
 
-def run_background(cfg: Config) -> int:
+def run_background(cfg: Config, crash_at: int | None = None) -> int:
     """Fork; the parent returns 0 once the child's mount is live, else 1 with its message."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        os._exit(_child(cfg, write_end))
+        os._exit(_child(cfg, write_end, crash_at))
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         message = pipe.read().decode(errors="replace").strip()
@@ -100,7 +100,7 @@ def run_background(cfg: Config) -> int:
     return 1
 
 
-def _child(cfg: Config, report_fd: int) -> int:
+def _child(cfg: Config, report_fd: int, crash_at: int | None) -> int:
     """The daemon side of :func:`run_background`: detach, mount, report, serve."""
     os.setsid()
     reported = False
@@ -114,7 +114,7 @@ def _child(cfg: Config, report_fd: int) -> int:
         reported = True
 
     try:
-        return daemon.serve(cfg, ready)
+        return daemon.serve(cfg, ready, crash_at)
     except BaseException as e:
         if not reported:  # the parent shows this; after readiness nobody would
             with contextlib.suppress(OSError):
@@ -140,6 +140,7 @@ def run(argv: list[str]) -> int:
             return serve_forever(sys.stdin.buffer, sys.stdout.buffer)
         setup_logging(cfg.debug)
         check_layers(cfg)
+        crash_at = crash.from_env()
     except UsageError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
@@ -147,9 +148,9 @@ def run(argv: list[str]) -> int:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
     if not cfg.foreground:
-        return run_background(cfg)
+        return run_background(cfg, crash_at)
     try:
-        return daemon.serve(cfg)
+        return daemon.serve(cfg, crash_at=crash_at)
     except MountError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1

@@ -129,11 +129,10 @@ def create(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, obj: New
     is_dir = stat.S_ISDIR(owner.mode)
     opaque = is_dir and (res.upper_whiteout or res.aufs_whiteout or (
         bool(parent.lowers) and not ofs.cfg.offline_changes_allowed))
-    if res.upper_whiteout or opaque:
-        fd = _create_in_work(ofs, dest, obj, owner, open_flags, opaque, res.upper_whiteout)
-    else:
-        fd = _make(ofs, dest, obj, owner.mode, open_flags)
-        _set_owner(ofs, dest, owner)
+    # Always built in work/: made in place, a daemon killed before its chown would leave an
+    # object of the wrong owner (the kernel creates it with the caller's fsuid in one call;
+    # found by the crash lane, reports/crash-lane-20261206).
+    fd = _create_in_work(ofs, dest, obj, owner, open_flags, opaque, res.upper_whiteout)
     _res, node = table.lookup(parent, name)
     if node is None:
         fail(errno.ENOENT, name)
@@ -142,7 +141,8 @@ def create(ofs: OverlayFs, table: NodeTable, parent: Node, name: bytes, obj: New
 
 def _create_in_work(ofs: OverlayFs, dest: bytes, obj: NewObject, owner: Owner,
                     open_flags: int | None, opaque: bool, over_whiteout: bool) -> int | None:
-    """Build the object in work/ (with its opaque xattr) and move it into place."""
+    """Build the object in work/ (owner, mode, opaque xattr) and move it into place: the
+    name appears complete or not at all."""
     tmp = ofs.work_tmp()
     fd = _make(ofs, tmp, obj, owner.mode, open_flags)
     try:

@@ -9,7 +9,8 @@ Requests and replies, one JSON object per line:
 * ``{"op": "mount", "options": "lowerdir=...,upperdir=...,workdir=...,exact",
   "mountpoint": "/abs/path"}`` → ``{"ok": true, "pid": N}`` once the mount is live, or
   ``{"ok": false, "error": "..."}`` (bad options, layer problems, or the child's failure
-  with its stderr tail);
+  with its stderr tail); ``"crash_at": N`` arms the daemon to kill itself before its N-th
+  change to a layer (:mod:`fuse_impl.crash`);
 * ``{"op": "umount", "mountpoint": "/abs/path"}`` → unmounts (umount2, then MNT_DETACH
   when busy), waits for that daemon to exit (so its files are closed) and replies
   ``{"ok": true, "status": exitcode}``; a daemon that had died before is reported with
@@ -88,10 +89,10 @@ class Spare:
         os.close(report_w)
         return cls(pid, order_w, report_r, log)
 
-    def start(self, cfg: Config) -> str:
+    def start(self, cfg: Config, crash_at: int | None = None) -> str:
         """Hand the child its mount; returns its report ("ok" or an error message)."""
         try:
-            os.write(self.order_fd, pickle.dumps(cfg))
+            os.write(self.order_fd, pickle.dumps((cfg, crash_at)))
         finally:
             os.close(self.order_fd)
         with os.fdopen(self.report_fd, "rb") as pipe:
@@ -132,7 +133,8 @@ def _spare_main(order_fd: int, report_fd: int, log_fd: int) -> int:
     os.close(order_fd)
     if not chunks:
         return 0
-    return _child(pickle.loads(b"".join(chunks)), report_fd, log_fd)
+    cfg, crash_at = pickle.loads(b"".join(chunks))
+    return _child(cfg, report_fd, log_fd, crash_at)
 
 
 def _status(wait_status: int) -> int:
@@ -172,14 +174,20 @@ class Server:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "mount":
-            return self.mount(str(request.get("options", "")), str(request["mountpoint"]))
+            crash_at = request.get("crash_at")
+            if crash_at is not None and (type(crash_at) is not int or crash_at < 1):
+                return {"ok": False, "error": f"crash_at must be a whole number from 1, "
+                                              f"not {crash_at!r}"}
+            return self.mount(str(request.get("options", "")), str(request["mountpoint"]),
+                              crash_at)
         if op == "umount":
             return self.umount(str(request["mountpoint"]))
         if op == "ping":
             return {"ok": True}
         return {"ok": False, "error": f"unknown op {op!r}"}
 
-    def mount(self, options: str, mountpoint: str) -> dict[str, Any]:
+    def mount(self, options: str, mountpoint: str,
+              crash_at: int | None = None) -> dict[str, Any]:
         if mountpoint in self.children:
             return {"ok": False, "error": f"{mountpoint} is already mounted by this server"}
         try:
@@ -189,7 +197,7 @@ class Server:
         self.prepare()
         spare, self.spare = self.spare, None
         assert spare is not None
-        message = spare.start(cfg)
+        message = spare.start(cfg, crash_at)
         pid, log = spare.pid, spare.log
         child = Child(pid, mountpoint, log)
         if message == "ok":
@@ -268,7 +276,7 @@ def _wait(pid: int) -> int | None:
     return _status(os.waitpid(pid, 0)[1])
 
 
-def _child(cfg: Config, report_fd: int, log_fd: int) -> int:
+def _child(cfg: Config, report_fd: int, log_fd: int, crash_at: int | None) -> int:
     """Forked daemon: own session, output to the log, mount, report, serve."""
     try:
         _default_signals()
@@ -283,7 +291,7 @@ def _child(cfg: Config, report_fd: int, log_fd: int) -> int:
             os.write(report_fd, (error or "ok").encode())
             os.close(report_fd)
 
-        return daemon.serve(cfg, ready)
+        return daemon.serve(cfg, ready, crash_at)
     except MountError:
         return 1
     except BaseException:

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from model.config import Config
     from model.spec import LayersSpec
 
-TARGET_NAMES = ("model", "kernel", "fuse", "fuse-cached", "fuse-overlayfs",
+TARGET_NAMES = ("model", "kernel", "fuse", "fuse-cached", "fuse-crash", "fuse-overlayfs",
                 "fuse-overlayfs-exact")
-FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-overlayfs", "fuse-overlayfs-exact")
+FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-crash", "fuse-overlayfs", "fuse-overlayfs-exact")
+CRASH_TARGETS = ("fuse-crash",)  # ovlfuse (exact) whose daemons die where told: difftest.crash
 
 
 def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config,
@@ -69,7 +70,8 @@ _OVLFUSE_REFUSES = {
     "data-only+verity=require": "ovlfuse does not implement data-only layers (it refuses '::')",
     "metacopy=on+verity=require": "ovlfuse does not implement metacopy=on (it refuses to mount)",
 }
-UNSUPPORTED_CONFIGS = {"fuse": _OVLFUSE_REFUSES, "fuse-cached": _OVLFUSE_REFUSES}
+UNSUPPORTED_CONFIGS = {"fuse": _OVLFUSE_REFUSES, "fuse-cached": _OVLFUSE_REFUSES,
+                       "fuse-crash": _OVLFUSE_REFUSES}
 
 
 def unsupported_config(name: str, config: str) -> str | None:

@@ -22,6 +22,7 @@ import contextlib
 import errno
 import json
 import os
+import select
 import shlex
 import shutil
 import stat
@@ -38,6 +39,7 @@ from difftest import realfs
 from difftest.observe import Difference, Observation
 from difftest.outcome import FSID_UNOBSERVED
 from difftest.scratch import Scratch
+from difftest.targets import CRASH_TARGETS
 from difftest.targets.kernel import KernelOverlay, mount_data
 from difftest.targets.observe_real import RealObserver
 from difftest.tolerances import UUID_UNOBSERVED, tolerated
@@ -51,7 +53,8 @@ OP_TIMEOUT = float(os.environ.get("DIFFTEST_OP_TIMEOUT", "10"))
 # daemon) and the caching mode each mounts with by default (ovlfuse: 60 s entry and
 # attribute timeouts), where an answer the kernel's FUSE caches keep after the daemon changed
 # the object is a divergence.
-OVLFUSE_TARGETS = {"fuse": ["exact"], "fuse-cached": []}
+OVLFUSE_TARGETS = {"fuse": ["exact"], "fuse-cached": [], "fuse-crash": ["exact"]}
+CRASH_WAIT = 5.0  # seconds an armed daemon's exit may lag behind the call it broke
 FUSE_OVERLAYFS_TARGETS = {"fuse-overlayfs": [], "fuse-overlayfs-exact": ["timeout=0"]}
 MOUNT_TIMEOUT = 10.0
 
@@ -257,6 +260,9 @@ class FuseOverlay(KernelOverlay):
         self._program: ProgramMount | None = None
         self._server = server_for(scratch) if name in OVLFUSE_TARGETS else None
         self.died = ""
+        self.crash_lane = name in CRASH_TARGETS
+        self._crash_at: int | None = None  # for each mount after an ArmCrash
+        self._armed: int | None = None  # pidfd of the armed daemon serving the mount
         super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers,
                          split_fs=split_fs, new_api=new_api)  # fmt: skip
         # Walked by descriptor; ovlfuse in exact mode (timeouts 0, tmpfs timestamps) also with
@@ -283,15 +289,23 @@ class FuseOverlay(KernelOverlay):
             return
         opts = self._fuse_options()
         if self._server is not None:
-            reply = self._server.request(
-                {"op": "mount", "options": opts, "mountpoint": os.fsdecode(self.mountpoint)}
-            )
+            request: dict[str, Any] = {"op": "mount", "options": opts,
+                                       "mountpoint": os.fsdecode(self.mountpoint)}
+            crash_at = self._crash_at  # every mount after an ArmCrash, until the crash
+            if crash_at is not None:
+                request["crash_at"] = crash_at
+            reply = self._server.request(request)
             if not reply.get("ok"):
                 raise FuseMountError(5, f"ovlfuse did not mount: {reply.get('error', reply)}")
+            if crash_at is not None:
+                self._armed = os.pidfd_open(int(reply["pid"]))
         else:
             self._program = ProgramMount(self.argv, opts, self.mountpoint)
 
     def _umount(self) -> None:
+        if self._armed is not None:
+            os.close(self._armed)
+            self._armed = None
         if self.on_kernel:
             super()._umount()
             return
@@ -316,6 +330,42 @@ class FuseOverlay(KernelOverlay):
         self._dumper_reset()
         self.mount()
         return left
+
+    # -- the crash lane ----------------------------------------------------------------------
+
+    def arm_crash(self, after: int) -> None:
+        """In the crash lane, the daemon of each later mount dies before its ``after``-th
+        change to a layer, until one has (elsewhere nothing: :class:`difftest.ops.ArmCrash`
+        is a plain remount)."""
+        if self.crash_lane and not self.on_kernel:
+            self._crash_at = after
+
+    @property
+    def armed(self) -> bool:
+        return self._armed is not None
+
+    def crashed(self, wait: bool) -> bool:
+        """Whether the armed daemon has killed itself (``wait``: give its exit up to
+        :data:`CRASH_WAIT` seconds, for a call that failed as a dead daemon's calls do)."""
+        if self._armed is None:
+            return False
+        ready, _, _ = select.select([self._armed], [], [], CRASH_WAIT if wait else 0)
+        return bool(ready)
+
+    def recover(self) -> list[bytes]:
+        """After a crash: drop the dead mount and mount the layers again with a fresh daemon
+        (unarmed), as a user would after the crash.  Returns what the new mount left in the
+        workdir's ``work/`` (it must have emptied it)."""
+        self.close_handles()
+        self._umount()  # the server reports the daemon's SIGKILL; that is no failure here
+        self._crash_at = None
+        self.died = ""
+        self.mounted = False
+        self.take_incompat()
+        self._dumper_reset()
+        self.mount()
+        work = self.dirs.work
+        return [] if work is None else sorted(os.listdir(os.path.join(work, b"work")))
 
     def _dumper_reset(self) -> None:
         if self._dumper is not None:
