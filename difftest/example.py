@@ -339,6 +339,8 @@ def run_program(session: Session, spec: LayersSpec, program: list[ops.Op]) -> Ex
     try:
         ex.check_state(None)
         for op in program:
+            if ex.ended:
+                break  # the crash lane's crash was checked
             ex.step(op)
     except DivergenceFound:
         pass

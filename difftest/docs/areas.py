@@ -132,6 +132,18 @@ AREAS: tuple[Area, ...] = (
         "layer, so it persists across an unmount and a new mount of the same layers.",
     ),
     Area(
+        "live-remount",
+        "live_remount",
+        "Live remount between read-only and read-write",
+        "`mount -o remount,ro` turns a live overlay read-only without closing its files, "
+        "and `remount,rw` turns it back. The overlay's read-only state is its write access "
+        "to the upper layer: after `remount,ro` every change fails with EROFS and nothing "
+        "is copied up, while files open for reading keep working. The VFS refuses "
+        "`remount,ro` with EBUSY while a regular file is open for writing, or while an open "
+        "file holds an object whose last name is gone. An overlay without an upper layer "
+        "cannot be remounted read-write (EROFS). The other mount options stay as they were.",
+    ),
+    Area(
         "option-redirect_dir",
         "opt_redirect_dir",
         "Option redirect_dir=on",

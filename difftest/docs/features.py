@@ -106,6 +106,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("statfs", "statfs (f_type, namelen, read-only, where the fsid comes from)"),
     Feature("ro-overlay", "ro overlay (no upper)"),
     Feature("remount", "remount (the same layers mounted again; ro via the ro config)"),
+    Feature("live-remount", "live remount,ro / remount,rw (open files kept)"),
     _unseen(
         "upper-ro-underneath",
         "upper fs remounted ro underneath",
