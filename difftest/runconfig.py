@@ -33,6 +33,9 @@ class RunConfig:
     root_history: bool = False
     # with data_only: every other lower metacopy file holds an fs-verity digest
     digests: bool = False
+    # the lowers are mounted as a read-only overlay of this kind ("kernel", "ovlfuse"), which
+    # is then the only lower layer (difftest.nesting, model.nested)
+    nested: str = ""
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
@@ -42,7 +45,9 @@ class RunConfig:
         data = ", a data-only layer" if self.data_only else ""
         ns = ", inside a user namespace" if self.userns else ""
         old = ", an upper root of earlier mounts" if self.root_history else ""
-        return f"{self.name} ({opts}; {self.lowers} lower(s), {upper}{fs}{api}{data}{ns}{old})"
+        lowers = (f"the {self.lowers} lowers as a {self.nested} overlay" if self.nested
+                  else f"{self.lowers} lower(s)")  # fmt: skip
+        return f"{self.name} ({opts}; {lowers}, {upper}{fs}{api}{data}{ns}{old})"
 
 
 PRESETS: dict[str, RunConfig] = {
@@ -85,6 +90,10 @@ PRESETS: dict[str, RunConfig] = {
     "no-upper": RunConfig("no-upper", lowers=2, has_upper=False),
     "ro": RunConfig("ro", Config(ro=True)),
     "split-fs": RunConfig("split-fs", split_fs=True),
+    "nested": RunConfig("nested", nested="kernel"),
+    "nested+redirect_dir=on": RunConfig("nested+redirect_dir=on", Config(redirect_dir="on"),
+                                        nested="kernel"),
+    "nested-on-ovlfuse": RunConfig("nested-on-ovlfuse", nested="ovlfuse"),
 }
 SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper", "split-fs")
 # The whole mount-option matrix: what --profile nightly and campaign run without --config.

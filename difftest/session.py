@@ -18,6 +18,7 @@ from difftest.divergence import ExampleRecord, Signature, TargetSetupError
 from difftest.runconfig import PRESETS, SUPPORTED, RunConfig
 from difftest.targets import CRASH_TARGETS
 from model.config import Config
+from model.nested import nested
 from model.overlay import Overlay
 from model.spec import LayersSpec
 
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from difftest.signature import Known
 
 __all__ = ["PRESETS", "SUPPORTED", "RunConfig", "Session", "TargetSetupError"]
+
+
+def _nested_model(spec: LayersSpec, config: Config) -> Overlay:
+    """The model of a ``nested`` preset: the lowers' read-only overlay as the only lower."""
+    return nested(spec, spec, config)
 
 
 def _in_final_replay() -> bool:
@@ -76,8 +82,9 @@ class Session:
         self.crash_lane = any(t in CRASH_TARGETS for t in target_names)
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
-        self.expected = expected or partial(Overlay.from_spec, samefs=not run_config.split_fs,
-                                            userns=run_config.userns)  # fmt: skip
+        self.expected = expected or (
+            _nested_model if run_config.nested else
+            partial(Overlay.from_spec, samefs=not run_config.split_fs, userns=run_config.userns))
 
     @property
     def lowers(self) -> int:
@@ -118,7 +125,7 @@ class Session:
 
         assert self.scratch is not None, "real targets need scratch space"
         return make_target(name, self.scratch, spec, self.config, self.run_config.split_fs,
-                           self.run_config.new_api)
+                           self.run_config.new_api, self.run_config.nested)
 
     def _time(self, name: str, t0: float) -> None:
         self.setup_seconds[name] = self.setup_seconds.get(name, 0.0) + time.perf_counter() - t0

@@ -514,13 +514,19 @@ _TICK_NS = max(1, int(time.clock_getres(_REALTIME_COARSE) * 1e9))
 
 def listed_only(ofs: OverlayFs, st: os.stat_result) -> pyfuse3.EntryAttributes:
     """A readdirplus entry without a node (FUSE node id 0: the kernel links nothing)."""
+    return listed_entry(ofs.xino.ino(st), st.st_mode, st.st_rdev)
+
+
+def listed_entry(ino: int, mode: int, rdev: int = 0) -> pyfuse3.EntryAttributes:
+    """A readdirplus entry without a node, from what is known of it (its listing's d_type
+    and d_ino when not even lstat finds it)."""
     entry = pyfuse3.EntryAttributes()
     entry.st_ino = 0
-    set_reported_ino(entry, ofs.xino.ino(st))
+    set_reported_ino(entry, ino)
     entry.entry_timeout = 0
     entry.attr_timeout = 0
-    entry.st_mode = st.st_mode
-    entry.st_rdev = st.st_rdev
+    entry.st_mode = mode
+    entry.st_rdev = rdev
     return entry
 
 

@@ -25,7 +25,7 @@ import pyfuse3
 
 from . import aufs, layers
 from .errors import fail
-from .inode import Node, NodeTable, entry_attributes, listed_only
+from .inode import Node, NodeTable, entry_attributes, listed_entry, listed_only
 from .lookup import lookup
 from .super import OverlayFs
 
@@ -39,6 +39,7 @@ class DirHandle:
         self.node = node
         self.entries: list[bytes] | None = None
         self.real_dir: bytes | None = None
+
 
 
 def _layer_dirs(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
@@ -195,14 +196,34 @@ def _drop_needless_impure(ofs: OverlayFs, table: NodeTable, node: Node) -> None:
 
 
 def _unresolvable(ofs: OverlayFs, dh: DirHandle, name: bytes) -> pyfuse3.EntryAttributes | None:
-    """A raw listing's entry that lookup does not resolve (a whiteout): listed, no node."""
+    """A raw listing's entry that lookup does not resolve (a whiteout): listed, no node.
+    Listed also where not even lstat finds it: a layer that is itself an overlay lists the
+    whiteouts of a directory it does not merge and finds none of them, and the kernel lists
+    such a name as its layer did (found by difftest, preset ``nested``)."""
     if dh.real_dir is None:
-        return None
+        return _listed_by_a_layer(ofs, dh.node, name)
     path = real_dir(ofs, dh.node)  # again: a long path's descriptors last one request
     if path is None:
         return None
     st = layers.lstat(path + b"/" + name)
-    return None if st is None else listed_only(ofs, st)
+    if st is not None:
+        return listed_only(ofs, st)
+    return _listed_by_a_layer(ofs, dh.node, name)
+
+
+def _listed_by_a_layer(ofs: OverlayFs, node: Node, name: bytes) -> pyfuse3.EntryAttributes | None:
+    """A name that a layer of *node* lists and no lookup finds there: a layer that is itself
+    an overlay lists the whiteouts of a directory it does not merge and finds none of them;
+    the kernel lists such a name, in a merged directory too, where its whiteout check is a
+    lookup that finds nothing (``ovl_check_whiteouts``; found by difftest, preset
+    ``nested``).  None when no layer lists it now (gone since the snapshot was taken)."""
+    for path, _is_upper in _layer_dirs(ofs, node):
+        for entry, dtype, ino in layers.listdir(path):
+            if entry == name:
+                # (Python shows no d_type but for dirs, files and symlinks: the names an
+                # overlay lists and does not find are its whiteouts, character devices)
+                return listed_entry(ino, dtype or stat.S_IFCHR)
+    return None
 
 
 def _entry_node(

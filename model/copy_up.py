@@ -61,8 +61,10 @@ class CopyUpCtx:
         """A later lookup can decode the stored origin: not in a user namespace, where
         ``ovl_can_decode_fh`` asks ``capable(CAP_DAC_READ_SEARCH)`` of the initial one and the
         origin is written empty (a null file handle: "copied up", nothing to follow; checked
-        on 6.18).  A dir's lower is found by name anyway, so only non-dirs lose it."""
-        return self.origin_stored(fs) and (not fs.userns or self.lower.kind == DIR)
+        on 6.18); nor where a lower filesystem cannot decode file handles (``ofs->nofh``: an
+        overlay as a lower layer, :mod:`model.nested`; checked on 6.18).  A dir's lower is
+        found by name anyway, so only non-dirs lose it."""
+        return self.origin_stored(fs) and (not (fs.userns or fs.nofh) or self.lower.kind == DIR)
 
 
 def verify_lowerdata(fs: OvlFs, d: Dentry) -> None:

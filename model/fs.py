@@ -101,6 +101,9 @@ class OvlFs:
     # mounted from inside a user namespace: its root holds no capability of the initial
     # namespace (trusted.* xattrs out of reach, no device nodes; difftest.userns)
     userns: bool = False
+    # a lower layer's filesystem cannot decode file handles (an overlay as a lower layer,
+    # model.nested): index and nfs_export are off and every origin is written empty
+    nofh: bool = False
     # lower dirs copied up through the index (nfs_export=on indexes dirs too; their index
     # entries hold nothing else the model needs): such a dir's handle names its origin
     indexed_dirs: set[Node] = field(default_factory=set)

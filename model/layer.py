@@ -217,6 +217,21 @@ def is_whiteout(node: Node) -> bool:
     return False
 
 
+class LookupHole(Node):
+    """A name a lower directory lists that no lookup in it finds: an overlay as a lower layer
+    lists the whiteouts of a directory it does not merge and looks none of them up
+    (:mod:`model.nested`).  A lookup treats it as the whiteout it looks like; a merged
+    directory's readdir lists it, since its whiteout check is a lookup in the lower directory
+    (``ovl_check_whiteouts``), which finds nothing there."""
+
+    __slots__ = ()
+
+
+def listed_as_whiteout(node: Node) -> bool:
+    """What a merged readdir hides as a whiteout (:func:`is_chr_whiteout`, but for holes)."""
+    return is_chr_whiteout(node) and not isinstance(node, LookupHole)
+
+
 def is_chr_whiteout(node: Node) -> bool:
     """Only the char-device form (``ovl_is_whiteout``), which readdir and
     ``ovl_lower_positive`` test."""

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from model.errors import fail
 from model.fs import OvlFs
 from model.inode import const_ino, st_ino
-from model.layer import CHR, DIR, DTYPE, Layer, Node, has_origin, is_chr_whiteout, is_whiteout
+from model.layer import (
+    CHR,
+    DIR,
+    DTYPE,
+    Layer,
+    Node,
+    has_origin,
+    is_whiteout,
+    listed_as_whiteout,
+)
 from model.lookup import Dentry, LowerStack
 from model.types import DirEntry
 
@@ -72,7 +81,7 @@ def read_merged(
         for name, child in node.children.items():
             if name in seen:
                 continue
-            wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))
+            wo = listed_as_whiteout(child) or (check_x and is_whiteout(child))
             seen[name] = CacheEntry(name, child, is_upper, wo)
     if not lowers:
         return list(seen.values())
@@ -134,7 +143,7 @@ def _lower_records(node: Node, check_x: bool) -> dict[bytes, DirEntry | None]:
     assert node.children is not None
     records: dict[bytes, DirEntry | None] = {}
     for name, child in node.children.items():
-        wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))
+        wo = listed_as_whiteout(child) or (check_x and is_whiteout(child))
         records[name] = None if wo else DirEntry(name, DTYPE[child.kind], child.ino)
     node.listing = (check_x, records)
     return records

@@ -23,25 +23,30 @@ CRASH_TARGETS = ("fuse-crash",)  # ovlfuse (exact) whose daemons die where told:
 
 
 def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config,
-                split_fs: bool = False, new_api: bool = False) -> Any:  # fmt: skip
+                split_fs: bool = False, new_api: bool = False, nested: str = "") -> Any:
     """A fresh target called ``name`` holding ``spec``'s layers, mounted with ``config``
     (``split_fs``: each layer on a filesystem of its own; ``new_api``: layer paths with
-    ``,`` ``:`` ``=`` and spaces, and the kernel mounts through fsconfig)."""
+    ``,`` ``:`` ``=`` and spaces, and the kernel mounts through fsconfig; ``nested``: the
+    lowers mounted as an overlay of that kind first, :mod:`difftest.nesting`)."""
     if name == "kernel":
         from difftest.targets.kernel import make_kernel_target
 
-        return make_kernel_target(scratch, spec, config, split_fs, new_api)
+        return make_kernel_target(scratch, spec, config, split_fs, new_api, nested)
     if name.endswith("+interchange"):
         from difftest.targets.fuse import make_fuse_target
 
         return make_fuse_target(name.removesuffix("+interchange"), scratch, spec, config, True,
-                                split_fs, new_api)  # fmt: skip
+                                split_fs, new_api, nested)  # fmt: skip
     if name in FUSE_TARGETS or name.startswith("cmd:"):
         from difftest.targets.fuse import make_fuse_target
 
         return make_fuse_target(name, scratch, spec, config, split_fs=split_fs,
-                                new_api=new_api)  # fmt: skip
+                                new_api=new_api, nested=nested)  # fmt: skip
     if name == "model":
+        if nested:
+            from model.nested import nested as nested_model
+
+            return nested_model(spec, spec, config)
         from model.overlay import Overlay  # type: ignore[import-not-found,unused-ignore]
 
         return Overlay.from_spec(spec, config, samefs=not split_fs)

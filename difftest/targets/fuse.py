@@ -251,6 +251,7 @@ class FuseOverlay(KernelOverlay):
         interchange: bool = False,
         split_fs: bool = False,
         new_api: bool = False,
+        nested: str = "",
     ) -> None:
         self.name = name
         self.argv = program_for(name)
@@ -264,7 +265,8 @@ class FuseOverlay(KernelOverlay):
         self._crash_at: int | None = None  # for each mount after an ArmCrash
         self._armed: int | None = None  # pidfd of the armed daemon serving the mount
         super().__init__(scratch.new_dir(), spec, config, helpers=scratch.helpers,
-                         split_fs=split_fs, new_api=new_api)  # fmt: skip
+                         split_fs=split_fs, new_api=new_api, nested=nested,
+                         scratch=scratch)  # fmt: skip
         # Walked by descriptor; ovlfuse in exact mode (timeouts 0, tmpfs timestamps) also with
         # the lookup's attributes and the caches, other programs and modes uncached, so that
         # a stale attribute cannot hide a change of content (observe_real).
@@ -475,7 +477,7 @@ class FuseOverlay(KernelOverlay):
 
 def make_fuse_target(
     name: str, scratch: Scratch, spec: LayersSpec, config: Config, interchange: bool = False,
-    split_fs: bool = False, new_api: bool = False,
+    split_fs: bool = False, new_api: bool = False, nested: str = "",
 ) -> FuseOverlay:
     return FuseOverlay(name, scratch, spec, config, interchange=interchange, split_fs=split_fs,
-                       new_api=new_api)  # fmt: skip
+                       new_api=new_api, nested=nested)  # fmt: skip

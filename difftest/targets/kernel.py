@@ -15,6 +15,7 @@ import shutil
 from difftest import realfs
 from difftest.credhelper import HelperPool
 from difftest.layers import LayerDirs, build_layers, unmount_layers
+from difftest.nesting import Inner, mount_inner
 from difftest.newmount import NewMountError, fsconfig_mount, overlay_params
 from difftest.scratch import Scratch
 from difftest.targets.real import RealOverlay
@@ -65,8 +66,11 @@ class KernelOverlay(RealOverlay):
         helpers: HelperPool | None = None,
         split_fs: bool = False,
         new_api: bool = False,
+        nested: str = "",
+        scratch: Scratch | None = None,
     ) -> None:
         self.example_dir = os.fsencode(example_dir)
+        self.inner: Inner | None = None  # the lowers' own overlay (difftest.nesting)
         self.spec = spec
         self.config = config if config is not None else Config()
         self.new_api = new_api
@@ -75,6 +79,15 @@ class KernelOverlay(RealOverlay):
         except BaseException:
             shutil.rmtree(self.example_dir, ignore_errors=True)
             raise
+        self.layer_dirs = self.dirs  # where the layers are (unmounted at teardown)
+        if nested:
+            assert scratch is not None, "a nested overlay needs the scratch's mount server"
+            try:
+                self.dirs, self.inner = mount_inner(self.example_dir, self.dirs, nested, scratch)
+            except BaseException:
+                unmount_layers(self.layer_dirs)
+                shutil.rmtree(self.example_dir, ignore_errors=True)
+                raise
         self.mount_flags, self.mount_options = mount_data(self.dirs, self.config)
         self._detached = True  # nothing of ours is mounted under example_dir
         super().__init__(self.dirs.merged, self.dirs.upper, helpers=helpers,
@@ -167,7 +180,9 @@ class KernelOverlay(RealOverlay):
         if not self._detached and realfs.mounts_under(os.fsdecode(self.example_dir)):
             return
         try:
-            unmount_layers(self.dirs)
+            if self.inner is not None:
+                self.inner.stop()
+            unmount_layers(self.layer_dirs)
         except OSError:
             return  # still mounted: the scratch's exit takes it down
         try:
@@ -178,11 +193,12 @@ class KernelOverlay(RealOverlay):
 
 def make_kernel_target(
     scratch: Scratch, spec: LayersSpec, config: Config | None = None, split_fs: bool = False,
-    new_api: bool = False,
+    new_api: bool = False, nested: str = "",
 ) -> KernelOverlay:
     """A kernel target in a fresh directory of ``scratch``, using the scratch's helpers."""
     return KernelOverlay(scratch.new_dir(), spec, config, helpers=scratch.helpers,
-                         split_fs=split_fs, new_api=new_api)  # fmt: skip
+                         split_fs=split_fs, new_api=new_api, nested=nested,
+                         scratch=scratch)  # fmt: skip
 
 
 # --- environment check ---------------------------------------------------------------------
