@@ -135,6 +135,24 @@ def _open_dir(path: bytes) -> int:
     return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
+def _bad_uuid_layers(cfg: Config, upper_dev: int | None, lowers: list[Layer],
+                     devs: list[int], uuids: dict[int, bytes]) -> set[int]:
+    """The lower layers whose objects no origin can be traced to (``ovl_get_fsid``,
+    ``ovl_lower_uuid_ok``: the fs's ``bad_uuid``, skipped by ``ovl_check_origin_fh``): on a
+    filesystem other than the upper's, with a null uuid while offline changes are allowed
+    (a FUSE filesystem, an overlay), or with the uuid of another lower filesystem.  Only a
+    mount with an upper layer checks.  Found by difftest, preset ``nested-on-ovlfuse``."""
+    if upper_dev is None:
+        return set()
+    others = [(layer, dev) for layer, dev in zip(lowers, devs, strict=True) if dev != upper_dev]
+    devs_of: dict[bytes, set[int]] = {}
+    for layer, dev in others:
+        devs_of.setdefault(uuids[layer.index], set()).add(dev)
+    return {layer.index for layer, _dev in others
+            if len(devs_of[uuids[layer.index]]) > 1
+            or (uuids[layer.index] == bytes(16) and cfg.offline_changes_allowed)}
+
+
 class OverlayFs:
     """Per-mount state: configuration, open layers, workdir and namelen."""
 
@@ -151,8 +169,10 @@ class OverlayFs:
         self.timeout = 0.0 if cfg.exact else cfg.timeout
         self.root_stack = [LowerRef(layer, b"") for layer in lowers]  # the root's lower dirs
         self.fs_uuids = {layer.index: syscalls.fs_uuid(layer.fd) for layer in lowers}
-        self.xino = XinoMap(None if upper is None else os.fstat(upper.fd).st_dev,
-                            [os.fstat(layer.fd).st_dev for layer in lowers])
+        upper_dev = None if upper is None else os.fstat(upper.fd).st_dev
+        lower_devs = [os.fstat(layer.fd).st_dev for layer in lowers]
+        self.xino = XinoMap(upper_dev, lower_devs)
+        self.bad_uuid = _bad_uuid_layers(cfg, upper_dev, lowers, lower_devs, self.fs_uuids)
         self.namelen = max(os.statvfs(layer.real(b"")).f_namemax for layer in self.all_layers())
         self.owners = Owners(cfg)
         self.uuid_mode = cfg.uuid  # after the mount's fallbacks (_init_uuid)
@@ -202,8 +222,10 @@ class OverlayFs:
         return name.startswith(self.prefix) and not name.startswith(self.prefix + b"overlay")
 
     def origin_candidates(self) -> list[tuple[int, bytes]]:
-        """(mount fd, fs uuid) of every lower layer, top first, for origin decoding."""
-        return [(layer.fd, self.fs_uuid_of(layer)) for layer in self.lowers]
+        """(mount fd, fs uuid) of every lower layer, top first, for origin decoding; not of
+        a layer whose uuid cannot name it (:func:`_bad_uuid_layers`)."""
+        return [(layer.fd, self.fs_uuid_of(layer)) for layer in self.lowers
+                if layer.index not in self.bad_uuid]  # fmt: skip
 
     def fs_uuid_of(self, layer: Layer) -> bytes:
         """The uuid written into origin handles of *layer*'s objects: zeros with uuid=off
