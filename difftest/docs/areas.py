@@ -144,6 +144,21 @@ AREAS: tuple[Area, ...] = (
         "cannot be remounted read-write (EROFS). The other mount options stay as they were.",
     ),
     Area(
+        "nested",
+        "nested",
+        "Nested overlays",
+        "An overlay can be the lower layer of another overlay. The outer overlay sees what "
+        "the inner one shows: the inner's whiteouts, opaque directories and private xattrs "
+        "are its own business, a directory it merges has one link, and the names it lists "
+        "but does not find (the whiteouts of a directory it does not merge) are listed and "
+        "not found. Escaped xattrs on the inner layers (`trusted.overlay.overlay.*`) reach "
+        "the outer overlay unescaped, as its own private xattrs: that is how nested layers "
+        "carry the outer overlay's marks. An overlay cannot decode file handles, so the "
+        "outer overlay runs without them: index=on falls back to off, and a copy-up records "
+        "an empty origin. Examples run with the kernel's overlay as the inner one "
+        "(`difftest --config nested`; `nested-on-ovlfuse` puts ovlfuse there).",
+    ),
+    Area(
         "option-redirect_dir",
         "opt_redirect_dir",
         "Option redirect_dir=on",

@@ -107,6 +107,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("ro-overlay", "ro overlay (no upper)"),
     Feature("remount", "remount (the same layers mounted again; ro via the ro config)"),
     Feature("live-remount", "live remount,ro / remount,rw (open files kept)"),
+    Feature("nested", "nested overlays (an overlay as the lower layer)"),
     _unseen(
         "upper-ro-underneath",
         "upper fs remounted ro underneath",

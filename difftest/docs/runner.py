@@ -19,13 +19,14 @@ from typing import Any
 from difftest import ops
 from difftest.docs import facts as F
 from difftest.docs.schema import Example
-from difftest.docs.shell import Before, command, mount_command
+from difftest.docs.shell import Before, command, layer_names, mount_command
 from difftest.observe import Observation
 from difftest.observing import observe
 from difftest.session import PRESETS
 from difftest.syscalls import Syscalls
 from model.config import Config
 from model.errors import OvlError
+from model.nested import nested
 from model.overlay import Overlay
 from model.spec import LayersSpec
 from model.types import DirEntry
@@ -75,6 +76,8 @@ def config_of(name: str) -> Config:
 
 
 def model_target(spec: LayersSpec, config: str) -> Overlay:
+    if PRESETS[config].nested:
+        return nested(spec, spec, config_of(config))
     return Overlay.from_spec(spec, config_of(config))
 
 
@@ -88,7 +91,14 @@ def run_model(example: Example, config: str) -> RunView:
 
 
 def _mount(example: Example, config: str) -> str:
-    return mount_command(example.spec, config_of(config))
+    cmd = mount_command(example.spec, config_of(config))
+    inner = PRESETS[config].nested
+    if not inner:
+        return cmd
+    lowers = "lowerdir=" + ":".join(layer_names(example.spec))
+    first = (f"mount -t overlay overlay -r -o {lowers} inner" if inner == "kernel"
+             else f"ovlfuse -o {lowers} inner")  # fmt: skip
+    return first + "\n" + cmd.replace(lowers, "lowerdir=inner", 1)
 
 
 def run_view(sys: Syscalls, example: Example, config: str) -> RunView:

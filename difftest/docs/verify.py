@@ -144,7 +144,8 @@ def verify_run(scratch: Any, example: Example, config: str) -> dict[str, Any]:
         details = list(record.divergence.details[:20])
     kernel: RunView | None = None
     try:
-        target = make_target("kernel", scratch, example.spec, config_of(config))
+        target = make_target("kernel", scratch, example.spec, config_of(config),
+                             nested=PRESETS[config].nested)
     except OSError as exc:
         summary = summary or f"kernel mount failed: {exc}"
     else:
