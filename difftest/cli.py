@@ -468,6 +468,12 @@ def _summaries(
     rows: list[dict[str, Any]] = []
     for r, where in results:
         s = r.session
+        if s.online_outcomes:
+            console.print(f"{s.run_config.name}: results after a layer changed underneath "
+                          "that differ from the model's (allowed; 'target: family: model's -> "
+                          "target's'):")
+            for key, n in s.online_outcomes.most_common():
+                console.print(f"  {n:5d}  {key}")
         rows.append(
             {
                 "config": s.run_config.name,
@@ -489,6 +495,7 @@ def _summaries(
                 "refused_by": r.configs_refused,
                 "capped_shrinks": r.capped_shrinks,
                 "events": {e: n for e, n, _ in s.tally.rows()},
+                "online_outcomes": dict(s.online_outcomes.most_common()),
                 "setup_seconds": {k: round(v, 3) for k, v in s.setup_seconds.items()},
             }
         )

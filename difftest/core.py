@@ -86,8 +86,9 @@ class MachineCore(RuleBasedStateMachine):
     def state_agrees(self) -> None:
         """After the initial layers, every target shows the model's merged view and upper
         layer; after each step :meth:`Example.step` compares the same way."""
-        if self.example is not None and not self.example.prev_obs and not self.example.ended:
-            self.example.check_state(None)
+        ex = self.example
+        if ex is not None and not ex.prev_obs and not ex.ended and not ex.online:
+            ex.check_state(None)
 
     @property
     def steps_spent(self) -> bool:

@@ -36,6 +36,8 @@ DEEP_EVENTS = (
 # the crash lane (difftest.crash): a daemon killed inside an operation, and which of the
 # allowed states the next mount showed
 CRASH_EVENTS = ("crash", "crash-left-before", "crash-left-between", "crash-left-after")
+# the online configs (model.online): a layer changed underneath the mount
+ONLINE_EVENTS = ("layer-changed-upper", "layer-changed-lower")
 
 
 class Events:
@@ -95,6 +97,8 @@ def classify_step(
         return ev
     if isinstance(op, ops.Remount):
         ev.add("remount")
+    if isinstance(op, ops.LayerChange):
+        ev.add(f"layer-changed-{'upper' if op.layer == 0 else 'lower'}")
     if pre is None or post is None or pre.upper is None or post.upper is None:
         return ev
     before, after = pre.upper, post.upper
@@ -140,4 +144,6 @@ class EventTally:
     def rows(self) -> list[tuple[str, int, float]]:
         n = max(self.examples, 1)
         shown = DEEP_EVENTS + (CRASH_EVENTS if self.counts["crash"] else ())
+        if any(self.counts[e] for e in ONLINE_EVENTS):
+            shown += ONLINE_EVENTS
         return [(e, self.counts[e], 100.0 * self.counts[e] / n) for e in shown]

@@ -34,6 +34,11 @@ from difftest.draws import (
     XATTR_NAMES,
 )
 from difftest.session import Session
+from model.online import ACTIONS, feasible
+
+# The longest paths a layer change names: the tester's own calls on a layer's directory get
+# its absolute path, which the chain at PATH_MAX would take past the limit.
+ONLINE_PATH_MAX = 1024
 
 handles = HANDLES
 
@@ -339,8 +344,53 @@ class ExportMachine(OverlayMachine):
         self.run_op(ops.OpenByHandle(self.handle_paths[i % len(self.handle_paths)]))
 
 
+class OnlineMachine(OverlayMachine):
+    """:class:`OverlayMachine` that also changes a layer underneath the mount (configs
+    ``online*``; a rule of its own, so other configs keep their fixed-seed examples)."""
+
+    @rule(layer=st.integers(0, 3), action=st.sampled_from(ACTIONS), p=PATH, q=PATH)
+    def change_layer(self, layer: int, action: str, p: int, q: int) -> None:
+        """remove, create, mkdir or rename a known path (or a fresh name) in the upper or
+        a lower layer; a remount drawn later ends the loose comparison."""
+        self._change(layer, action, p, q)
+
+    @rule(layer=st.integers(0, 3), action=st.sampled_from(ACTIONS), p=PATH, q=PATH,
+          look=st.sampled_from([ops.Lstat, ops.Readdir, ops.Unlink, ops.Rmdir, ops.Mkdir]))
+    def change_layer_then_use(self, layer: int, action: str, p: int, q: int,
+                              look: type[ops.Op]) -> None:
+        """A change, then a call on the changed name or its parent through the mount, where
+        what the mount remembers meets what the layer now holds."""
+        if self._change(layer, action, p, q):
+            path = self.at(p)
+            parent = path.rpartition(b"/")[0] or b"/"
+            self.run_op(look(parent if look is ops.Readdir else path))  # type: ignore[call-arg]
+
+    @rule(layer=st.integers(0, 3), action=st.sampled_from(ACTIONS), p=PATH, q=PATH)
+    def change_layer_then_remount(self, layer: int, action: str, p: int, q: int) -> None:
+        """A change, then a remount: from there the view is compared exactly again."""
+        if self._change(layer, action, p, q):
+            self.run_op(ops.Remount())
+
+    def _change(self, layer: int, action: str, p: int, q: int) -> bool:
+        """Run the change; whether it changed the layer."""
+        assert self.example is not None
+        path, new = self.at(p), self.at(q) if action == "rename" else b""
+        if path == b"/" or new == b"/" or len(path) + len(new) > ONLINE_PATH_MAX:
+            return False
+        model = self.example.targets["model"]
+        first = 0 if self.session.has_upper else 1
+        layers = list(range(first, self.session.lowers + 1))
+        layers = layers[layer % len(layers):] + layers[:layer % len(layers)]
+        # the first layer, from the drawn one on, where the change changes something
+        chosen = next((n for n in layers if feasible(model, n, action, path, new)), layers[0])
+        return not self.run_op(ops.LayerChange(chosen, action, path, new)).is_error
+
+
 def machine_for(session: Session) -> type[OverlayMachine]:
     """The state machine of one run: :class:`OverlayMachine` (:class:`ExportMachine` where
-    handles can be decoded) bound to ``session``."""
+    handles can be decoded, :class:`OnlineMachine` for layers changed underneath) bound to
+    ``session``."""
     base = ExportMachine if session.run_config.config.nfs_export else OverlayMachine
+    if session.run_config.online:
+        base = OnlineMachine
     return type("OverlayMachineRun", (base,), {"session": session})

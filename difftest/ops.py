@@ -337,6 +337,31 @@ class ArmCrash(Remount):
 
 
 @dataclass(frozen=True, repr=False)
+class LayerChange(Op):
+    """A layer changed underneath the mount (``layer`` 0: the upper, 1..: the lowers from
+    the top), as root on the layer's own directory: ``remove``, ``create``, ``mkdir`` or
+    ``rename`` to ``new`` (:mod:`model.online`).  Until the next :class:`Remount` results
+    are compared as allowed-outcome sets and states not at all; after it, exactly."""
+
+    layer: int
+    action: str
+    path: bytes
+    new: bytes = b""
+    syscall: ClassVar[str] = "change_layer"
+
+    def paths(self) -> tuple[bytes, ...]:
+        return (self.path, self.new) if self.new else (self.path,)
+
+    def run(self, sys: Syscalls, handles: Handles) -> Any:
+        change = getattr(sys, "change_layer", None)
+        if change is None:  # the model: the change is a function of model.online
+            from model.online import change_layer
+
+            return change_layer(sys, self.layer, self.action, self.path, self.new)  # type: ignore[arg-type]
+        return change(self.layer, self.action, self.path, self.new)
+
+
+@dataclass(frozen=True, repr=False)
 class RemountRo(Op):
     """``mount -o remount,ro`` of the live mount: open handles stay open."""
 
@@ -500,6 +525,7 @@ ALL_OPS: tuple[type[Op], ...] = (
     Removexattr,
     Remount,
     ArmCrash,
+    LayerChange,
     RemountRo,
     RemountRw,
     NameToHandle,

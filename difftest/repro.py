@@ -150,6 +150,15 @@ def _op_sh(op: ops.Op) -> str:
         ops.RemountRo: lambda o: 'mount -o remount,ro "$M"',
         ops.RemountRw: lambda o: 'mount -o remount,rw "$M"',
     }
+    if isinstance(op, ops.LayerChange):  # on the layer's own directory, behind the mount
+        layer = '"$T/u"' if op.layer == 0 else f'"$T/l{op.layer - 1}"'
+        at = f"{layer}{_q(op.path)}"
+        return {
+            "remove": f"rm -rf {at}",
+            "create": f"printf 'online\\n' > {at}",
+            "mkdir": f"mkdir -m 755 {at}",
+            "rename": f"mv -T --no-clobber {at} {layer}{_q(op.new)}",
+        }[op.action]
     if isinstance(op, ops.Rename):  # renameat2 itself: mv would copy where it gives EXDEV
         return (
             f"{su}python3 -c 'import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); "

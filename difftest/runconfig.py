@@ -36,6 +36,8 @@ class RunConfig:
     # the lowers are mounted as a read-only overlay of this kind ("kernel", "ovlfuse"), which
     # is then the only lower layer (difftest.nesting, model.nested)
     nested: str = ""
+    # layers are changed underneath the mount too (model.online, machine.OnlineMachine)
+    online: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
@@ -47,6 +49,8 @@ class RunConfig:
         old = ", an upper root of earlier mounts" if self.root_history else ""
         lowers = (f"the {self.lowers} lowers as a {self.nested} overlay" if self.nested
                   else f"{self.lowers} lower(s)")  # fmt: skip
+        if self.online:
+            lowers += ", layers changed underneath"
         return f"{self.name} ({opts}; {lowers}, {upper}{fs}{api}{data}{ns}{old})"
 
 
@@ -94,6 +98,9 @@ PRESETS: dict[str, RunConfig] = {
     "nested+redirect_dir=on": RunConfig("nested+redirect_dir=on", Config(redirect_dir="on"),
                                         nested="kernel"),
     "nested-on-ovlfuse": RunConfig("nested-on-ovlfuse", nested="ovlfuse"),
+    "online": RunConfig("online", online=True),
+    "online+redirect_dir=on": RunConfig("online+redirect_dir=on", Config(redirect_dir="on"),
+                                        online=True),
 }
 SUPPORTED = ("default", "redirect_dir=on", "index=on", "lowers=3", "no-upper", "split-fs")
 # The whole mount-option matrix: what --profile nightly and campaign run without --config.

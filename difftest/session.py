@@ -9,6 +9,7 @@ the one Hypothesis replays as its final, minimal example.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,8 @@ class Session:
         self.kernel_only = all(t in ("kernel", "model") for t in target_names)
         # the crash lane (difftest.crash): each example starts with an ArmCrash
         self.crash_lane = any(t in CRASH_TARGETS for t in target_names)
+        # results after online changes that differ from the model's, within the allowed range
+        self.online_outcomes: Counter[str] = Counter()
         self.setup_seconds: dict[str, float] = {}
         # The expected side of every comparison: the model, unless a test swaps it.
         self.expected = expected or (
@@ -150,6 +153,13 @@ class Session:
 
     def count_step(self) -> None:
         self.steps += 1
+
+    def note_online(self, target: str, op: Any, expected: Any, actual: Any) -> None:
+        """A result after an online change that differs from the model's and is in the
+        allowed range (difftest.online): counted by what differs, for the run's summary."""
+        from difftest.online import outcome_key
+
+        self.online_outcomes[outcome_key(target, op, expected, actual)] += 1
 
     def end_example(self, record: ExampleRecord) -> None:
         self.tally.add(record.events)

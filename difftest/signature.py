@@ -249,7 +249,7 @@ FAMILIES: dict[type[ops.Op], str] = {
     **{c: "create" for c in (ops.Mkdir, ops.Mknod, ops.Symlink)},
     ops.Open: "open", ops.Link: "link", ops.Rename: "rename", ops.Remount: "remount",
     ops.ArmCrash: "remount", ops.RemountRo: "remount", ops.RemountRw: "remount",
-    ops.Unlink: "remove", ops.Rmdir: "remove",
+    ops.Unlink: "remove", ops.Rmdir: "remove", ops.LayerChange: "online",
 }
 
 

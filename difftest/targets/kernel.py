@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import shutil
+import stat
 
 from difftest import realfs
 from difftest.credhelper import HelperPool
@@ -110,6 +111,38 @@ class KernelOverlay(RealOverlay):
             self.mount_flags |= realfs.MS_RDONLY
         else:
             self.mount_flags &= ~realfs.MS_RDONLY
+
+    def change_layer(self, layer: int, action: str, path: bytes, new: bytes = b"") -> None:
+        """Change a layer behind the mount's back, as root on the layer's own directory
+        (:func:`model.online.change_layer` says what each action does)."""
+        from model.online import DATA
+
+        dirs = self.layer_dirs
+        root = dirs.upper if layer == 0 else (
+            dirs.lowers[layer - 1] if 1 <= layer <= len(dirs.lowers) else None)
+        if root is None:
+            raise OSError(_errno.ENOENT, "no such layer")
+        where = root + b"/" + path.strip(b"/")
+        if action == "remove":
+            if stat.S_ISDIR(os.lstat(where).st_mode):
+                shutil.rmtree(where)
+            else:
+                os.unlink(where)
+        elif action == "create":
+            fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            try:
+                os.fchmod(fd, 0o644)
+                os.write(fd, DATA)
+            finally:
+                os.close(fd)
+        elif action == "mkdir":
+            os.mkdir(where, 0o755)
+            os.chmod(where, 0o755)
+        elif action == "rename":
+            realfs.renameat2(where, root + b"/" + new.strip(b"/"), realfs.RENAME_NOREPLACE)
+        else:
+            raise ValueError(f"unknown layer change {action!r}")
+        self._observer.forget_view()
 
     def _mount(self) -> None:
         self._detached = False
