@@ -37,7 +37,8 @@ DEEP_EVENTS = (
 # allowed states the next mount showed
 CRASH_EVENTS = ("crash", "crash-left-before", "crash-left-between", "crash-left-after")
 # the online configs (model.online): a layer changed underneath the mount
-ONLINE_EVENTS = ("layer-changed-upper", "layer-changed-lower")
+ONLINE_EVENTS = ("layer-changed-upper", "layer-changed-lower", "online-resynced",
+                 "online-deviated")
 
 
 class Events:
