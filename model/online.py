@@ -53,22 +53,23 @@ def _layer_root(ovl: Overlay, layer: int) -> Node:
 
 
 def _parent(root: Node, path: bytes) -> tuple[Node, bytes]:
-    """The directory node that holds ``path``'s last component, and that component."""
+    """The directory node that holds ``path``'s last component, and that component: walked
+    one component at a time without following symlinks (a symlink on the way is ENOTDIR)."""
     parts = [p for p in path.split(b"/") if p]
     if not parts:
         raise fail(errno.EBUSY, "the layer's root")
-    if any(len(p) > NAME_MAX for p in parts):
-        raise fail(errno.ENAMETOOLONG, "a name longer than NAME_MAX")
     node = root
     for part in parts[:-1]:
+        if len(part) > NAME_MAX:
+            raise fail(errno.ENAMETOOLONG, "a name longer than NAME_MAX")
         child = node.dir_children().get(part) if node.kind == DIR else None
         if child is None:
             raise fail(errno.ENOENT, "no such directory in the layer")
         if child.kind != DIR:
             raise fail(errno.ENOTDIR, "not a directory in the layer")
         node = child
-    if node.kind != DIR:
-        raise fail(errno.ENOTDIR, "not a directory in the layer")
+    if len(parts[-1]) > NAME_MAX:
+        raise fail(errno.ENAMETOOLONG, "a name longer than NAME_MAX")
     return node, parts[-1]
 
 
@@ -108,7 +109,10 @@ def change_layer(ovl: Overlay, layer: int, action: str, path: bytes, new: bytes 
         if name in children:
             raise fail(errno.EEXIST, "exists in the layer")
         kind, mode = (REG, 0o644) if action == "create" else (DIR, 0o755)
-        node = ovl.fs.clock.new_node(kind, mode, 0, 0)
+        # (a setgid directory hands its group down; the tester's chmod after mkdir drops
+        # the setgid bit the new directory inherits)
+        gid = parent.gid if parent.mode & 0o2000 else 0
+        node = ovl.fs.clock.new_node(kind, mode, 0, gid)
         if kind == REG:
             node.data = SparseData()
             node.data.write(0, DATA)

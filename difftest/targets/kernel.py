@@ -122,7 +122,7 @@ class KernelOverlay(RealOverlay):
             dirs.lowers[layer - 1] if 1 <= layer <= len(dirs.lowers) else None)
         if root is None:
             raise OSError(_errno.ENOENT, "no such layer")
-        where = root + b"/" + path.strip(b"/")
+        where = _layer_path(root, path)
         if action == "remove":
             if stat.S_ISDIR(os.lstat(where).st_mode):
                 shutil.rmtree(where)
@@ -139,7 +139,8 @@ class KernelOverlay(RealOverlay):
             os.mkdir(where, 0o755)
             os.chmod(where, 0o755)
         elif action == "rename":
-            realfs.renameat2(where, root + b"/" + new.strip(b"/"), realfs.RENAME_NOREPLACE)
+            os.lstat(where)  # the source first, as the model checks (ENOENT)
+            realfs.renameat2(where, _layer_path(root, new), realfs.RENAME_NOREPLACE)
         else:
             raise ValueError(f"unknown layer change {action!r}")
         self._observer.forget_view()
@@ -222,6 +223,24 @@ class KernelOverlay(RealOverlay):
             realfs.remove_tree(self.example_dir)
         except OSError:
             shutil.rmtree(self.example_dir, ignore_errors=True)
+
+
+def _layer_path(root: bytes, path: bytes) -> bytes:
+    """``root/path`` after checking the way as :func:`model.online.change_layer` walks it:
+    component by component, a name past NAME_MAX is ENAMETOOLONG, a missing directory
+    ENOENT, anything else on the way (a symlink too: never followed) ENOTDIR."""
+    parts = [p for p in path.split(b"/") if p]
+    here = root
+    for part in parts[:-1]:
+        if len(part) > 255:
+            raise OSError(_errno.ENAMETOOLONG, "a name longer than NAME_MAX")
+        here = here + b"/" + part
+        st = os.lstat(here)
+        if not stat.S_ISDIR(st.st_mode):
+            raise OSError(_errno.ENOTDIR, "not a directory in the layer")
+    if parts and len(parts[-1]) > 255:
+        raise OSError(_errno.ENAMETOOLONG, "a name longer than NAME_MAX")
+    return root + b"/" + b"/".join(parts)
 
 
 def make_kernel_target(
