@@ -198,6 +198,26 @@ FAULTS = [
         config="index=on",
         examples=60,  # met at example 12
     ),
+    # Nested overlays (difftest.nesting): ovlfuse over the kernel's overlay and over itself.
+    Fault(
+        "a name the lower overlay lists and does not find is dropped",
+        "readdir.py",
+        "    for path, _is_upper in _layer_dirs(ofs, node):\n"
+        "        for entry, dtype, ino in layers.listdir(path):\n",
+        "    for path, _is_upper in []:\n"
+        "        for entry, dtype, ino in layers.listdir(path):\n",
+        config="nested",
+        examples=60,  # met at example 3 (seed 3, measured 2026-12-06)
+    ),
+    Fault(
+        "origins are traced into a lower whose null uuid cannot name it",
+        "super.py",
+        "        return [(layer.fd, self.fs_uuid_of(layer)) for layer in self.lowers\n"
+        "                if layer.index not in self.bad_uuid]  # fmt: skip\n",
+        "        return [(layer.fd, self.fs_uuid_of(layer)) for layer in self.lowers]\n",
+        config="nested-on-ovlfuse",
+        examples=60,  # met at example 38 (seed 3, measured 2026-12-06)
+    ),
     # The crash lane (difftest.crash): the daemon is killed inside an operation, and the
     # next mount must show no partial object.
     Fault(

@@ -52,7 +52,7 @@ FAULTS = [
     Fault(
         "merged readdir lists whiteouts",
         "readdir.py",
-        "            wo = is_chr_whiteout(child) or (check_x and is_whiteout(child))",
+        "            wo = listed_as_whiteout(child) or (check_x and is_whiteout(child))",
         "            wo = False",
     ),
     Fault(
@@ -279,7 +279,8 @@ FAULTS = [
     Fault(
         "an origin written in a user namespace can be decoded",
         "copy_up.py",
-        "        return self.origin_stored(fs) and (not fs.userns or self.lower.kind == DIR)",
+        "        return self.origin_stored(fs) and (not (fs.userns or fs.nofh)"
+        " or self.lower.kind == DIR)",
         "        return self.origin_stored(fs)",
         config="userns",
     ),
