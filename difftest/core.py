@@ -25,7 +25,14 @@ from difftest import ops
 from difftest.example import Example
 from difftest.outcome import Outcome
 from difftest.session import Session
-from difftest.strategies import CHAIN_DIR, CHAIN_FRESH, FRESH_NAMES, layers_spec, spec_paths
+from difftest.strategies import (
+    CHAIN_DIR,
+    CHAIN_FRESH,
+    FRESH_NAMES,
+    layers_spec,
+    spec_paths,
+    without_big_files,
+)
 from difftest.swarm import SwarmRules
 from model.xattrs import spelled
 
@@ -64,6 +71,8 @@ class MachineCore(RuleBasedStateMachine):
                                      userxattr=rc.config.userxattr, userns=rc.userns,
                                      root_history=rc.root_history, digests=rc.digests),
                          label="layers")  # fmt: skip
+        if rc.nested == "ovlfuse":
+            spec = without_big_files(spec)
         if isinstance(self._rules_strategy, SwarmRules):
             self._rules_strategy.off = data.draw(self._rules_strategy.swarm(), label="swarm")
         self.example = Example(s, spec)

@@ -93,7 +93,9 @@ TOLERANCES: tuple[Tolerance, ...] = (
     Tolerance(
         "fuse-dir-seek-end",
         "the kernel's FUSE layer answers lseek(dir, 0, SEEK_END) itself (it returns the size), "
-        "so no FUSE program can give overlayfs's EINVAL; a FUSE target reports EINVAL for it",
+        "so no FUSE program can give overlayfs's EINVAL; a FUSE target reports EINVAL for it; "
+        "so does a kernel overlay over an ovlfuse lower (nested-on-ovlfuse), whose directories "
+        "it does not merge seek in the FUSE lower's own directory",
         "fuse",
     ),
     Tolerance(

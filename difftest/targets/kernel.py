@@ -20,6 +20,7 @@ from difftest.nesting import Inner, mount_inner
 from difftest.newmount import NewMountError, fsconfig_mount, overlay_params
 from difftest.scratch import Scratch
 from difftest.targets.real import RealOverlay
+from difftest.tolerances import tolerated
 from model.config import Config
 from model.spec import Entry, LayersSpec
 
@@ -111,6 +112,13 @@ class KernelOverlay(RealOverlay):
             self.mount_flags |= realfs.MS_RDONLY
         else:
             self.mount_flags &= ~realfs.MS_RDONLY
+
+    def lseek(self, fd: int, offset: int, whence: int) -> int:
+        if (whence == os.SEEK_END and self.inner is not None and self.inner.server is not None
+                and stat.S_ISDIR(super().fstat(fd).mode)):  # fmt: skip
+            tolerated("fuse-dir-seek-end")
+            raise OSError(_errno.EINVAL, "SEEK_END on a directory")
+        return super().lseek(fd, offset, whence)
 
     def change_layer(self, layer: int, action: str, path: bytes, new: bytes = b"") -> None:
         """Change a layer behind the mount's back, as root on the layer's own directory
