@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ovlfuse_testlib import scratch
+from ovlfuse_testlib import Client, scratch
 
 
 @pytest.fixture
@@ -29,3 +29,13 @@ def public_tmpfs() -> Iterator[Path]:
     """Like ``tmpfs`` but reachable by other users (under /tmp)."""
     with scratch(public=True) as base:
         yield base
+
+
+@pytest.fixture
+def server() -> Iterator[Client]:
+    client = Client()
+    try:
+        yield client
+    finally:
+        if client.proc.poll() is None:
+            client.close()

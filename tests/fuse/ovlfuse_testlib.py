@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import stat
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -314,3 +315,25 @@ def renameat2(old: Path, new: Path, flags: int) -> None:
 
 
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+
+
+class Client:
+    """An ``ovlfuse --serve`` mount server, spoken to as ``client(op=..., ...)``."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([*OVLFUSE, "--serve"], cwd=REPO, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+
+    def __call__(self, **request: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, "server closed its output"
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def close(self) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(60)

@@ -9,24 +9,21 @@ import os
 import select
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ovlfuse_testlib import OVLFUSE, REPO, make_layers, mounted, ovlfuse, start_ovlfuse, umount
-from test_server import Client
+from ovlfuse_testlib import (
+    OVLFUSE,
+    REPO,
+    Client,
+    make_layers,
+    mounted,
+    ovlfuse,
+    start_ovlfuse,
+    umount,
+)
 
 pytestmark = pytest.mark.privileged
-
-
-@pytest.fixture
-def server() -> Iterator[Client]:
-    client = Client()
-    try:
-        yield client
-    finally:
-        if client.proc.poll() is None:
-            client.close()
 
 
 def _dead(pid: int, timeout: float = 10) -> bool:

@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from ovlfuse_testlib import OVLFUSE, REPO, make_layers, mounted
+from ovlfuse_testlib import Client, make_layers, mounted
 
 pytestmark = pytest.mark.privileged
-
-
-class Client:
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([*OVLFUSE, "--serve"], cwd=REPO, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE)
-
-    def __call__(self, **request: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        assert line, "server closed its output"
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    def close(self) -> int:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        return self.proc.wait(60)
-
-
-@pytest.fixture
-def server() -> Iterator[Client]:
-    client = Client()
-    try:
-        yield client
-    finally:
-        if client.proc.poll() is None:
-            client.close()
 
 
 def test_mount_use_and_umount_cycles_are_fast(tmpfs: Path, server: Client) -> None:
