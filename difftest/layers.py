@@ -161,6 +161,11 @@ def build_layers(root: str | bytes, spec: LayersSpec, split_fs: bool = False,
     return LayerDirs(r, lowers, upper, work, merged, tuple(mounted), datas)
 
 
+def escape_layer_path(p: bytes) -> bytes:
+    """Escape ``\\``, ``,`` and ``:`` the way overlayfs's option parser expects."""
+    return p.replace(b"\\", b"\\\\").replace(b",", b"\\,").replace(b":", b"\\:")
+
+
 def unmount_layers(dirs: LayerDirs) -> None:
     """Take down the layers' own tmpfs mounts (lazily where busy)."""
     for d in dirs.mounted:

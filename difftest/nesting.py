@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from difftest import realfs
-from difftest.layers import LayerDirs
+from difftest.layers import LayerDirs, escape_layer_path
 from difftest.scratch import Scratch
+from difftest.targets.ovlfuse_server import FuseMountError, server_for
 
 INNER_KINDS = ("kernel", "ovlfuse")
 
@@ -44,8 +45,6 @@ def mount_inner(example_dir: bytes, dirs: LayerDirs, kind: str,
     that mount, and the inner overlay."""
     if kind not in INNER_KINDS:
         raise ValueError(f"unknown inner overlay {kind!r} (known: {', '.join(INNER_KINDS)})")
-    from difftest.targets.kernel import escape_layer_path
-
     where = os.path.join(example_dir, b"inner")
     os.mkdir(where)
     lowerdir = b"lowerdir=" + b":".join(escape_layer_path(d) for d in dirs.lowers)
@@ -53,8 +52,6 @@ def mount_inner(example_dir: bytes, dirs: LayerDirs, kind: str,
     if kind == "kernel":
         realfs.mount(b"overlay", where, b"overlay", realfs.MS_RDONLY, lowerdir)
     else:
-        from difftest.targets.fuse import FuseMountError, server_for
-
         server = server_for(scratch)
         reply = server.request({"op": "mount", "options": os.fsdecode(lowerdir),
                                 "mountpoint": os.fsdecode(where)})  # fmt: skip

@@ -16,10 +16,9 @@ if TYPE_CHECKING:
     from model.config import Config
     from model.spec import LayersSpec
 
-TARGET_NAMES = ("model", "kernel", "fuse", "fuse-cached", "fuse-crash", "fuse-overlayfs",
-                "fuse-overlayfs-exact")
-FUSE_TARGETS = ("fuse", "fuse-cached", "fuse-crash", "fuse-overlayfs", "fuse-overlayfs-exact")
-CRASH_TARGETS = ("fuse-crash",)  # ovlfuse (exact) whose daemons die where told: difftest.crash
+from difftest.targets.names import CRASH_TARGETS, FUSE_TARGETS, TARGET_NAMES
+
+__all__ = ["CRASH_TARGETS", "FUSE_TARGETS", "TARGET_NAMES", "make_target", "target_problem"]
 
 
 def make_target(name: str, scratch: Scratch, spec: LayersSpec, config: Config,

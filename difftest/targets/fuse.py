@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import select
 import shlex
@@ -28,20 +27,25 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import IO, Any
+from typing import Any
 
 from difftest import realfs
 from difftest.observe import Difference, Observation
 from difftest.outcome import FSID_UNOBSERVED
 from difftest.scratch import Scratch
-from difftest.targets import CRASH_TARGETS
 from difftest.targets.kernel import KernelOverlay, mount_data
+from difftest.targets.names import CRASH_TARGETS
 from difftest.targets.observe_real import RealObserver
+from difftest.targets.ovlfuse_server import (
+    FuseMountError,
+    _tail,
+    ovlfuse_command,
+    server_for,
+)
 from difftest.tolerances import UUID_UNOBSERVED, tolerated
 from difftest.watchdog import WATCHDOG
 from model.config import Config
@@ -57,23 +61,6 @@ OVLFUSE_TARGETS = {"fuse": ["exact"], "fuse-cached": [], "fuse-crash": ["exact"]
 CRASH_WAIT = 5.0  # seconds an armed daemon's exit may lag behind the call it broke
 FUSE_OVERLAYFS_TARGETS = {"fuse-overlayfs": [], "fuse-overlayfs-exact": ["timeout=0"]}
 MOUNT_TIMEOUT = 10.0
-
-
-class FuseMountError(OSError):
-    """The FUSE program did not mount; the message carries its stderr."""
-
-
-def ovlfuse_command() -> list[str]:
-    """The ovlfuse to mount: the one ``--ovlfuse`` named (``DIFFTEST_OVLFUSE``), else the one
-    of this interpreter's own environment, else this interpreter running ``fuse_impl`` (never
-    an ovlfuse that happens to be first on PATH: it may be another checkout's)."""
-    named = os.environ.get("DIFFTEST_OVLFUSE")
-    if named:
-        return shlex.split(named)
-    exe = os.path.join(os.path.dirname(sys.executable), "ovlfuse")
-    if os.path.exists(exe):
-        return [exe]
-    return [sys.executable, "-m", "fuse_impl.main"]
 
 
 def program_version(name: str) -> str:
@@ -126,77 +113,6 @@ def fuse_target_problem(name: str) -> str | None:
 
 
 # ---- mounting -------------------------------------------------------------------------------
-
-
-class OvlfuseServer:
-    """A long-lived ``ovlfuse --serve`` speaking JSON lines; forks one daemon per mount."""
-
-    def __init__(self) -> None:
-        self.argv = [*ovlfuse_command(), "--serve"]
-        self.proc = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        self.lock = threading.Lock()
-
-    def request(self, req: dict[str, Any]) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        with self.lock:
-            try:
-                self.proc.stdin.write(json.dumps(req).encode() + b"\n")
-                self.proc.stdin.flush()
-                line = self.proc.stdout.readline()
-            except OSError as exc:
-                line = b""
-                err = str(exc)
-            else:
-                err = ""
-        if not line:
-            tail = _tail(self.proc.stderr)
-            raise FuseMountError(5, f"ovlfuse server died {err}: {tail}")
-        try:
-            reply: dict[str, Any] = json.loads(line)
-        except ValueError:
-            reply = {}
-        if not isinstance(reply, dict) or "ok" not in reply:
-            tail = _tail(self.proc.stderr)
-            shown = line.decode(errors="replace").strip()[:200]
-            raise FuseMountError(5, f"{shlex.join(self.argv)} is not an ovlfuse mount server: "
-                                    f"it answered {shown!r} {tail}".rstrip())
-        return reply
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def _tail(stream: IO[bytes] | None, limit: int = 2000) -> str:
-    if stream is None:
-        return ""
-    with contextlib.suppress(OSError, ValueError):
-        os.set_blocking(stream.fileno(), False)
-        data = stream.read() or b""
-        return data[-limit:].decode(errors="replace").strip()
-    return ""
-
-
-_servers: dict[int, OvlfuseServer] = {}
-
-
-def server_for(scratch: Scratch) -> OvlfuseServer:
-    """One server per run (per scratch space), stopped when the scratch closes."""
-    key = id(scratch)
-    srv = _servers.get(key)
-    if srv is None or srv.proc.poll() is not None:
-        srv = _servers[key] = OvlfuseServer()
-        scratch.on_close(lambda: _servers.pop(key, srv).close())
-    return srv
 
 
 class ProgramMount:

@@ -15,7 +15,7 @@ import stat
 
 from difftest import realfs
 from difftest.credhelper import HelperPool
-from difftest.layers import LayerDirs, build_layers, unmount_layers
+from difftest.layers import LayerDirs, build_layers, escape_layer_path, unmount_layers
 from difftest.nesting import Inner, mount_inner
 from difftest.newmount import NewMountError, fsconfig_mount, overlay_params
 from difftest.scratch import Scratch
@@ -28,11 +28,6 @@ from model.spec import Entry, LayersSpec
 class MountError(OSError):
     """mount(2) of an overlay failed; ``errno`` is the kernel's, the message names the
     options and, where the new mount API can tell it, the kernel's own reason."""
-
-
-def escape_layer_path(p: bytes) -> bytes:
-    """Escape ``\\``, ``,`` and ``:`` the way overlayfs's option parser expects."""
-    return p.replace(b"\\", b"\\\\").replace(b",", b"\\,").replace(b":", b"\\:")
 
 
 def mount_data(dirs: LayerDirs, config: Config) -> tuple[int, bytes]:

@@ -13,7 +13,7 @@ import pytest
 
 from difftest.scratch import Scratch
 from difftest.targets import make_target
-from difftest.targets.fuse import _servers
+from difftest.targets.ovlfuse_server import _servers
 from difftest.watchdog import Watchdog
 from model.config import Config
 from model.spec import LayersSpec
