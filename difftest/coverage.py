@@ -98,6 +98,8 @@ def classify_step(
         return ev
     if isinstance(op, ops.Remount):
         ev.add("remount")
+    if isinstance(op, ops.RemountRo | ops.RemountRw):
+        ev.add("remount-live")
     if isinstance(op, ops.LayerChange):
         ev.add(f"layer-changed-{'upper' if op.layer == 0 else 'lower'}")
     if pre is None or post is None or pre.upper is None or post.upper is None:
@@ -147,4 +149,6 @@ class EventTally:
         shown = DEEP_EVENTS + (CRASH_EVENTS if self.counts["crash"] else ())
         if any(self.counts[e] for e in ONLINE_EVENTS):
             shown += ONLINE_EVENTS
+        if self.counts["remount-live"]:
+            shown += ("remount-live",)
         return [(e, self.counts[e], 100.0 * self.counts[e] / n) for e in shown]

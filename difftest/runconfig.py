@@ -38,6 +38,8 @@ class RunConfig:
     nested: str = ""
     # layers are changed underneath the mount too (model.online, machine.OnlineMachine)
     online: bool = False
+    # live remount,ro / remount,rw drawn with FUSE targets too (kernel-only runs always)
+    live_remount: bool = False
 
     def describe(self) -> str:
         opts = ",".join(self.config.mount_options()) or "defaults"
@@ -98,6 +100,9 @@ PRESETS: dict[str, RunConfig] = {
     "nested+redirect_dir=on": RunConfig("nested+redirect_dir=on", Config(redirect_dir="on"),
                                         nested="kernel"),
     "nested-on-ovlfuse": RunConfig("nested-on-ovlfuse", nested="ovlfuse"),
+    "live-remount": RunConfig("live-remount", live_remount=True),
+    "live-remount+redirect_dir=on": RunConfig("live-remount+redirect_dir=on",
+                                              Config(redirect_dir="on"), live_remount=True),
     "online": RunConfig("online", online=True),
     "online+redirect_dir=on": RunConfig("online+redirect_dir=on", Config(redirect_dir="on"),
                                         online=True),

@@ -10,7 +10,11 @@ and remount,rw gives the writes back.
 from __future__ import annotations
 
 import errno
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +168,19 @@ def test_reproducers_remount_the_live_mount_and_keep_handles(tmp_path, umask_zer
                         timeout=120, check=False)  # fmt: skip
     assert 'mount -o remount,ro' in (tmp_path / "repro.sh").read_text()
     assert "--- step 6" in sh.stdout, sh.stdout + sh.stderr
+
+
+@pytest.mark.privileged
+def test_the_live_remount_configs_draw_live_remounts_on_ovlfuse(tmp_path: Path) -> None:
+    """The rule runs with FUSE targets only in the live-remount configs (other configs keep
+    their fixed-seed examples); there it is drawn, and ovlfuse agrees."""
+    out = tmp_path / "summary.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "difftest", "--target", "fuse", "-c", "live-remount",
+         "--examples", "40", "--steps", "12", "--seed", "1", "--no-db", "--no-shrink", "-q",
+         "--report-dir", str(tmp_path / "reports"), "--json", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["events"].get("remount-live", 0) > 0, run["events"]
