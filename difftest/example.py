@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import os
 import time
 import zlib
@@ -36,7 +35,15 @@ from difftest.observe import (
     lines_of,
 )
 from difftest.observing import observe
-from difftest.outcome import CRASHED, Kind, Outcome, compare, from_error, normalise
+from difftest.outcome import (
+    CRASHED,
+    DAEMON_GONE,
+    Kind,
+    Outcome,
+    compare,
+    from_error,
+    normalise,
+)
 from difftest.probe import probe, probe_differences, probe_paths
 from difftest.signature import (
     Context,
@@ -60,8 +67,6 @@ __all__ = [
     "run_program",
 ]
 
-# what a call through a FUSE mount gives once its daemon is gone
-DEAD = frozenset({errno.ENOTCONN, errno.ECONNABORTED})
 KERNEL_VIEW = "kernel-view"  # the op label of the end-of-example check of FUSE layers
 PROBES = os.environ.get("DIFFTEST_PROBES") != "0"  # 0: no lookups before the walk (for A/B)
 
@@ -162,26 +167,9 @@ class Example:
             label = self.next_label
             self.next_label += 1
         crashed = [name for name in armed
-                   if self.targets[name].crashed(wait=bool(outcomes[name].errnos & DEAD))]
-        loose = self.online and not isinstance(op, ops.Remount)
-        resync = self.online and isinstance(op, ops.Remount)
-        if isinstance(op, ops.LayerChange) and not expected.is_error:
-            self.online = True
-        elif isinstance(op, ops.Remount):
-            self.online = False
-        for name, actual in outcomes.items():
-            if name in crashed:
-                continue  # its call met the kill: what it left is compared below
-            kind = compare(expected, actual) if name != "model" else None
-            if kind is not None and loose and online.allowed_outcome(actual):
-                self.session.note_online(name, op, expected, actual)
-                self.online_deviated.add(name)
-                kind = None
-            if kind is not None:
-                n = len(self.record.steps)
-                key = result_key(kind, op, expected, actual, self._context(pre, None))
-                self.diverge(Divergence(n, name, kind, op, str(expected), str(actual),
-                                        keys=frozenset({key})))
+                   if self.targets[name].crashed(wait=bool(outcomes[name].errnos & DAEMON_GONE))]
+        loose, resync = self._online_phase(op, expected)
+        self._compare_results(op, outcomes, crashed, loose, pre)
         if crashed:
             assert model_before is not None
             self._after_crash(op, crashed, model_before)
@@ -198,6 +186,37 @@ class Example:
         self.check_state(op)
         self.events.step(op, expected, pre, self.prev_obs.get("model"), label)
         return expected
+
+    def _online_phase(self, op: ops.Op, expected: Outcome) -> tuple[bool, bool]:
+        """(compare this step's results loosely, this remount ends an online phase), and the
+        phase updated: a layer changed underneath starts one, a remount ends it."""
+        loose = self.online and not isinstance(op, ops.Remount)
+        resync = self.online and isinstance(op, ops.Remount)
+        if isinstance(op, ops.LayerChange) and not expected.is_error:
+            self.online = True
+        elif isinstance(op, ops.Remount):
+            self.online = False
+        return loose, resync
+
+    def _compare_results(self, op: ops.Op, outcomes: dict[str, Outcome], crashed: list[str],
+                         loose: bool, pre: Observation | None) -> None:
+        """Each target's result against the model's (``loose``: within model.online's
+        allowed range, each difference counted); a target whose daemon the crash lane
+        killed is compared by what it left instead (:meth:`_after_crash`)."""
+        expected = outcomes["model"]
+        for name, actual in outcomes.items():
+            if name == "model" or name in crashed:
+                continue
+            kind = compare(expected, actual)
+            if kind is not None and loose and online.allowed_outcome(actual):
+                self.session.note_online(name, op, expected, actual)
+                self.online_deviated.add(name)
+                continue
+            if kind is not None:
+                n = len(self.record.steps)
+                key = result_key(kind, op, expected, actual, self._context(pre, None))
+                self.diverge(Divergence(n, name, kind, op, str(expected), str(actual),
+                                        keys=frozenset({key})))
 
     def _after_crash(self, op: ops.Op | None, names: list[str], model_before: Any) -> None:
         """The daemon of each target in ``names`` died inside ``op`` (``model_before``: the

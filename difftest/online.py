@@ -7,11 +7,9 @@ from __future__ import annotations
 import errno
 
 from difftest import ops
-from difftest.outcome import CRASHED, Outcome
+from difftest.outcome import CRASHED, DAEMON_GONE, Outcome
 from difftest.signature import op_family
 from model.online import ALLOWED_ERRNOS
-
-DEAD = frozenset({errno.ENOTCONN, errno.ECONNABORTED})  # a FUSE daemon gone
 
 
 def allowed_outcome(actual: Outcome) -> bool:
@@ -19,7 +17,7 @@ def allowed_outcome(actual: Outcome) -> bool:
     crash of the tester's call or a FUSE daemon gone."""
     if not actual.is_error:
         return True
-    if actual.errnos == CRASHED or actual.errnos & DEAD:
+    if actual.errnos == CRASHED or actual.errnos & DAEMON_GONE:
         return False
     return actual.errnos <= ALLOWED_ERRNOS
 

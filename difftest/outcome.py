@@ -29,6 +29,8 @@ class Kind(Enum):
 
 
 CRASHED = frozenset({-1})  # the target raised something that is not an errno
+# what a call through a FUSE mount gives once its daemon is gone (killed, crashed, aborted)
+DAEMON_GONE = frozenset({errno_mod.ENOTCONN, errno_mod.ECONNABORTED})
 
 
 @dataclass(frozen=True)
