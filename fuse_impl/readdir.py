@@ -41,7 +41,6 @@ class DirHandle:
         self.real_dir: bytes | None = None
 
 
-
 def _layer_dirs(ofs: OverlayFs, node: Node) -> list[tuple[bytes, bool]]:
     """(real path, is upper) of every layer directory of *node*, top first."""
     dirs = []
